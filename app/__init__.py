@@ -1,0 +1,101 @@
+"""The Benchside web application."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app import access, db, input_guard
+from app.extensions import csrf, login_manager
+from config import Config, config_from_env
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(config or config_from_env())
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_template_globals(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    # CSRF is checked in ``_check_csrf`` so that form pages can report it on the form instead.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to open that page."
+    login_manager.login_message_category = "info"
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(
+        days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
+    )
+
+    from app.auth import loaders
+
+    loaders.register(login_manager)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _check_input() -> None:
+        rule = access.access_of(request.endpoint, app)
+        input_guard.guard(form_checks_nul=bool(rule and rule.form_page))
+
+    @app.before_request
+    def _check_csrf() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return
+        rule = access.access_of(request.endpoint, app)
+        if rule is not None and rule.form_page:
+            return  # the view's form validates the token and keeps what was typed
+        if access.is_api_request() and access.bearer_token() is not None:
+            return  # a browser never adds this header to a cross-site request: nothing to forge
+        csrf.protect()
+
+    app.before_request(access.enforce)
+
+    @app.after_request
+    def _no_store_for_signed_in(response: Response) -> Response:
+        # Pages of a signed-in user must not come back from the cache after logout.
+        if current_user and current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.home import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app import errors
+
+    errors.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app import cli
+
+    cli.register(app)
+
+
+def register_template_globals(app: Flask) -> None:
+    from app import navigation
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.context_processor(navigation.context)

@@ -1,0 +1,24 @@
+"""How Flask-Login finds the user: the sign-in session's token, or an API bearer token."""
+
+from __future__ import annotations
+
+from flask import Request
+from flask_login import LoginManager
+
+from app.access import bearer_token, is_api_request
+from app.auth import services
+from app.auth.models import User
+from app.db import get_session
+
+
+def register(login_manager: LoginManager) -> None:
+    @login_manager.user_loader
+    def _load_from_session(token: str) -> User | None:
+        return services.user_for_login_token(get_session(), token)
+
+    @login_manager.request_loader
+    def _load_from_bearer(_request: Request) -> User | None:
+        token = bearer_token()
+        if token is None or not is_api_request():
+            return None
+        return services.user_for_api_token(get_session(), token)

@@ -1,0 +1,154 @@
+"""Accounts: service centres, users, sign-in sessions, API tokens, invitations, failed sign-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models import Base, utcnow
+from app.roles import Role
+
+
+def _role_column() -> Enum:
+    # Stored as the value ("centre_manager"), checked by the database, not as a native enum type,
+    # so adding a role is an ordinary migration on every backend.
+    return Enum(
+        Role,
+        name="role",
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda roles: [role.value for role in roles],
+    )
+
+
+class ServiceCentre(Base):
+    __tablename__ = "service_centres"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="centre")
+
+    def __repr__(self) -> str:
+        return f"<ServiceCentre {self.name!r}>"
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_role_column())
+    centre_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_centres.id", ondelete="RESTRICT"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    centre: Mapped[ServiceCentre | None] = relationship(back_populates="users")
+    login_sessions: Mapped[list[LoginSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def login_token(self) -> str | None:
+        """The sign-in session this object was loaded through (not a column).
+
+        Flask-Login keeps it in the cookie instead of the user id, so that ending the session on
+        the server ends it for every copy of the cookie.
+        """
+        token: str | None = self.__dict__.get("_login_token")
+        return token
+
+    @login_token.setter
+    def login_token(self, token: str | None) -> None:
+        self.__dict__["_login_token"] = token
+
+    def get_id(self) -> str | None:
+        return self.login_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_enabled
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.email!r} {self.role.value}>"
+
+
+class LoginSession(Base):
+    """One signed-in browser. Deleting the row signs that browser out, whatever cookie it keeps."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    user: Mapped[User] = relationship(back_populates="login_sessions")
+
+
+class ApiToken(Base):
+    """A bearer token for ``/api/v1``; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Invitation(Base):
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_role_column())
+    centre_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_centres.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    centre: Mapped[ServiceCentre | None] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed sign-in. Successes are never recorded, so colleagues cannot lock each other out."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,219 @@
+"""Sign in and out, change or reset a password, accept an invitation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
+
+from app.access import form_page, public, signed_in
+from app.auth import bp, services
+from app.auth.errors import AccountError, InvalidCredentials, LinkExpired, LinkInvalid
+from app.auth.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    LogoutForm,
+    ResetPasswordForm,
+)
+from app.auth.models import User
+from app.db import get_session
+from app.mail.compose import queue_mail
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths; anything else would make the login page an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("home.index")
+
+
+def _throttle_policy() -> services.ThrottlePolicy:
+    config = current_app.config
+    return services.ThrottlePolicy(
+        window=timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]),
+        max_per_account=config["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+        max_per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+    )
+
+
+def _sign_in(user: User, *, remember: bool) -> None:
+    services.start_login_session(
+        get_session(),
+        user,
+        remember=remember,
+        remember_for=current_app.config["REMEMBER_COOKIE_DURATION"],
+        address=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
+    session.clear()  # a fresh session on sign-in: nothing planted before it survives
+    login_user(user, remember=remember)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@form_page
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = services.authenticate(
+                db,
+                email=form.email.data or "",
+                password=form.password.data or "",
+                address=request.remote_addr or "unknown",
+                policy=_throttle_policy(),
+            )
+        except AccountError as exc:
+            db.commit()  # the failure is recorded even though the sign-in is refused
+            form.form_errors.append(str(exc))
+        else:
+            _sign_in(user, remember=bool(form.remember.data))
+            db.commit()
+            flash(f"Signed in as {user.name}.", "success")
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), form.status
+
+
+@bp.post("/logout")
+@public
+@form_page
+def logout() -> ResponseReturnValue:
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        return render_template("auth/logout.html", form=form), 400
+    if current_user.is_authenticated and current_user.login_token:
+        db = get_session()
+        services.end_login_session(db, current_user.login_token)
+        db.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+@form_page
+def change_password() -> ResponseReturnValue:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.change_password(
+                db,
+                current_user,
+                current=form.current.data or "",
+                new=form.password.data or "",
+                min_length=current_app.config["MIN_PASSWORD_LENGTH"],
+            )
+        except InvalidCredentials:
+            form.current.errors.append("That is not your current password.")
+        except AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.commit()
+            flash("Your password has been changed; your other devices were signed out.", "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/change_password.html", form=form), form.status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@form_page
+def forgot_password() -> ResponseReturnValue:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = services.find_user(db, form.email.data or "")
+        if user is not None and user.is_enabled:
+            token = services.make_reset_token(current_app.config["SECRET_KEY"], user)
+            queue_mail(
+                db,
+                to=user.email,
+                subject="Reset your Benchside password",
+                template="password_reset",
+                user=user,
+                link=url_for("auth.reset_password", token=token, _external=True),
+                minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
+            )
+            db.commit()
+        # The same answer either way, so the form cannot be used to learn who has an account.
+        return render_template("auth/forgot_sent.html", email=form.email.data)
+    return render_template("auth/forgot_password.html", form=form), form.status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+@form_page
+def reset_password(token: str) -> ResponseReturnValue:
+    db = get_session()
+    try:
+        user = services.user_for_reset_token(
+            db,
+            current_app.config["SECRET_KEY"],
+            token,
+            max_age=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] * 60,
+        )
+    except (LinkExpired, LinkInvalid) as exc:
+        return render_template("auth/link_problem.html", message=str(exc), kind="reset"), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password(
+                db,
+                user,
+                form.password.data or "",
+                min_length=current_app.config["MIN_PASSWORD_LENGTH"],
+                keep_token=None,
+            )
+        except AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.commit()
+            logout_user()
+            flash("Your password has been set. Sign in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, user=user), form.status
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@public
+@form_page
+def accept_invitation(token: str) -> ResponseReturnValue:
+    db = get_session()
+    try:
+        invitation = services.open_invitation(db, token)
+    except (LinkExpired, LinkInvalid) as exc:
+        return render_template("auth/link_problem.html", message=str(exc), kind="invitation"), 410
+    form = AcceptInvitationForm(data={"name": invitation.name} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(
+                db,
+                token=token,
+                name=form.name.data or "",
+                password=form.password.data or "",
+                min_password_length=current_app.config["MIN_PASSWORD_LENGTH"],
+            )
+        except AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            _sign_in(user, remember=False)
+            db.commit()
+            flash(f"Welcome to Benchside, {user.name}.", "success")
+            return redirect(url_for("home.index"))
+    return render_template(
+        "auth/accept_invitation.html", form=form, invitation=invitation
+    ), form.status

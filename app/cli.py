@@ -1,0 +1,139 @@
+"""``flask --app wsgi <group> <command>``: thin commands over the same functions the pages use.
+
+Each command owns its transaction.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from alembic import command as alembic
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app import demo
+from app.auth import services
+from app.auth.errors import AccountError
+from app.auth.models import ServiceCentre
+from app.db import session_factory
+from app.mail import outbox
+from app.mail.compose import smtp_settings
+from app.migrate import alembic_config
+from app.roles import Role
+
+db_cli = AppGroup("db", help="Create and change the database schema (Alembic).")
+users_cli = AppGroup("users", help="Manage accounts.")
+demo_cli = AppGroup("demo", help="Demo data.")
+outbox_cli = AppGroup("outbox", help="Send queued mail.")
+
+
+def register(app: Flask) -> None:
+    for group in (db_cli, users_cli, demo_cli, outbox_cli):
+        app.cli.add_command(group)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema to REVISION (default: the newest)."""
+    alembic.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION ('base' removes every table)."""
+    alembic.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the schema's revision."""
+    alembic.current(alembic_config(current_app.config["DATABASE_URL"]), verbose=False)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="What the account may do.",
+)
+@click.option("--centre", "centre_name", help="Service centre (created if it does not exist).")
+@click.option("--name", default="", help="Display name (default: the email address).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(
+    email: str, role: str, centre_name: str | None, name: str, password_stdin: bool
+) -> None:
+    """Create an account with EMAIL."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_factory().begin() as session:
+            centre = None
+            if centre_name:
+                centre = services.find_centre(session, centre_name)
+                if centre is None:
+                    centre = ServiceCentre(name=centre_name.strip())
+                    session.add(centre)
+            user = services.create_user(
+                session,
+                email=email,
+                name=name,
+                role=Role(role),
+                centre=centre,
+                password=password,
+                min_password_length=current_app.config["MIN_PASSWORD_LENGTH"],
+            )
+            summary = f"Created {user.email} ({user.role.label})"
+            if centre is not None:
+                summary += f" at {centre.name}"
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary + ".")
+
+
+@users_cli.command("token")
+@click.argument("email")
+def users_token(email: str) -> None:
+    """Print a new API token for EMAIL (shown once; only its hash is kept)."""
+    with session_factory().begin() as session:
+        user = services.find_user(session, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        token = services.issue_api_token(session, user)
+    click.echo(token)
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load demo data (safe to run again: what exists is kept)."""
+    with session_factory().begin() as session:
+        people = demo.load_people(session)
+    click.echo(f"Demo service centre: {demo.DEMO_CENTRE}")
+    click.echo("Demo accounts (email / password / role):")
+    for person in people:
+        note = "" if person.created else "  (existed already)"
+        click.echo(f"  {person.email:32} {person.password:24} {person.role.label}{note}")
+
+
+@outbox_cli.command("run")
+@click.option("--once", is_flag=True, help="Send what is due, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+def outbox_run(once: bool, interval: float) -> None:
+    """Send queued mail over SMTP, retrying with backoff."""
+    settings = smtp_settings()
+    while True:
+        report = outbox.deliver_due(session_factory(), settings)
+        if once or report.sent or report.failed:
+            click.echo(f"Sent {report.sent}, failed {report.failed} (will retry).")
+        if once:
+            return
+        time.sleep(interval)

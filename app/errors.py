@@ -1,0 +1,61 @@
+"""Every error answered in one place: portal pages for people, JSON for the API."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from app.access import is_api_request
+
+TITLES = {
+    400: "That request could not be used",
+    401: "Please sign in",
+    403: "Not open to your role",
+    404: "Page not found",
+    405: "Not allowed here",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+}
+
+
+def _respond(code: int, message: str) -> tuple[Response | str, int]:
+    if is_api_request():
+        return jsonify(error=TITLES.get(code, "Error"), message=message, status=code), code
+    return render_template(
+        "errors/error.html", code=code, title=TITLES.get(code, "Error"), message=message
+    ), code
+
+
+def _forbidden_message() -> str:
+    if current_user.is_authenticated:
+        return (
+            f"You are signed in as {current_user.email} ({current_user.role.label}), and this "
+            "page is not open to that role. If you need it for your work, ask an administrator."
+        )
+    return "This page is not open to you."
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
+        code = exc.code or 500
+        if code == 403:
+            return _respond(403, _forbidden_message())
+        if code == 404:
+            return _respond(
+                404, "There is nothing at this address. Check it, or start again from the menu."
+            )
+        if code == 401:
+            return _respond(401, "Sign in, or send an API token as 'Authorization: Bearer ...'.")
+        return _respond(code, exc.description or TITLES.get(code, "Error"))
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(exc: InternalServerError) -> tuple[Response | str, int]:
+        return _respond(
+            500,
+            "The error has been logged. Nothing you sent was saved; go back and try again, and if "
+            "it keeps happening, tell your administrator the time it happened.",
+        )

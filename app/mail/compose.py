@@ -1,0 +1,33 @@
+"""Mail written from templates, queued in the request's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from sqlalchemy.orm import Session
+
+from app.mail.models import OutboxMessage
+from app.mail.outbox import SmtpSettings, enqueue
+
+
+def queue_mail(
+    session: Session, *, to: str, subject: str, template: str, **context: Any
+) -> OutboxMessage:
+    """Render ``templates/mail/<template>.txt`` and add it to the outbox."""
+    body = render_template(f"mail/{template}.txt", **context)
+    domain = urlsplit(current_app.config["BASE_URL"]).hostname or "benchside.local"
+    return enqueue(session, to=to, subject=subject, body=body, domain=domain)
+
+
+def smtp_settings() -> SmtpSettings:
+    config = current_app.config
+    return SmtpSettings(
+        host=config["MAIL_SERVER"],
+        port=config["MAIL_PORT"],
+        use_tls=config["MAIL_USE_TLS"],
+        username=config["MAIL_USERNAME"],
+        password=config["MAIL_PASSWORD"],
+        sender=config["MAIL_DEFAULT_SENDER"],
+    )

@@ -1,0 +1,25 @@
+"""The roles of DESIGN.md; one per account."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    TECHNICIAN = "technician"
+    CENTRE_MANAGER = "centre_manager"
+    ENGINEER = "engineer"
+    AGENT_TIER1 = "agent_tier1"
+    AGENT_TIER2 = "agent_tier2"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return {
+            Role.TECHNICIAN: "Technician",
+            Role.CENTRE_MANAGER: "Service-centre manager",
+            Role.ENGINEER: "Product engineer",
+            Role.AGENT_TIER1: "Support agent (tier 1)",
+            Role.AGENT_TIER2: "Support agent (tier 2)",
+            Role.ADMIN: "Administrator",
+        }[self]

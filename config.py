@@ -1,0 +1,121 @@
+"""Settings, read from the environment.
+
+This module is the only reader of ``os.environ``. Every setting has a safe default that keeps the
+portal's state under ``instance/`` (or under ``BENCHSIDE_INSTANCE``, so that one checkout can serve
+several instance folders).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+INSTANCE_DIR = Path(_env("BENCHSIDE_INSTANCE", str(ROOT / "instance"))).resolve()
+
+
+def _secret_key() -> str:
+    """Return ``SECRET_KEY`` from the environment, else one generated once into the instance folder.
+
+    A constant in the source would let anyone who read it forge sessions; a key made per process
+    would log everyone out on every restart and break multi-worker deployments.
+    """
+    from_env = os.environ.get("SECRET_KEY", "").strip()
+    if from_env:
+        return from_env
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+class Config:
+    """Development defaults; every value can be overridden from the environment."""
+
+    ENV_NAME = "development"
+    INSTANCE_DIR = INSTANCE_DIR
+    SECRET_KEY = _secret_key()
+    DATABASE_URL = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'benchside.db'}")
+    SEARCH_INDEX_DIR = Path(_env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search")))
+    UPLOAD_DIR = Path(_env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")))
+    # The address links in mails point at; requests know their own host, the outbox worker does not.
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+
+    MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _env_int("MAIL_PORT", 8025)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Benchside <no-reply@benchside.local>")
+    ESCALATION_ADDRESS = _env("ESCALATION_ADDRESS", "escalations@benchside.local")
+
+    # Failed sign-ins only are counted, per account and per address, within a sliding window.
+    LOGIN_FAILURE_WINDOW_MINUTES = _env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)
+    PASSWORD_RESET_MAX_AGE_MINUTES = _env_int("PASSWORD_RESET_MAX_AGE_MINUTES", 60)
+    INVITATION_MAX_AGE_DAYS = _env_int("INVITATION_MAX_AGE_DAYS", 14)
+    MIN_PASSWORD_LENGTH = _env_int("MIN_PASSWORD_LENGTH", 10)
+
+    SESSION_COOKIE_NAME = "benchside_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_NAME = "benchside_remember"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION_DAYS = _env_int("REMEMBER_COOKIE_DURATION_DAYS", 30)
+
+    # Tokens live as long as the sign-in session; an expiry mid-form is handled by re-rendering.
+    WTF_CSRF_TIME_LIMIT = _env_int("WTF_CSRF_TIME_LIMIT_SECONDS", 8 * 3600)
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+
+
+class ProductionConfig(Config):
+    """Behind HTTPS: cookies are only sent over TLS."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestConfig(Config):
+    """Used by the test suite; the fixtures override paths and the database."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+    WTF_CSRF_ENABLED = True
+
+
+def config_from_env() -> type[Config]:
+    """Pick the settings class named by ``BENCHSIDE_ENV`` (``development`` or ``production``)."""
+    name = _env("BENCHSIDE_ENV", "development")
+    choices: dict[str, type[Config]] = {"development": Config, "production": ProductionConfig}
+    if name not in choices:
+        raise RuntimeError(f"BENCHSIDE_ENV must be one of {sorted(choices)}, not {name!r}")
+    return choices[name]
