@@ -13,16 +13,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys enforced, as PostgreSQL always does."""
+    """Create an engine; on SQLite, make it behave like PostgreSQL where it matters.
+
+    Foreign keys are enforced, and transactions are begun by SQLAlchemy rather than by the
+    ``sqlite3`` driver, whose legacy mode on Python 3.11 breaks SAVEPOINT (SQLAlchemy's documented
+    workaround, "Serializable isolation / Savepoints / Transactional DDL").
+    """
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def _enable_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
 
