@@ -24,6 +24,7 @@ from app.roles import Role
 from config import TestConfig
 from tests import database
 from tests.factories import PASSWORD, make_user
+from tests.smtp import SmtpServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -146,3 +147,11 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient, session: Session) -> AuthActions:
     return AuthActions(client, session)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

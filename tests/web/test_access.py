@@ -1,0 +1,108 @@
+"""Roles are enforced on every route: the URL map is walked for every role and for no role.
+
+The table below is written by hand, not read from the views, so that a decorator put on the wrong
+view fails here. A new route must be added to it, or the first test fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+from werkzeug.routing.converters import NumberConverter
+
+from app.access import public
+from app.roles import Role
+from tests.conftest import AuthActions, csrf_token
+
+PUBLIC = "public"
+SIGNED_IN = "signed in"
+PEOPLE = frozenset({Role.ADMIN, Role.CENTRE_MANAGER})
+
+EXPECTED: dict[str, str | frozenset[Role]] = {
+    "static": PUBLIC,
+    "home.index": SIGNED_IN,
+    "home.healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,
+    "auth.forgot_password": PUBLIC,
+    "auth.reset_password": PUBLIC,
+    "auth.accept_invitation": PUBLIC,
+    "auth.change_password": SIGNED_IN,
+    "admin.users": PEOPLE,
+    "admin.invite": PEOPLE,
+    "admin.revoke_invitation": PEOPLE,
+    "admin.toggle_user": frozenset({Role.ADMIN}),
+    "admin.centres": frozenset({Role.ADMIN}),
+    "api.me": SIGNED_IN,
+}
+
+
+def _url(rule: Rule) -> str:
+    if rule.endpoint == "static":
+        return "/static/benchside.css"
+    values = {
+        name: 987654 if isinstance(converter, NumberConverter) else "sample"
+        for name, converter in rule._converters.items()
+    }
+    return rule.build(values)[1]
+
+
+def _routes(app: Flask) -> list[tuple[str, str, str]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((rule.endpoint, method, _url(rule)))
+    return routes
+
+
+def test_every_route_is_in_the_table(app: Flask) -> None:
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda r: r.value if r else "anonymous")
+def test_each_role_on_each_route(
+    app: Flask, client: FlaskClient, auth: AuthActions, role: Role | None
+) -> None:
+    if role is not None:
+        auth.login(role)
+    token = csrf_token(client, "/" if role else "/login")
+    problems = []
+    for endpoint, method, url in _routes(app):
+        expected = EXPECTED[endpoint]
+        data = {"csrf_token": token} if method == "POST" else None
+        with client.open(url, method=method, data=data) as response:
+            status = response.status_code
+            to_login = status == 302 and response.headers["Location"].startswith("/login")
+        if expected == PUBLIC:
+            ok = status not in (401, 403) and not (to_login and endpoint != "auth.logout")
+        elif role is None:
+            ok = status == 401 if url.startswith("/api/") else to_login
+        elif expected == SIGNED_IN or role in expected:
+            ok = status not in (401, 403) and not to_login
+        else:
+            ok = status == 403
+        if not ok:
+            problems.append(f"{method} {url} as {role}: {status}")
+        if endpoint == "auth.logout" and status == 302:
+            # The walk signed out, which also cleared the session and its CSRF token.
+            if role is not None:
+                auth.login(role)
+            token = csrf_token(client, "/" if role else "/login")
+    assert problems == []
+
+
+def test_a_route_without_an_access_rule_is_closed(app: Flask, auth: AuthActions) -> None:
+    @app.get("/forgotten")
+    def forgotten() -> str:
+        return "open?"
+
+    @app.get("/declared")
+    @public
+    def declared() -> str:
+        return "open"
+
+    client = app.test_client()
+    assert client.get("/forgotten").status_code == 403
+    assert client.get("/declared").status_code == 200
