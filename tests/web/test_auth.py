@@ -293,3 +293,29 @@ def test_healthz_checks_the_database(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def test_server_error_is_the_portals_500_page(app: Flask) -> None:
+    from app.access import public
+
+    @app.get("/boom")
+    @public
+    def boom() -> str:
+        raise RuntimeError("a bug")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in html
+    assert "a bug" not in html
+
+
+def test_healthz_reports_an_unreachable_database(tmp_path) -> None:
+    from app import create_app
+    from tests.conftest import make_test_config
+
+    config = make_test_config(f"sqlite:///{tmp_path}/missing/dir/db.sqlite", tmp_path)
+    response = create_app(config).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"] == "unreachable"
