@@ -1,9 +1,32 @@
-"""Tables owned by the parts catalogue."""
+"""Tables owned by the parts catalogue.
+
+Every release is kept. Rather than copying the catalogue per release, each row version is valid
+from the release that introduced it (``valid_from``) until the release that changed or dropped it
+(``valid_to``, exclusive; ``NULL`` while current). "As of release R" is then
+``valid_from <= R < coalesce(valid_to, ∞)``, and an import that changes 1% writes about 1%.
+Release ids increase with every import, so they order releases.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    and_,
+    or_,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from parts_catalog.sqltypes import UTCDateTime
 
 # Shared by every package's MetaData so that Alembic names constraints identically everywhere.
 NAMING_CONVENTION = {
@@ -14,6 +37,112 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+NUMBER = String(40)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Release(Base):
+    __tablename__ = "catalog_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), unique=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    imported_by: Mapped[str | None] = mapped_column(String(254))
+    source: Mapped[str | None] = mapped_column(String(255))
+    #: Row counts and what changed against the previous release, for the release list.
+    summary: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<Release {self.id} {self.label!r}>"
+
+
+class _Versioned:
+    valid_from: Mapped[int] = mapped_column(index=True)
+    valid_to: Mapped[int | None] = mapped_column(index=True)
+
+    @classmethod
+    def as_of(cls, release_id: int) -> ColumnElement[bool]:
+        return and_(
+            cls.valid_from <= release_id,
+            or_(cls.valid_to.is_(None), cls.valid_to > release_id),
+        )
+
+
+class PartVersion(_Versioned, Base):
+    __tablename__ = "catalog_part_versions"
+    __table_args__ = (Index("ix_catalog_part_versions_norm_from", "number_norm", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_norm: Mapped[str] = mapped_column(NUMBER)
+    number: Mapped[str] = mapped_column(NUMBER)
+    description: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str | None] = mapped_column(String(80))
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    safety_critical: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self) -> str:
+        return f"<PartVersion {self.number!r} {self.valid_from}-{self.valid_to}>"
+
+
+class ModelVersion(_Versioned, Base):
+    __tablename__ = "catalog_model_versions"
+    __table_args__ = (Index("ix_catalog_model_versions_norm_from", "number_norm", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_norm: Mapped[str] = mapped_column(NUMBER)
+    number: Mapped[str] = mapped_column(NUMBER)
+    name: Mapped[str | None] = mapped_column(String(255))
+    product_line: Mapped[str | None] = mapped_column(String(40))
+    chassis: Mapped[str | None] = mapped_column(String(40))
+    released_on: Mapped[date | None] = mapped_column(Date)
+    support_ends_on: Mapped[date | None] = mapped_column(Date)
+    exchange_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+
+
+class FitmentVersion(_Versioned, Base):
+    __tablename__ = "catalog_fitment_versions"
+    __table_args__ = (
+        Index("ix_catalog_fitment_versions_part_from", "part_norm", "valid_from"),
+        Index("ix_catalog_fitment_versions_model_from", "model_norm", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_norm: Mapped[str] = mapped_column(NUMBER)
+    part_norm: Mapped[str] = mapped_column(NUMBER)
+    ref_no: Mapped[str | None] = mapped_column(String(20))
+    diagram: Mapped[str | None] = mapped_column(String(80))
+    quantity: Mapped[int] = mapped_column(default=1)
+    serial_from: Mapped[str | None] = mapped_column(String(40))
+    serial_to: Mapped[str | None] = mapped_column(String(40))
+
+
+class SupersessionVersion(_Versioned, Base):
+    __tablename__ = "catalog_supersession_versions"
+    __table_args__ = (
+        Index("ix_catalog_supersession_versions_old_from", "old_norm", "valid_from"),
+        Index("ix_catalog_supersession_versions_new_from", "new_norm", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_norm: Mapped[str] = mapped_column(NUMBER)
+    new_norm: Mapped[str] = mapped_column(NUMBER)
+    quantity: Mapped[int] = mapped_column(default=1)
+    interchangeability: Mapped[str] = mapped_column(String(16))
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    serial_from: Mapped[str | None] = mapped_column(String(40))
+    serial_to: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class StockLevel(Base):
+    """Stock on hand, by part. Not versioned: it changes with every order, not with releases."""
+
+    __tablename__ = "catalog_stock_levels"
+
+    number_norm: Mapped[str] = mapped_column(NUMBER, primary_key=True)
+    quantity: Mapped[int] = mapped_column(default=0)

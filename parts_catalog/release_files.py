@@ -1,0 +1,446 @@
+"""Reading release files: a directory or a ``.zip`` of UTF-8 CSV files (DESIGN.md's contract).
+
+Each row is checked on its own here (shape, types, allowed values) and turned into a plain tuple;
+checks that need other rows or the database (duplicates, unknown numbers, cycles) are the
+importer's. Problems are collected, never raised one at a time, so a report names every one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from parts_catalog.errors import Problem
+from parts_catalog.numbers import compare_serials, normalise
+from parts_catalog.supersession import INTERCHANGEABILITY, ONE_WAY
+
+PART_STATUSES = ("active", "discontinued", "nla")
+MAX_PROBLEMS = 1000
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    file_required: bool = False
+
+
+PARTS = FileSpec(
+    "parts.csv",
+    (
+        "part_number",
+        "description",
+        "category",
+        "unit_price",
+        "currency",
+        "status",
+        "stock_qty",
+        "safety_critical",
+    ),
+    ("part_number", "description"),
+    file_required=True,
+)
+MODELS = FileSpec(
+    "models.csv",
+    (
+        "model_number",
+        "name",
+        "product_line",
+        "chassis",
+        "released_on",
+        "support_ends_on",
+        "exchange_value",
+    ),
+    ("model_number",),
+)
+FITMENTS = FileSpec(
+    "fitments.csv",
+    ("model_number", "part_number", "ref_no", "diagram", "quantity", "serial_from", "serial_to"),
+    ("model_number", "part_number"),
+)
+SUPERSESSIONS = FileSpec(
+    "supersessions.csv",
+    (
+        "old_part_number",
+        "new_part_number",
+        "quantity",
+        "interchangeability",
+        "effective_on",
+        "serial_from",
+        "serial_to",
+        "note",
+    ),
+    ("old_part_number", "new_part_number"),
+)
+SPECS = (PARTS, MODELS, FITMENTS, SUPERSESSIONS)
+
+
+class Problems:
+    """Collects problems; stops storing past ``MAX_PROBLEMS`` but keeps counting."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.count = 0
+
+    def add(self, file: str, line: int | None, column: str | None, message: str) -> None:
+        self.count += 1
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append(Problem(file, line, column, message))
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def all(self) -> list[Problem]:
+        extra = self.count - len(self.items)
+        if extra > 0:
+            return [*self.items, Problem("", None, None, f"… and {extra} more problems")]
+        return list(self.items)
+
+
+class ReleaseSource:
+    """The CSV files of one release, from a directory or a zip archive."""
+
+    def __init__(self, path: Path, problems: Problems) -> None:
+        self.path = path
+        self._problems = problems
+        self._zip: zipfile.ZipFile | None = None
+        self._members: dict[str, str] = {}
+        if path.is_dir():
+            self._members = {p.name: str(p) for p in path.iterdir() if p.suffix == ".csv"}
+        elif path.is_file() and zipfile.is_zipfile(path):
+            self._zip = zipfile.ZipFile(path)
+            for info in self._zip.infolist():
+                name = Path(info.filename).name
+                if name.endswith(".csv") and not info.is_dir():
+                    if name in self._members:
+                        problems.add(name, None, None, "appears twice in the archive")
+                    self._members[name] = info.filename
+        elif path.exists():
+            problems.add(path.name, None, None, "is neither a directory nor a .zip archive")
+        else:
+            problems.add(str(path), None, None, "does not exist")
+        known = {spec.name for spec in SPECS}
+        for name in sorted(set(self._members) - known):
+            problems.add(
+                name, None, None, f"is not a release file (expected {', '.join(sorted(known))})"
+            )
+
+    def has(self, name: str) -> bool:
+        return name in self._members
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[str]]:
+        member = self._members[name]
+        raw: IO[bytes] = self._zip.open(member) if self._zip else open(member, "rb")  # noqa: SIM115
+        # utf-8-sig: spreadsheets often write a byte-order mark; errors are reported by line.
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        try:
+            yield text
+        finally:
+            text.close()
+
+    def first_undecodable_line(self, name: str) -> int:
+        """The line holding the first bytes that are not UTF-8 (decoding works in blocks, so the
+        reader's own position can be far from it)."""
+        member = self._members[name]
+        with self._zip.open(member) if self._zip else open(member, "rb") as raw:
+            for number, line in enumerate(raw, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+        return 1
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def read_rows(
+    source: ReleaseSource,
+    spec: FileSpec,
+    problems: Problems,
+    convert: Callable[[dict[str, str], Callable[[str, str], None]], Row | None],
+) -> Iterator[tuple[int, Row]]:
+    """Yield ``(line, row)`` for each good row of one file; record a problem for each bad one."""
+    if not source.has(spec.name):
+        if spec.file_required:
+            problems.add(spec.name, None, None, "is missing: every release needs it")
+        return
+    line = 1
+    try:
+        with source.open(spec.name) as handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, None)
+            if header is None:
+                problems.add(spec.name, 1, None, "is empty: expected a header row")
+                return
+            header = [h.strip() for h in header]
+            unknown = [h for h in header if h not in spec.columns]
+            missing = [c for c in spec.required if c not in header]
+            for column in unknown:
+                problems.add(
+                    spec.name,
+                    1,
+                    column,
+                    f"unknown column (expected some of: {', '.join(spec.columns)})",
+                )
+            for column in missing:
+                problems.add(spec.name, 1, column, "required column is missing")
+            if missing or unknown:
+                return
+            width = len(header)
+            for fields in reader:
+                line = reader.line_num
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue  # blank line
+                if len(fields) != width:
+                    problems.add(
+                        spec.name, line, None, f"has {len(fields)} fields, the header has {width}"
+                    )
+                    continue
+                values = {h: v.strip() for h, v in zip(header, fields, strict=True)}
+
+                report = _RowReport(problems, spec.name, line)
+                for column in spec.required:
+                    if not values.get(column):
+                        report(column, "is required")
+                if report.failed:
+                    continue
+                row = convert(values, report)
+                if row is not None and not report.failed:
+                    yield line, row
+    except UnicodeDecodeError:
+        problems.add(
+            spec.name,
+            source.first_undecodable_line(spec.name),
+            None,
+            "is not valid UTF-8 text; save the file as UTF-8",
+        )
+    except csv.Error as exc:
+        problems.add(spec.name, line + 1, None, f"is not well-formed CSV: {exc}")
+
+
+class _RowReport:
+    """Reports problems of one row and remembers whether there were any."""
+
+    def __init__(self, problems: Problems, file: str, line: int) -> None:
+        self._problems = problems
+        self._file = file
+        self._line = line
+        self.failed = False
+
+    def __call__(self, column: str, message: str) -> None:
+        self.failed = True
+        self._problems.add(self._file, self._line, column, message)
+
+
+# --- converters: one row's values to a typed tuple, reporting what is wrong ------------------
+
+
+def _number(values: dict[str, str], column: str, report: Callable[[str, str], None]) -> str | None:
+    text = values.get(column, "")
+    if "\x00" in text:
+        report(column, "contains a NUL character")
+        return None
+    norm = normalise(text)
+    if not norm:
+        report(column, f"{text!r} is not a number")
+        return None
+    if len(text) > 40:
+        report(column, "is longer than 40 characters")
+        return None
+    return norm
+
+
+def _text(
+    values: dict[str, str], column: str, report: Callable[[str, str], None], limit: int
+) -> str | None:
+    text = values.get(column) or None
+    if text is None:
+        return None
+    if "\x00" in text:
+        report(column, "contains a NUL character")
+        return None
+    if len(text) > limit:
+        report(column, f"is longer than {limit} characters")
+        return None
+    return text
+
+
+def _decimal(
+    values: dict[str, str], column: str, report: Callable[[str, str], None]
+) -> Decimal | None:
+    text = values.get(column, "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        report(column, f"{text!r} is not a number")
+        return None
+    if not value.is_finite() or value < 0 or value >= Decimal("1e10"):
+        report(column, f"{text!r} is not an amount between 0 and 9,999,999,999.99")
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
+def _int(
+    values: dict[str, str],
+    column: str,
+    report: Callable[[str, str], None],
+    *,
+    minimum: int,
+    default: int | None,
+) -> int | None:
+    text = values.get(column, "")
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < minimum or int(text) > 2_000_000_000:
+        report(column, f"{text!r} is not a whole number of at least {minimum}")
+        return None
+    return int(text)
+
+
+def _date(values: dict[str, str], column: str, report: Callable[[str, str], None]) -> date | None:
+    text = values.get(column, "")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        report(column, f"{text!r} is not a date (use YYYY-MM-DD)")
+        return None
+
+
+def _choice(
+    values: dict[str, str],
+    column: str,
+    report: Callable[[str, str], None],
+    choices: tuple[str, ...],
+    default: str,
+) -> str | None:
+    text = values.get(column, "").lower()
+    if not text:
+        return default
+    if text not in choices:
+        report(column, f"{values[column]!r} is not one of {', '.join(choices)}")
+        return None
+    return text
+
+
+def _serials(
+    values: dict[str, str], report: Callable[[str, str], None]
+) -> tuple[str | None, str | None] | None:
+    serial_from = _text(values, "serial_from", report, 40)
+    serial_to = _text(values, "serial_to", report, 40)
+    if serial_from and serial_to and compare_serials(serial_from, serial_to) > 0:
+        report("serial_to", f"{serial_to} comes before serial_from {serial_from}")
+        return None
+    return serial_from, serial_to
+
+
+def convert_part(values: dict[str, str], report: Callable[[str, str], None]) -> Row | None:
+    """Return ``(number_norm, number, description, category, unit_price, currency, status,
+    stock_qty, safety_critical)``."""
+    norm = _number(values, "part_number", report)
+    description = _text(values, "description", report, 255)
+    category = _text(values, "category", report, 80)
+    price = _decimal(values, "unit_price", report)
+    currency = values.get("currency", "").upper() or None
+    if currency is not None and (len(currency) != 3 or not currency.isalpha()):
+        report("currency", f"{values['currency']!r} is not a three-letter currency code")
+    status = _choice(values, "status", report, PART_STATUSES, "active")
+    stock = _int(values, "stock_qty", report, minimum=0, default=None)
+    safety = _choice(values, "safety_critical", report, ("yes", "no"), "no")
+    return (
+        norm,
+        values["part_number"],
+        description,
+        category,
+        price,
+        currency,
+        status,
+        stock,
+        safety == "yes",
+    )
+
+
+def convert_model(values: dict[str, str], report: Callable[[str, str], None]) -> Row | None:
+    """Return ``(number_norm, number, name, product_line, chassis, released_on, support_ends_on,
+    exchange_value)``."""
+    norm = _number(values, "model_number", report)
+    row = (
+        norm,
+        values["model_number"],
+        _text(values, "name", report, 255),
+        _text(values, "product_line", report, 40),
+        _text(values, "chassis", report, 40),
+        _date(values, "released_on", report),
+        _date(values, "support_ends_on", report),
+        _decimal(values, "exchange_value", report),
+    )
+    return row
+
+
+def convert_fitment(values: dict[str, str], report: Callable[[str, str], None]) -> Row | None:
+    """Return ``(model_norm, part_norm, model_number, part_number, ref_no, diagram, quantity,
+    serial_from, serial_to)``."""
+    model = _number(values, "model_number", report)
+    part = _number(values, "part_number", report)
+    ref_no = _text(values, "ref_no", report, 20)
+    diagram = _text(values, "diagram", report, 80)
+    quantity = _int(values, "quantity", report, minimum=1, default=1)
+    serials = _serials(values, report)
+    if serials is None:
+        return None
+    return (
+        model,
+        part,
+        values["model_number"],
+        values["part_number"],
+        ref_no,
+        diagram,
+        quantity,
+        *serials,
+    )
+
+
+def convert_supersession(values: dict[str, str], report: Callable[[str, str], None]) -> Row | None:
+    """Return ``(old_norm, new_norm, old_number, new_number, quantity, interchangeability,
+    effective_on, serial_from, serial_to, note)``."""
+    old = _number(values, "old_part_number", report)
+    new = _number(values, "new_part_number", report)
+    if old is not None and old == new:
+        report("new_part_number", f"{values['new_part_number']} cannot replace itself")
+    quantity = _int(values, "quantity", report, minimum=1, default=1)
+    kind = _choice(values, "interchangeability", report, INTERCHANGEABILITY, ONE_WAY)
+    effective_on = _date(values, "effective_on", report)
+    serials = _serials(values, report)
+    note = _text(values, "note", report, 2000)
+    if kind == "conditional" and not note:
+        report("note", "a conditional supersession needs a note saying under what condition")
+    if serials is None:
+        return None
+    return (
+        old,
+        new,
+        values["old_part_number"],
+        values["new_part_number"],
+        quantity,
+        kind,
+        effective_on,
+        *serials,
+        note,
+    )
