@@ -49,6 +49,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.file:
+            return self.message
         where = self.file
         if self.line is not None:
             where += f":{self.line}"

@@ -1,0 +1,278 @@
+"""Release import: applies whole, or reports every problem and changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from parts_catalog.errors import InvalidRelease
+from parts_catalog.importer import import_release
+from parts_catalog.models import PartVersion, Release, StockLevel, SupersessionVersion
+from parts_catalog.services import release_for, resolve_number
+from tests.parts_catalog.releases import (
+    BASE_PARTS,
+    base_release,
+    part,
+    write_release,
+    zip_release,
+)
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def nothing_stored(session: Session) -> bool:
+    return count(session, Release) == 0 and count(session, PartVersion) == 0
+
+
+def problems_of(session: Session, path: Path, label: str = "2026.1") -> list[str]:
+    with pytest.raises(InvalidRelease) as caught:
+        import_release(session, path=path, label=label)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_valid_release_is_imported(session: Session, tmp_path: Path) -> None:
+    report = import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+    assert report.rows == {
+        "parts.csv": 5,
+        "models.csv": 2,
+        "fitments.csv": 3,
+        "supersessions.csv": 1,
+    }
+    assert report.changes["parts.csv"].added == 5
+    assert "Imported release 2026.1" in report.summary_line()
+    release = release_for(session)
+    assert release.label == "2026.1"
+    assert release.summary["parts_added"] == 5
+    assert session.get(StockLevel, "147459411").quantity == 7
+    assert (
+        resolve_number(session, "1474594-11", release=release).result[0].part_number
+        == "1-474-594-12"
+    )
+
+
+def test_a_zip_imports_like_a_directory(session: Session, tmp_path: Path) -> None:
+    archive = zip_release(base_release(tmp_path / "r1"), tmp_path / "r1.zip")
+    assert import_release(session, path=archive, label="zip").rows["parts.csv"] == 5
+
+
+def test_dry_run_validates_and_stores_nothing(session: Session, tmp_path: Path) -> None:
+    report = import_release(session, path=base_release(tmp_path / "r1"), label="dry", dry_run=True)
+    assert report.summary_line().startswith("Valid; would import release dry")
+    assert nothing_stored(session)
+
+
+def test_second_release_writes_only_what_changed(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    versions_before = count(session, PartVersion)
+    parts = [dict(p) for p in BASE_PARTS if p["part_number"] != "4-234-704-11"]
+    parts[2]["unit_price"] = "125.00"  # A-2072-533-A
+    parts.append(part("1-480-001-11", "WIRELESS LAN MODULE", category="module"))
+    report = import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
+    change = report.changes["parts.csv"]
+    assert (change.added, change.removed, change.changed) == (1, 1, 1)
+    # One new version for the changed part and one for the new part; nothing else rewritten.
+    assert count(session, PartVersion) == versions_before + 2
+    assert report.changes["supersessions.csv"].added == 0
+
+
+def test_as_of_an_earlier_release(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1", supersessions=[]), label="r1")
+    import_release(session, path=base_release(tmp_path / "r2"), label="r2")
+    r1, r2 = release_for(session, "r1"), release_for(session, "r2")
+    assert resolve_number(session, "1-474-594-11", release=r1).outcome == "current"
+    assert resolve_number(session, "1-474-594-11", release=r2).outcome == "superseded"
+
+
+def test_an_absent_optional_file_carries_the_previous_rows_over(
+    session: Session, tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    report = import_release(
+        session, path=base_release(tmp_path / "r2", supersessions=None), label="r2"
+    )
+    assert report.carried_over == ["supersessions.csv"]
+    r2 = release_for(session, "r2")
+    assert resolve_number(session, "1-474-594-11", release=r2).outcome == "superseded"
+
+
+def test_a_dropped_part_stays_resolvable_through_history(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    parts = [p for p in BASE_PARTS if p["part_number"] != "1-474-594-11"]
+    fitments: list[dict[str, object]] = []
+    import_release(
+        session, path=base_release(tmp_path / "r2", parts=parts, fitments=fitments), label="r2"
+    )
+    result = resolve_number(session, "1-474-594-11", release=release_for(session))
+    assert result.known is True
+    assert result.result[0].part_number == "1-474-594-12"
+
+
+def test_duplicate_label_is_refused(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+    problems = problems_of(session, base_release(tmp_path / "r2"), label="2026.1")
+    assert problems == ["a release labelled '2026.1' exists already; labels are for ever"]
+    assert count(session, Release) == 1
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param(
+            {"fitments": [{"model_number": "KDL-55W800C", "part_number": "9-999-999-99"}]},
+            "fitments.csv:2 [part_number]: part 9-999-999-99 is not in this release or an "
+            "earlier one",
+            id="unknown part in fitments",
+        ),
+        pytest.param(
+            {"fitments": [{"model_number": "XBR-1", "part_number": "1-474-594-11"}]},
+            "fitments.csv:2 [model_number]: model XBR-1 is not in this release or an earlier one",
+            id="unknown model in fitments",
+        ),
+        pytest.param(
+            {"supersessions": [{"old_part_number": "1-474-594-11", "new_part_number": "X-1"}]},
+            "supersessions.csv:2 [new_part_number]: part X-1 is not in this release or an "
+            "earlier one",
+            id="unknown part in supersessions",
+        ),
+        pytest.param(
+            {"parts": [*BASE_PARTS, part("1474594 11", "ANOTHER")]},
+            "parts.csv:7 [part_number]: the same part as line 2 (numbers match once spaces, "
+            "dashes, dots and slashes are ignored)",
+            id="duplicate normal form",
+        ),
+        pytest.param(
+            {
+                "supersessions": [
+                    {"old_part_number": "1-474-594-11", "new_part_number": "1-474-594-12"},
+                    {"old_part_number": "1-474-594-12", "new_part_number": "A-2072-533-A"},
+                    {"old_part_number": "A-2072-533-A", "new_part_number": "1-474-594-11"},
+                ]
+            },
+            "supersessions.csv:2: supersessions form a cycle: 1-474-594-11 → 1-474-594-12 → "
+            "A-2072-533-A → 1-474-594-11",
+            id="cycle",
+        ),
+        pytest.param(
+            {
+                "fitments": [
+                    {"model_number": "KDL-55W800C", "part_number": "1-474-594-11", "quantity": "0"}
+                ]
+            },
+            "fitments.csv:2 [quantity]: '0' is not a whole number of at least 1",
+            id="bad quantity",
+        ),
+        pytest.param(
+            {"parts": [part("1-1", status="gone")]},
+            "parts.csv:2 [status]: 'gone' is not one of active, discontinued, nla",
+            id="bad status",
+        ),
+        pytest.param(
+            {"parts": [part("1-1", unit_price="cheap")]},
+            "parts.csv:2 [unit_price]: 'cheap' is not a number",
+            id="bad price",
+        ),
+        pytest.param(
+            {
+                "supersessions": [
+                    {
+                        "old_part_number": "1-474-594-11",
+                        "new_part_number": "1-474-594-12",
+                        "interchangeability": "conditional",
+                    }
+                ]
+            },
+            "supersessions.csv:2 [note]: a conditional supersession needs a note saying under "
+            "what condition",
+            id="conditional without note",
+        ),
+        pytest.param(
+            {"parts": [part("", "NO NUMBER")]},
+            "parts.csv:2 [part_number]: is required",
+            id="missing number",
+        ),
+        pytest.param(
+            {
+                "fitments": [
+                    {
+                        "model_number": "KDL-55W800C",
+                        "part_number": "1-474-594-11",
+                        "serial_from": "500",
+                        "serial_to": "40",
+                    }
+                ]
+            },
+            "fitments.csv:2 [serial_to]: 40 comes before serial_from 500",
+            id="serial range backwards",
+        ),
+    ],
+)
+def test_bad_release_is_reported_and_nothing_changes(
+    session: Session, tmp_path: Path, files: dict, expected: str
+) -> None:
+    problems = problems_of(session, base_release(tmp_path / "bad", **files))
+    assert expected in problems
+    assert nothing_stored(session)
+
+
+def test_every_problem_is_reported_at_once(session: Session, tmp_path: Path) -> None:
+    folder = base_release(
+        tmp_path / "bad",
+        parts=[*BASE_PARTS, part("1-1", status="gone"), part("2-2", unit_price="x")],
+        fitments=[{"model_number": "KDL-55W800C", "part_number": "1-474-594-11", "quantity": "-1"}],
+    )
+    assert len(problems_of(session, folder)) == 3
+
+
+def test_malformed_csv(session: Session, tmp_path: Path) -> None:
+    folder = base_release(tmp_path / "bad")
+    with open(folder / "models.csv", "a", encoding="utf-8") as handle:
+        handle.write('"KDL-1,"unclosed\n')
+    problems = problems_of(session, folder)
+    assert any(p.startswith("models.csv:4: is not well-formed CSV") for p in problems), problems
+    assert nothing_stored(session)
+
+
+def test_wrong_encoding_names_the_line(session: Session, tmp_path: Path) -> None:
+    folder = base_release(tmp_path / "bad")
+    with open(folder / "parts.csv", "ab") as handle:
+        handle.write("9-9,CÂBLE\n".encode("latin-1"))
+    assert "parts.csv:7: is not valid UTF-8 text; save the file as UTF-8" in problems_of(
+        session, folder
+    )
+
+
+def test_wrong_field_count_and_unknown_column(session: Session, tmp_path: Path) -> None:
+    folder = base_release(tmp_path / "bad")
+    with open(folder / "parts.csv", "a", encoding="utf-8") as handle:
+        handle.write("1-2,TWO,FIELDS,TOO,MANY,FOR,THE,HEADER,NINE\n")
+    (folder / "models.csv").write_text("model_number,colour\nKDL-1,red\n", encoding="utf-8")
+    problems = problems_of(session, folder)
+    assert "parts.csv:7: has 9 fields, the header has 8" in problems
+    assert any(p.startswith("models.csv:1 [colour]: unknown column") for p in problems)
+
+
+def test_missing_parts_file_and_stray_files(session: Session, tmp_path: Path) -> None:
+    folder = write_release(tmp_path / "bad", models=[{"model_number": "KDL-1"}])
+    (folder / "prices.csv").write_text("x\n", encoding="utf-8")
+    problems = problems_of(session, folder)
+    assert "parts.csv: is missing: every release needs it" in problems
+    assert any(p.startswith("prices.csv: is not a release file") for p in problems)
+
+
+def test_a_path_that_is_not_a_release(session: Session, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    assert any(
+        "neither a directory nor a .zip" in p for p in problems_of(session, tmp_path / "notes.txt")
+    )
+    assert any("does not exist" in p for p in problems_of(session, tmp_path / "nowhere"))
+
+
+def test_supersession_rows_are_versioned_not_copied(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    import_release(session, path=base_release(tmp_path / "r2"), label="r2")
+    assert count(session, SupersessionVersion) == 1
