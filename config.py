@@ -61,6 +61,9 @@ class Config:
     DATABASE_URL = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'benchside.db'}")
     SEARCH_INDEX_DIR = Path(_env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search")))
     UPLOAD_DIR = Path(_env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")))
+    # How many reverse proxies stand in front (each adds X-Forwarded-For); 0 trusts none. Behind
+    # one, the client's address (used to throttle failed sign-ins) is only known through it.
+    PROXY_COUNT = _env_int("PROXY_COUNT", 0)
     # The address links in mails point at; requests know their own host, the outbox worker does not.
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Flask, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from app import access, db, input_guard
@@ -16,6 +17,9 @@ from config import Config, config_from_env
 def create_app(config: type[Config] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_object(config or config_from_env())
+    if app.config["PROXY_COUNT"]:
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)

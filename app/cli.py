@@ -10,8 +10,10 @@ import time
 
 import click
 from alembic import command as alembic
+from alembic.runtime.migration import MigrationContext
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app import demo
 from app.auth import services
@@ -53,7 +55,9 @@ def db_downgrade(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the schema's revision."""
-    alembic.current(alembic_config(current_app.config["DATABASE_URL"]), verbose=False)
+    with current_app.extensions["engine"].connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+    click.echo(revision or "No migrations applied yet: run `flask --app wsgi db upgrade`.")
 
 
 @users_cli.command("create")
@@ -115,8 +119,13 @@ def users_token(email: str) -> None:
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load demo data (safe to run again: what exists is kept)."""
-    with session_factory().begin() as session:
-        people = demo.load_people(session)
+    try:
+        with session_factory().begin() as session:
+            people = demo.load_people(session)
+    except (OperationalError, ProgrammingError) as exc:
+        raise click.ClickException(
+            f"The database is not ready ({exc.orig}). Run `flask --app wsgi db upgrade` first."
+        ) from None
     click.echo(f"Demo service centre: {demo.DEMO_CENTRE}")
     click.echo("Demo accounts (email / password / role):")
     for person in people:
@@ -133,7 +142,8 @@ def outbox_run(once: bool, interval: float) -> None:
     while True:
         report = outbox.deliver_due(session_factory(), settings)
         if once or report.sent or report.failed:
-            click.echo(f"Sent {report.sent}, failed {report.failed} (will retry).")
+            retry = " (will retry)" if report.failed else ""
+            click.echo(f"Sent {report.sent}, failed {report.failed}{retry}.")
         if once:
             return
         time.sleep(interval)

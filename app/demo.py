@@ -14,7 +14,8 @@ from app.auth.models import ServiceCentre
 from app.roles import Role
 
 DEMO_CENTRE = "Northside Repair Centre"
-DEMO_DOMAIN = "demo.benchside.local"
+# ".example" is reserved for examples (RFC 2606) and accepted by email validation.
+DEMO_DOMAIN = "benchside.example"
 
 
 @dataclass(frozen=True)

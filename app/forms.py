@@ -12,22 +12,25 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import Field
 
-from app.input_guard import NUL
+from app.input_guard import CONTROL
 
 CSRF_MESSAGE = (
     "This form had expired (you may have been away a while or signed in again). Everything you "
     "typed is still here: check it and submit again."
 )
-NUL_MESSAGE = "Contains a NUL character (\\0), which cannot be stored: remove it."
+CONTROL_MESSAGE = (
+    "Contains a control character (such as NUL, \\0), which cannot be stored: it was removed "
+    "here, check the text and submit again."
+)
 
 
 class Form(FlaskForm):
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         is_valid = super().validate(extra_validators=extra_validators)
         for field in self:
-            if isinstance(field.data, str) and NUL in field.data:
-                field.data = field.data.replace(NUL, "")
-                field.errors = [*field.errors, NUL_MESSAGE]
+            if isinstance(field.data, str) and CONTROL.search(field.data):
+                field.data = CONTROL.sub("", field.data)
+                field.errors = [*field.errors, CONTROL_MESSAGE]
                 is_valid = False
         return is_valid
 

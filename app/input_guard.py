@@ -1,19 +1,22 @@
-"""Refuse input that cannot be stored: NUL bytes and bytes that are not UTF-8.
+"""Refuse input that cannot be stored: control characters and bytes that are not UTF-8.
 
-PostgreSQL rejects NUL in text, so unguarded it surfaces as a 500 and the person's text is lost.
-Pages whose form re-renders what was typed let the form name the field instead (``app.forms``).
+PostgreSQL rejects NUL in text, so unguarded it surfaces as a 500 and the person's text is lost;
+other control characters (tab, newline and carriage return aside) are refused with it, since
+they only ever arrive by accident and corrupt what is shown. Pages whose form re-renders what was
+typed let the form name the field instead (``app.forms``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-NUL = "\x00"
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What Werkzeug substitutes for bytes that do not decode in multipart bodies.
 REPLACEMENT = "\ufffd"
 
@@ -63,8 +66,11 @@ def problem(*, form_checks_nul: bool) -> str | None:
         texts += _strings(document)
     if not form_checks_nul:
         texts += list(request.form.values())
-    if any(NUL in text for text in texts):
-        return "The input contains a NUL character (\\0), which cannot be stored: remove it."
+    if any(CONTROL.search(text) for text in texts):
+        return (
+            "The input contains a control character (such as NUL, \\0), which cannot be stored: "
+            "remove it."
+        )
     return None
 
 

@@ -16,6 +16,3 @@ class InviteForm(Form):
 class CentreForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
 
-
-class ConfirmForm(Form):
-    """A button: the CSRF token is its only field."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.access import form_page, roles
 from app.admin import bp
-from app.admin.forms import CentreForm, ConfirmForm, InviteForm
+from app.admin.forms import CentreForm, InviteForm
 from app.auth import services
 from app.auth.errors import AccountError
 from app.auth.models import Invitation, Role, ServiceCentre, User
@@ -51,7 +51,6 @@ def users() -> ResponseReturnValue:
         "admin/users.html",
         users=db.scalars(user_query).all(),
         invitations=db.scalars(invitation_query).all(),
-        confirm=ConfirmForm(),
     )
 
 

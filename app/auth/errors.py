@@ -16,12 +16,19 @@ class InvalidCredentials(AccountError):
 
 
 class SignInThrottled(AccountError):
-    def __init__(self, retry_at: datetime) -> None:
+    def __init__(self, retry_at: datetime, *, by_address: bool) -> None:
         self.retry_at = retry_at
-        super().__init__(
-            "Too many failed sign-in attempts. Try again after "
-            f"{retry_at:%H:%M} UTC, or reset your password."
-        )
+        if by_address:
+            advice = "Too many failed sign-in attempts from your network"
+            after = "If this keeps happening, tell your administrator."
+        else:
+            advice = "Too many failed sign-in attempts for this account"
+            after = "Or reset your password."
+        super().__init__(f"{advice}. Try again after {retry_at:%H:%M} UTC. {after}")
+
+
+class InvalidEmail(AccountError):
+    pass
 
 
 class EmailTaken(AccountError):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.forms import Form
 
@@ -32,7 +32,8 @@ class ChangePasswordForm(_NewPassword, Form):
 
 
 class ForgotPasswordForm(Form):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    # Only looked up, never validated further: any address that has an account may reset.
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
 
 
 class ResetPasswordForm(_NewPassword, Form):

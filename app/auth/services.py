@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.auth.errors import (
     EmailTaken,
     InvalidCredentials,
+    InvalidEmail,
     LinkExpired,
     LinkInvalid,
     NotAllowed,
@@ -41,6 +43,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 SESSION_LIFETIME = timedelta(hours=12)
+CENTRE_ROLES = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
+CENTRE_REQUIRED = "Technicians and centre managers belong to a service centre: choose one."
 
 
 def normalise_email(email: str) -> str:
@@ -68,7 +72,21 @@ def find_user(session: Session, email: str) -> User | None:
 
 
 def find_centre(session: Session, name: str) -> ServiceCentre | None:
-    return session.scalar(select(ServiceCentre).where(ServiceCentre.name == name.strip()))
+    """The centre of that name, in any case: "northside" and "Northside" are one centre."""
+    return session.scalar(
+        select(ServiceCentre).where(func.lower(ServiceCentre.name) == name.strip().lower())
+    )
+
+
+def check_email(email: str) -> str:
+    """The address, normalised, if it is well-formed.
+
+    :raises InvalidEmail: otherwise, with the validator's reason.
+    """
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"{email.strip()} is not a usable email address: {exc}") from None
 
 
 def create_user(
@@ -83,10 +101,14 @@ def create_user(
 ) -> User:
     """Create an account.
 
+    :raises InvalidEmail: when the address is not well-formed.
+    :raises NotAllowed: when a technician or centre manager is given no centre.
     :raises EmailTaken: when the address already has an account.
     :raises WeakPassword: when the password does not meet the policy.
     """
-    email = normalise_email(email)
+    email = check_email(email)
+    if role in CENTRE_ROLES and centre is None:
+        raise NotAllowed(CENTRE_REQUIRED)
     if find_user(session, email) is not None:
         raise EmailTaken(email)
     check_password_policy(password, email=email, min_length=min_password_length)
@@ -109,13 +131,13 @@ class ThrottlePolicy:
     max_per_address: int
 
 
-def _throttled_until(
+def _throttle(
     session: Session, *, email: str, address: str, policy: ThrottlePolicy, now: datetime
-) -> datetime | None:
+) -> SignInThrottled | None:
     since = now - policy.window
-    for column, value, limit in (
-        (LoginFailure.email, email, policy.max_per_account),
-        (LoginFailure.address, address, policy.max_per_address),
+    for column, value, limit, by_address in (
+        (LoginFailure.email, email, policy.max_per_account, False),
+        (LoginFailure.address, address, policy.max_per_address, True),
     ):
         count, oldest = session.execute(
             select(func.count(), func.min(LoginFailure.failed_at)).where(
@@ -123,11 +145,7 @@ def _throttled_until(
             )
         ).one()
         if count >= limit:
-            # SQLite hands aggregates back without the column's type; make it aware UTC.
-            oldest_at = oldest if isinstance(oldest, datetime) else datetime.fromisoformat(oldest)
-            if oldest_at.tzinfo is None:
-                oldest_at = oldest_at.replace(tzinfo=now.tzinfo)
-            return oldest_at + policy.window
+            return SignInThrottled(oldest + policy.window, by_address=by_address)
     return None
 
 
@@ -142,9 +160,9 @@ def authenticate(
     """
     now = utcnow()
     email = normalise_email(email)
-    retry_at = _throttled_until(session, email=email, address=address, policy=policy, now=now)
-    if retry_at is not None:
-        raise SignInThrottled(retry_at)
+    throttled = _throttle(session, email=email, address=address, policy=policy, now=now)
+    if throttled is not None:
+        raise throttled
     user = find_user(session, email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -324,11 +342,11 @@ def invite(
     :raises NotAllowed: when the inviter may not give this role or centre.
     :raises EmailTaken: when the address already has an account.
     """
-    email = normalise_email(email)
+    email = check_email(email)
     if not may_invite(inviter, role=role, centre=centre):
         raise NotAllowed("You may not invite someone with that role to that service centre.")
-    if role in (Role.TECHNICIAN, Role.CENTRE_MANAGER) and centre is None:
-        raise NotAllowed("Technicians and centre managers belong to a service centre: choose one.")
+    if role in CENTRE_ROLES and centre is None:
+        raise NotAllowed(CENTRE_REQUIRED)
     if find_user(session, email) is not None:
         raise EmailTaken(email)
     now = utcnow()

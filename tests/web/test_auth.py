@@ -264,7 +264,7 @@ def test_nul_byte_in_a_form_is_named_and_the_text_kept(client: FlaskClient) -> N
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "NUL character" in html
+    assert "control character (such as NUL" in html
     assert 'value="tech@example.com"' in html
 
 
@@ -275,6 +275,7 @@ def test_nul_byte_in_a_form_is_named_and_the_text_kept(client: FlaskClient) -> N
         ("/login?next=%ff%fe", None, None),
         ("/logout", b"csrf_token=%ff%fe", "application/x-www-form-urlencoded"),
         ("/admin/users/1/enabled", b"csrf_token=a%00b", "application/x-www-form-urlencoded"),
+        ("/admin/users/1/enabled", b"csrf_token=a%01b", "application/x-www-form-urlencoded"),
     ],
 )
 def test_unstorable_input_is_refused_with_a_clear_message(
@@ -286,7 +287,7 @@ def test_unstorable_input_is_refused_with_a_clear_message(
         response = client.post(url, data=body, content_type=content_type)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "NUL character" in html or "not valid UTF-8" in html
+    assert "control character" in html or "not valid UTF-8" in html
 
 
 def test_healthz_checks_the_database(client: FlaskClient) -> None:
@@ -319,3 +320,43 @@ def test_healthz_reports_an_unreachable_database(tmp_path) -> None:
     response = create_app(config).test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"] == "unreachable"
+
+
+def test_behind_a_proxy_addresses_come_from_x_forwarded_for(
+    database_url: str, session_factory, session: Session, tmp_path
+) -> None:
+    from app import create_app
+    from tests.conftest import make_test_config
+
+    config = make_test_config(database_url, tmp_path)
+    config.PROXY_COUNT = 1
+    config.LOGIN_MAX_FAILURES_PER_ADDRESS = 2
+    app = create_app(config)
+    app.extensions["session_factory"] = session_factory
+    user = make_user(session)
+    session.commit()
+
+    def attempt(address: str, password: str) -> int:
+        client = app.test_client()
+        token = csrf_token(client)
+        return client.post(
+            "/login",
+            data={"email": user.email, "password": password, "csrf_token": token},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+
+    assert attempt("203.0.113.5", "guess") == 422
+    assert attempt("203.0.113.5", "guess") == 422
+    assert session.scalars(select(LoginFailure.address)).all() == ["203.0.113.5"] * 2
+    # Another office behind the same proxy is not locked out by the first one's failures.
+    assert attempt("198.51.100.7", PASSWORD) == 302
+
+
+def test_control_characters_in_a_form_are_named_and_removed(client: FlaskClient) -> None:
+    response = client.post(
+        "/password/forgot", data={"email": "tech\x01@example.com", "csrf_token": csrf_token(client)}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "control character" in html
+    assert 'value="tech@example.com"' in html

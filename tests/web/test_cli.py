@@ -64,10 +64,46 @@ def test_users_token_for_an_unknown_account(runner: FlaskCliRunner) -> None:
 def test_demo_load_is_idempotent(runner: FlaskCliRunner, session: Session) -> None:
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
-    assert "tech@demo.benchside.local" in first.output
+    assert "tech@benchside.example" in first.output
     assert "demo-tech-pass" in first.output
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0
     assert second.output.count("existed already") == len(Role)
     assert session.scalar(select(func.count()).select_from(User)) == len(Role)
     assert session.scalar(select(func.count()).select_from(ServiceCentre)) == 1
+
+
+def test_users_create_needs_a_centre_for_technicians_and_a_real_address(
+    runner: FlaskCliRunner,
+) -> None:
+    no_centre = runner.invoke(
+        args=["users", "create", "t@example.com", "--role", "technician", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    assert no_centre.exit_code == 1
+    assert "belong to a service centre" in no_centre.output
+    not_an_address = runner.invoke(
+        args=["users", "create", "NotAnEmail", "--role", "engineer", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    assert not_an_address.exit_code == 1
+    assert "NotAnEmail is not a usable email address" in not_an_address.output
+
+
+def test_db_current_names_the_revision(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["db", "current"])
+    assert result.exit_code == 0
+    assert result.output.strip().isdigit()
+
+
+def test_commands_on_an_empty_database_say_what_to_do(tmp_path) -> None:
+    from app import create_app
+    from tests.conftest import make_test_config
+
+    app = create_app(make_test_config(f"sqlite:///{tmp_path}/empty.db", tmp_path))
+    runner = app.test_cli_runner()
+    current = runner.invoke(args=["db", "current"])
+    assert "No migrations applied yet" in current.output
+    demo = runner.invoke(args=["demo", "load"])
+    assert demo.exit_code == 1
+    assert "Run `flask --app wsgi db upgrade` first" in demo.output
