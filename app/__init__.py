@@ -75,15 +75,15 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app import api
     from app.admin import bp as admin_bp
-    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.home import bp as home_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
-    app.register_blueprint(api_bp)
+    api.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -32,6 +32,10 @@ class Access:
     declared: bool = False
 
 
+#: Views that libraries register, which cannot carry a tag: static files and the OpenAPI document.
+LIBRARY_PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+
+
 def _update(view: F, **changes: Any) -> F:
     # Decorators may stack in any order (``@form_page`` above or below ``@roles``).
     view.access = replace(getattr(view, "access", Access()), **changes)  # type: ignore[attr-defined]
@@ -62,7 +66,7 @@ def access_of(endpoint: str | None, app: Flask | None = None) -> Access | None:
     if endpoint is None:
         return None
     app = app or current_app
-    if endpoint == "static":
+    if endpoint in LIBRARY_PUBLIC_ENDPOINTS:
         return Access(public=True, declared=True)
     access: Access | None = getattr(app.view_functions.get(endpoint), "access", None)
     return access if access is not None and access.declared else None

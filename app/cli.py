@@ -32,7 +32,9 @@ outbox_cli = AppGroup("outbox", help="Send queued mail.")
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, outbox_cli):
+    from app.catalog.commands import catalog_cli
+
+    for group in (db_cli, users_cli, demo_cli, outbox_cli, catalog_cli):
         app.cli.add_command(group)
 
 

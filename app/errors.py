@@ -8,6 +8,14 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from app.access import is_api_request
+from parts_catalog.errors import (
+    CatalogError,
+    InvalidRelease,
+    NoReleases,
+    UnknownModel,
+    UnknownPart,
+    UnknownRelease,
+)
 
 TITLES = {
     400: "That request could not be used",
@@ -21,9 +29,16 @@ TITLES = {
 }
 
 
-def _respond(code: int, message: str) -> tuple[Response | str, int]:
+def _respond(code: int, message: str, *, details: object = None) -> tuple[Response | str, int]:
     if is_api_request():
-        return jsonify(error=TITLES.get(code, "Error"), message=message, status=code), code
+        body: dict[str, object] = {
+            "error": TITLES.get(code, "Error"),
+            "message": message,
+            "status": code,
+        }
+        if details:
+            body["errors"] = details
+        return jsonify(body), code
     return render_template(
         "errors/error.html", code=code, title=TITLES.get(code, "Error"), message=message
     ), code
@@ -50,7 +65,19 @@ def register(app: Flask) -> None:
             )
         if code == 401:
             return _respond(401, "Sign in, or send an API token as 'Authorization: Bearer ...'.")
+        # flask-smorest's argument validation puts the messages per field in ``data``.
+        details = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        if details:
+            return _respond(code, "Some values are not valid; see errors.", details=details)
         return _respond(code, exc.description or TITLES.get(code, "Error"))
+
+    @app.errorhandler(CatalogError)
+    def _catalog_error(exc: CatalogError) -> tuple[Response | str, int]:
+        if isinstance(exc, UnknownPart | UnknownModel | UnknownRelease | NoReleases):
+            return _respond(404, str(exc))
+        if isinstance(exc, InvalidRelease):
+            return _respond(422, str(exc), details=[str(p) for p in exc.problems])
+        return _respond(400, str(exc))
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError) -> tuple[Response | str, int]:

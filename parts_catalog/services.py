@@ -160,7 +160,7 @@ def stock_of(session: Session, norms: Iterable[str]) -> dict[str, int]:
     rows = session.execute(
         select(StockLevel.number_norm, StockLevel.quantity).where(StockLevel.number_norm.in_(norms))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def part_detail(
@@ -384,7 +384,7 @@ class PartHistoryEntry:
 
 def part_history(session: Session, number: str) -> list[PartHistoryEntry]:
     """Every version of a part, oldest first, with the releases it was valid in."""
-    labels = dict(session.execute(select(Release.id, Release.label)).tuples().all())
+    labels = dict(session.execute(select(Release.id, Release.label)).all())
     versions = session.scalars(
         select(PartVersion)
         .where(PartVersion.number_norm == normalise(number))

@@ -85,11 +85,13 @@ def make_test_config(database_url: str, instance: Path) -> type[TestConfig]:
 
 
 @pytest.fixture
-def app(database_url: str, session_factory: sessionmaker[Session], tmp_path: Path) -> Flask:
+def app(
+    database_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> Iterator[Flask]:
     app = create_app(make_test_config(database_url, tmp_path))
-    app.extensions["engine"].dispose()
     app.extensions["session_factory"] = session_factory
-    return app
+    yield app
+    app.extensions["engine"].dispose()  # what CLI commands opened on the real engine
 
 
 @pytest.fixture

@@ -15,4 +15,3 @@ class InviteForm(Form):
 
 class CentreForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-

@@ -1,7 +1,36 @@
-"""The JSON API under /api/v1: session cookie or ``Authorization: Bearer`` token."""
+"""The JSON API under /api/v1: session cookie or ``Authorization: Bearer`` token.
 
-from flask import Blueprint
+flask-smorest validates arguments, serialises answers through marshmallow schemas and builds the
+OpenAPI document at /api/v1/openapi.json from them.
+"""
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+from __future__ import annotations
 
-from app.api import routes  # noqa: F401  (registers the views on bp)
+from flask import Flask
+from flask_smorest import Api, Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Benchside API")
+
+from app.api import catalog, routes  # noqa: F401  (registers the views on bp)
+
+
+def init_app(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="Benchside",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": "benchside_session"},
+                }
+            },
+            "security": [{"bearer": []}, {"session": []}],
+        },
+    )
+    api = Api(app)
+    api.register_blueprint(bp)
+    app.extensions["api"] = api

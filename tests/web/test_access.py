@@ -36,6 +36,13 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "admin.toggle_user": frozenset({Role.ADMIN}),
     "admin.centres": frozenset({Role.ADMIN}),
     "api.me": SIGNED_IN,
+    "api.get_part": SIGNED_IN,
+    "api.get_resolution": SIGNED_IN,
+    "api.get_where_used": SIGNED_IN,
+    "api.get_model_parts": SIGNED_IN,
+    "api.get_releases": SIGNED_IN,
+    "api.get_diff": SIGNED_IN,
+    "api-docs.openapi_json": PUBLIC,
 }
 
 

@@ -1,0 +1,131 @@
+"""The catalogue over JSON: parts, resolution, where-used, model parts, releases and diffs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from app.access import signed_in
+from app.api import bp
+from app.api.schemas import (
+    AsOfArgs,
+    DiffArgs,
+    DiffSchema,
+    ModelPartsSchema,
+    PartDetailSchema,
+    ReleasesSchema,
+    ResolutionArgs,
+    ResolutionSchema,
+    WhereUsedSchema,
+)
+from app.db import get_session
+from parts_catalog import documents, services
+
+
+@bp.route("/parts/<path:number>", methods=["GET"])
+@bp.arguments(AsOfArgs, location="query", as_kwargs=True)
+@bp.response(200, PartDetailSchema)
+@signed_in
+def get_part(number: str, as_of: str | None) -> dict[str, Any]:
+    """A part as of a release: numbers, price, status, stock, fitments, supersession both ways."""
+    session = get_session()
+    release = services.release_for(session, as_of)
+    detail = services.part_detail(session, number, release=release)
+    return {
+        **documents.part_document(detail.part),
+        "release": detail.release,
+        "stock": detail.stock,
+        "fitments": [documents.fitment_document(f) for f in detail.fitments],
+        "replaced_by": [documents.edge_document(e) for e in detail.replaced_by],
+        "replaces": [documents.edge_document(e) for e in detail.replaces],
+        "resolution": documents.resolution_document(detail.resolution, release=release.label),
+    }
+
+
+@bp.route("/parts/<path:number>/resolution", methods=["GET"])
+@bp.arguments(ResolutionArgs, location="query", as_kwargs=True)
+@bp.response(200, ResolutionSchema)
+@signed_in
+def get_resolution(number: str, as_of: str | None, serial: str | None) -> dict[str, Any]:
+    """What to order today for a number; unknown numbers answer ``known: false``."""
+    session = get_session()
+    release = services.release_for(session, as_of)
+    resolution = services.resolve_number(session, number, release=release, serial=serial or None)
+    return documents.resolution_document(resolution, release=release.label)
+
+
+@bp.route("/parts/<path:number>/where-used", methods=["GET"])
+@bp.arguments(AsOfArgs, location="query", as_kwargs=True)
+@bp.response(200, WhereUsedSchema)
+@signed_in
+def get_where_used(number: str, as_of: str | None) -> dict[str, Any]:
+    """The models a part fits, with reference numbers."""
+    session = get_session()
+    release = services.release_for(session, as_of)
+    part = services.get_part(session, number, release=release)
+    fitments = services.where_used(session, part.number, release=release)
+    return {
+        "part_number": part.number,
+        "release": release.label,
+        "fitments": [documents.fitment_document(f) for f in fitments],
+    }
+
+
+@bp.route("/models/<path:model_number>/parts", methods=["GET"])
+@bp.arguments(AsOfArgs, location="query", as_kwargs=True)
+@bp.response(200, ModelPartsSchema)
+@signed_in
+def get_model_parts(model_number: str, as_of: str | None) -> dict[str, Any]:
+    """A model's parts by exploded-view diagram and reference number."""
+    session = get_session()
+    release = services.release_for(session, as_of)
+    detail = services.model_parts(session, model_number, release=release)
+    model = detail.model
+    return {
+        "model": {
+            "model_number": model.number,
+            "name": model.name,
+            "product_line": model.product_line,
+            "chassis": model.chassis,
+            "released_on": model.released_on.isoformat() if model.released_on else None,
+            "support_ends_on": model.support_ends_on.isoformat() if model.support_ends_on else None,
+            "exchange_value": f"{model.exchange_value:.2f}" if model.exchange_value else None,
+        },
+        "release": detail.release,
+        "parts": [
+            documents.fitment_document(replace(f, diagram=diagram))
+            for diagram, fitments in detail.diagrams.items()
+            for f in fitments
+        ],
+    }
+
+
+@bp.route("/releases", methods=["GET"])
+@bp.response(200, ReleasesSchema)
+@signed_in
+def get_releases() -> dict[str, Any]:
+    """Every release, newest first."""
+    releases = services.list_releases(get_session())
+    return {
+        "releases": [
+            {
+                "label": r.label,
+                "imported_at": r.imported_at,
+                "imported_by": r.imported_by,
+                "summary": r.summary,
+            }
+            for r in releases
+        ]
+    }
+
+
+@bp.route("/releases/<a>/diff/<b>", methods=["GET"])
+@bp.arguments(DiffArgs, location="query", as_kwargs=True)
+@bp.response(200, DiffSchema)
+@signed_in
+def get_diff(a: str, b: str, limit: int) -> dict[str, Any]:
+    """What changed from release ``a`` to release ``b``; lists stop at ``limit``."""
+    session = get_session()
+    old = services.release_for(session, a)
+    new = services.release_for(session, b)
+    return documents.diff_document(services.diff_releases(session, old, new, limit=limit))

@@ -1,0 +1,103 @@
+"""``flask --app wsgi catalog ...``: import a release, resolve a number, compare releases."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from app.db import session_factory
+from parts_catalog import documents, services
+from parts_catalog.errors import CatalogError, InvalidRelease
+from parts_catalog.importer import import_release
+
+catalog_cli = AppGroup("catalog", help="The versioned parts catalogue.")
+
+
+@catalog_cli.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--release", "label", required=True, help="Label of the new release, e.g. 2026.11.")
+@click.option("--dry-run", is_flag=True, help="Validate only; store nothing.")
+def import_command(path: Path, label: str, dry_run: bool) -> None:
+    """Import the release at PATH (a directory or .zip of CSV files)."""
+
+    def progress(message: str) -> None:
+        click.echo(f"  {message}", err=True)
+
+    try:
+        with session_factory().begin() as session:
+            report = import_release(
+                session, path=path, label=label, dry_run=dry_run, progress=progress
+            )
+    except InvalidRelease as exc:
+        for problem in exc.problems:
+            click.echo(str(problem))
+        click.echo(f"Refused: {exc} Nothing was imported.")
+        sys.exit(1)
+    for name in report.carried_over:
+        click.echo(f"{name} is absent: its rows carry over from the previous release.")
+    click.echo(report.summary_line())
+
+
+@catalog_cli.command("resolve")
+@click.argument("number")
+@click.option("--as-of", "as_of", help="Release label (default: the newest).")
+@click.option("--serial", help="The unit's serial number, to pick serial-dependent answers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's resolution object.")
+def resolve_command(number: str, as_of: str | None, serial: str | None, as_json: bool) -> None:
+    """What to order today for NUMBER."""
+    try:
+        with session_factory()() as session:
+            release = services.release_for(session, as_of)
+            resolution = services.resolve_number(session, number, release=release, serial=serial)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    document = documents.resolution_document(resolution, release=release.label)
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    if not resolution.known:
+        click.echo(f"{number}: not in the catalogue (as of {release.label}).")
+        return
+    click.echo(f"{number}: {resolution.outcome.replace('_', ' ')} (as of {release.label})")
+    for item in resolution.result:
+        condition = f"  [{item.condition}]" if item.condition else ""
+        click.echo(f"  order {item.part_number} × {item.quantity} ({item.status}){condition}")
+    for note in resolution.notes:
+        click.echo(f"  - {note}")
+
+
+@catalog_cli.command("diff")
+@click.argument("label_a")
+@click.argument("label_b")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's diff object.")
+@click.option("--limit", default=1000, show_default=True, help="Most entries listed per kind.")
+def diff_command(label_a: str, label_b: str, as_json: bool, limit: int) -> None:
+    """What changed from release LABEL_A to release LABEL_B."""
+    try:
+        with session_factory()() as session:
+            old = services.release_for(session, label_a)
+            new = services.release_for(session, label_b)
+            diff = services.diff_releases(session, old, new, limit=limit)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(documents.diff_document(diff), indent=2, ensure_ascii=False))
+        return
+    counts = diff.counts
+    click.echo(
+        f"{label_a} → {label_b}: {counts['added']} added, {counts['removed']} removed, "
+        f"{counts['changed']} changed, {counts['newly_superseded']} newly superseded"
+    )
+    for part in diff.added:
+        click.echo(f"  + {part.number}  {part.description}")
+    for part in diff.removed:
+        click.echo(f"  - {part.number}  {part.description}")
+    for change in diff.changed:
+        fields = ", ".join(f"{k}: {a} → {b}" for k, (a, b) in change.fields.items())
+        click.echo(f"  ~ {change.number}  {fields}")
+    for edge in diff.newly_superseded:
+        click.echo(f"  > {edge.old_number} → {edge.new_number} ({edge.interchangeability})")
