@@ -78,11 +78,13 @@ def register_blueprints(app: Flask) -> None:
     from app import api
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.catalog import bp as catalog_bp
     from app.home import bp as home_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(catalog_bp)
     api.init_app(app)
 
 

@@ -28,6 +28,9 @@ class MenuItem:
 
 MENU = (
     MenuItem("Home", "home.index"),
+    MenuItem("Catalogue", "catalog.index"),
+    MenuItem("Releases", "catalog.releases"),
+    MenuItem("Errata", "catalog.errata_queue", frozenset({Role.ENGINEER, Role.ADMIN})),
     MenuItem("Users", "admin.users", frozenset({Role.ADMIN, Role.CENTRE_MANAGER})),
     MenuItem("Service centres", "admin.centres", frozenset({Role.ADMIN})),
 )

@@ -146,3 +146,26 @@ class StockLevel(Base):
 
     number_norm: Mapped[str] = mapped_column(NUMBER, primary_key=True)
     quantity: Mapped[int] = mapped_column(default=0)
+
+
+class Erratum(Base):
+    """A report that the catalogue is wrong (e.g. a part listed for a model it does not fit).
+
+    Wrong fitment data gets a part bought that fails; these reports are the engineers' queue.
+    Parts and models are named by number, as the reporter saw them, not by a version row.
+    """
+
+    __tablename__ = "catalog_errata"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    part_number: Mapped[str] = mapped_column(NUMBER)
+    model_number: Mapped[str | None] = mapped_column(NUMBER)
+    ref_no: Mapped[str | None] = mapped_column(String(20))
+    release_label: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(String(254))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(254))
+    resolution: Mapped[str | None] = mapped_column(Text)

@@ -19,6 +19,7 @@ from tests.conftest import AuthActions, csrf_token
 PUBLIC = "public"
 SIGNED_IN = "signed in"
 PEOPLE = frozenset({Role.ADMIN, Role.CENTRE_MANAGER})
+KEEPERS = frozenset({Role.ENGINEER, Role.ADMIN})
 
 EXPECTED: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -43,6 +44,17 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.get_releases": SIGNED_IN,
     "api.get_diff": SIGNED_IN,
     "api-docs.openapi_json": PUBLIC,
+    "catalog.index": SIGNED_IN,
+    "catalog.lookup": SIGNED_IN,
+    "catalog.part": SIGNED_IN,
+    "catalog.model": SIGNED_IN,
+    "catalog.releases": SIGNED_IN,
+    "catalog.diff": SIGNED_IN,
+    "catalog.compare": SIGNED_IN,
+    "catalog.upload": KEEPERS,
+    "catalog.report_fitment": SIGNED_IN,
+    "catalog.errata_queue": KEEPERS,
+    "catalog.resolve_erratum": KEEPERS,
 }
 
 

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from flask_wtf.file import FileAllowed, FileRequired, MultipleFileField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.forms import Form
+
+
+class ReleaseUploadForm(Form):
+    label = StringField(
+        "Release label",
+        validators=[DataRequired(), Length(max=64)],
+        description="How people will name this release, e.g. 2026.11. Labels are for ever.",
+    )
+    files = MultipleFileField(
+        "Release files",
+        validators=[
+            FileRequired("Choose a .zip of the release, or its CSV files."),
+            FileAllowed(["zip", "csv"], "Only a .zip archive or .csv files."),
+        ],
+        description="A .zip of the release, or parts.csv with models.csv, fitments.csv and "
+        "supersessions.csv as needed.",
+    )
+    dry_run = BooleanField("Only check it: import nothing")
+
+
+class FitmentReportForm(Form):
+    part_number = HiddenField(validators=[DataRequired(), Length(max=40)])
+    model_number = HiddenField(validators=[DataRequired(), Length(max=40)])
+    ref_no = HiddenField(validators=[Optional(), Length(max=20)])
+    note = TextAreaField(
+        "What is wrong?",
+        validators=[Optional(), Length(max=2000)],
+        description="Optional: what you found (e.g. the connector differs, the part the unit "
+        "really has).",
+    )
+
+
+class ResolveErratumForm(Form):
+    resolution = StringField(
+        "Resolution", validators=[DataRequired(), Length(max=2000)], description="What was done."
+    )

@@ -1,0 +1,237 @@
+"""Catalogue pages. Views are thin: read arguments, ask ``parts_catalog``, render."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from werkzeug.utils import secure_filename
+
+from app.access import form_page, roles, signed_in
+from app.catalog import bp
+from app.catalog.chain import columns
+from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
+from app.db import get_session
+from app.roles import Role
+from parts_catalog import errata, services
+from parts_catalog.errors import InvalidRelease, UnknownModel, UnknownPart
+from parts_catalog.importer import import_release
+from parts_catalog.numbers import normalise
+
+CATALOGUE_KEEPERS = (Role.ENGINEER, Role.ADMIN)
+
+
+def _release() -> services.Release:
+    return services.release_for(get_session(), request.args.get("as_of") or None)
+
+
+@bp.get("/")
+@signed_in
+def index() -> ResponseReturnValue:
+    session = get_session()
+    return render_template(
+        "catalog/index.html", releases=services.list_releases(session)[:5], query=""
+    )
+
+
+@bp.get("/lookup")
+@signed_in
+def lookup() -> ResponseReturnValue:
+    """Go straight to the part or model a number names, in any spelling."""
+    query = request.args.get("q", "").strip()[:80]
+    if not normalise(query):
+        return redirect(url_for("catalog.index"))
+    session = get_session()
+    release = services.release_for(session)
+    try:
+        part = services.get_part(session, query, release=release)
+        return redirect(url_for("catalog.part", number=part.number))
+    except UnknownPart:
+        pass
+    try:
+        model = services.get_model(session, query, release=release)
+        return redirect(url_for("catalog.model", number=model.number))
+    except UnknownModel:
+        pass
+    return render_template(
+        "catalog/index.html",
+        releases=services.list_releases(session)[:5],
+        query=query,
+        not_found=True,
+    ), 404
+
+
+@bp.get("/parts/<path:number>")
+@signed_in
+def part(number: str) -> ResponseReturnValue:
+    session = get_session()
+    release = _release()
+    serial = request.args.get("serial", "").strip()[:40] or None
+    detail = services.part_detail(session, number, release=release, serial=serial)
+    return render_template(
+        "catalog/part.html",
+        detail=detail,
+        part=detail.part,
+        serial=serial,
+        forward=columns(detail.part.number, detail.replaced_by),
+        backward=columns(detail.part.number, detail.replaces, forward=False),
+        history=services.part_history(session, detail.part.number),
+        releases=services.list_releases(session),
+        release=release,
+        report_form=FitmentReportForm(),
+    )
+
+
+@bp.get("/models/<path:number>")
+@signed_in
+def model(number: str) -> ResponseReturnValue:
+    session = get_session()
+    release = _release()
+    detail = services.model_parts(session, number, release=release)
+    return render_template(
+        "catalog/model.html",
+        detail=detail,
+        model=detail.model,
+        releases=services.list_releases(session),
+        release=release,
+        report_form=FitmentReportForm(),
+    )
+
+
+@bp.get("/releases")
+@signed_in
+def releases() -> ResponseReturnValue:
+    return render_template("catalog/releases.html", releases=services.list_releases(get_session()))
+
+
+@bp.get("/releases/<a>/diff/<b>")
+@signed_in
+def diff(a: str, b: str) -> ResponseReturnValue:
+    session = get_session()
+    old = services.release_for(session, a)
+    new = services.release_for(session, b)
+    return render_template(
+        "catalog/diff.html",
+        diff=services.diff_releases(session, old, new, limit=500),
+        releases=services.list_releases(session),
+    )
+
+
+@bp.get("/releases/compare")
+@signed_in
+def compare() -> ResponseReturnValue:
+    a, b = request.args.get("a", ""), request.args.get("b", "")
+    if not a or not b:
+        return redirect(url_for("catalog.releases"))
+    return redirect(url_for("catalog.diff", a=a, b=b))
+
+
+def _save_upload(form: ReleaseUploadForm, folder: Path) -> Path:
+    """Put the uploaded files where the importer can read them: the .zip, or a folder of CSVs."""
+    files = [f for f in form.files.data if f and f.filename]
+    if len(files) == 1 and files[0].filename.lower().endswith(".zip"):
+        target = folder / "release.zip"
+        files[0].save(target)
+        return target
+    for upload in files:
+        upload.save(folder / secure_filename(upload.filename))
+    return folder
+
+
+@bp.route("/releases/upload", methods=["GET", "POST"])
+@roles(*CATALOGUE_KEEPERS)
+@form_page
+def upload() -> ResponseReturnValue:
+    form = ReleaseUploadForm()
+    problems: list[str] = []
+    report = None
+    if form.validate_on_submit():
+        upload_root = Path(current_app.config["UPLOAD_DIR"]) / "releases"
+        upload_root.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=upload_root))
+        session = get_session()
+        try:
+            report = import_release(
+                session,
+                path=_save_upload(form, folder),
+                label=form.label.data or "",
+                imported_by=current_user.email,
+                dry_run=bool(form.dry_run.data),
+            )
+        except InvalidRelease as exc:
+            problems = [str(p) for p in exc.problems]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if report is not None and not report.dry_run:
+            session.commit()
+            flash(report.summary_line(), "success")
+            return redirect(url_for("catalog.releases"))
+    status = 422 if problems or (form.is_submitted() and report is None) else 200
+    return render_template(
+        "catalog/upload.html", form=form, problems=problems, report=report
+    ), status
+
+
+@bp.post("/fitments/report")
+@signed_in
+@form_page
+def report_fitment() -> ResponseReturnValue:
+    form = FitmentReportForm()
+    if not form.validate_on_submit():
+        flash("The report could not be sent; please try again from the part's page.", "error")
+        if form.part_number.data:
+            return redirect(url_for("catalog.part", number=form.part_number.data))
+        return redirect(url_for("catalog.index"))
+    session = get_session()
+    release = services.release_for(session)
+    errata.report_wrong_fitment(
+        session,
+        part_number=form.part_number.data or "",
+        model_number=form.model_number.data or "",
+        ref_no=form.ref_no.data,
+        release_label=release.label,
+        note=form.note.data,
+        reported_by=current_user.email,
+    )
+    session.commit()
+    flash(
+        f"Thank you: engineers will check whether {form.part_number.data} fits "
+        f"{form.model_number.data}. Until then, check the part against the unit before ordering.",
+        "success",
+    )
+    return redirect(url_for("catalog.part", number=form.part_number.data))
+
+
+@bp.get("/errata")
+@roles(*CATALOGUE_KEEPERS)
+def errata_queue() -> ResponseReturnValue:
+    return render_template(
+        "catalog/errata.html",
+        errata=errata.open_errata(get_session()),
+        kinds=errata.KINDS,
+        form=ResolveErratumForm(),
+    )
+
+
+@bp.post("/errata/<int:erratum_id>/resolve")
+@roles(*CATALOGUE_KEEPERS)
+@form_page
+def resolve_erratum(erratum_id: int) -> ResponseReturnValue:
+    form = ResolveErratumForm()
+    if not form.validate_on_submit():
+        flash("Say what was done before closing the report.", "error")
+        return redirect(url_for("catalog.errata_queue"))
+    session = get_session()
+    try:
+        errata.resolve_erratum(
+            session, erratum_id, by=current_user.email, resolution=form.resolution.data or ""
+        )
+    except errata.UnknownErratum:
+        abort(404)
+    session.commit()
+    flash("Report closed.", "success")
+    return redirect(url_for("catalog.errata_queue"))
