@@ -6,7 +6,9 @@ Each command owns its transaction.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import click
 from alembic import command as alembic
@@ -24,6 +26,7 @@ from app.mail import outbox
 from app.mail.compose import smtp_settings
 from app.migrate import alembic_config
 from app.roles import Role
+from parts_catalog import demo as demo_catalogue
 
 db_cli = AppGroup("db", help="Create and change the database schema (Alembic).")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -124,10 +127,16 @@ def demo_load() -> None:
     try:
         with session_factory().begin() as session:
             people = demo.load_people(session)
+        with session_factory().begin() as session, tempfile.TemporaryDirectory() as workdir:
+            releases = demo_catalogue.load(session, Path(workdir))
     except (OperationalError, ProgrammingError) as exc:
         raise click.ClickException(
             f"The database is not ready ({exc.orig}). Run `flask --app wsgi db upgrade` first."
         ) from None
+    for report in releases:
+        click.echo(report.summary_line())
+    if not releases:
+        click.echo("Demo catalogue: both releases are there already.")
     click.echo(f"Demo service centre: {demo.DEMO_CENTRE}")
     click.echo("Demo accounts (email / password / role):")
     for person in people:

@@ -181,7 +181,7 @@ def _conclude(
             notes.append(f"{state.number} is discontinued: available while stock lasts.")
     chain_notes = [_describe(edge) for edge in walk.chain]
     chain_notes += [
-        f"Conditional replacement: {note}. Confirm this applies before ordering."
+        f"Conditional replacement: {note.rstrip('.')}. Confirm this applies before ordering."
         for note in walk.conditional_notes
     ]
 
