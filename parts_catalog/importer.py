@@ -8,13 +8,15 @@ comparison, not a write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ColumnElement,
@@ -73,7 +75,14 @@ _stage = MetaData()
 
 
 def _temp(name: str, *columns: Column[Any]) -> Table:
-    return Table(name, _stage, Column("line", Integer), *columns, prefixes=["TEMPORARY"])
+    return Table(
+        name,
+        _stage,
+        Column("line", Integer),
+        Column("digest", BigInteger),
+        *columns,
+        prefixes=["TEMPORARY"],
+    )
 
 
 def _n(name: str) -> Column[Any]:
@@ -128,6 +137,24 @@ stage_supersessions = _temp(
     _n("serial_to"),
     Column("note", Text),
 )
+#: Digests of current versions that the release did not repeat: changed or gone.
+stage_gone = Table(
+    "stage_gone",
+    _stage,
+    Column("kind", String(20)),
+    Column("digest", BigInteger),
+    prefixes=["TEMPORARY"],
+)
+Index("ix_stage_gone_digest", stage_gone.c.digest)
+# Indexed after loading (see ``_load``): building an index once beats updating it per row.
+Index("ix_stage_parts_number_norm", stage_parts.c.number_norm)
+Index("ix_stage_models_number_norm", stage_models.c.number_norm)
+Index("ix_stage_fitments_model_part", stage_fitments.c.model_norm, stage_fitments.c.part_norm)
+Index("ix_stage_fitments_part_norm", stage_fitments.c.part_norm)
+Index(
+    "ix_stage_supersessions_old_new", stage_supersessions.c.old_norm, stage_supersessions.c.new_norm
+)
+Index("ix_stage_supersessions_new_norm", stage_supersessions.c.new_norm)
 
 
 def _create_staging(conn: Connection) -> None:
@@ -139,16 +166,6 @@ def _create_staging(conn: Connection) -> None:
 def _drop_staging(conn: Connection) -> None:
     for table in _stage.sorted_tables:
         conn.execute(DropTable(table, if_exists=True))
-
-
-for _table, _columns in (
-    (stage_parts, ("number_norm",)),
-    (stage_models, ("number_norm",)),
-    (stage_fitments, ("model_norm", "part_norm")),
-    (stage_supersessions, ("old_norm", "new_norm")),
-):
-    for _column in _columns:
-        Index(f"ix_{_table.name}_{_column}", _table.c[_column])
 
 
 @dataclass(frozen=True)
@@ -315,54 +332,88 @@ def import_release(
     return report
 
 
-def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 def _load(
     conn: Connection, source: ReleaseSource, target: _Target, problems: Problems, say: Progress
 ) -> int:
-    names = [c.name for c in target.stage.columns]
-    loaded = 0
-    rows = (
-        dict(zip(names, (line, *row), strict=True))
-        for line, row in read_rows(source, target.spec, problems, target.convert)
-    )
-    for batch in _batches(rows, BATCH):
-        # Once the file is known to be bad, keep reading for problems but stop writing.
-        if not problems:
-            conn.execute(target.stage.insert(), batch)
-        loaded += len(batch)
-        if loaded % 200_000 < BATCH:
-            say(f"{target.spec.name}: {loaded:,} rows")
-    # Indexed after loading: building an index once is cheaper than updating it per row.
+    """Stage the rows of one file that differ from the current versions; return the row count."""
+    model = target.model
+    current: set[int] = {
+        digest
+        for digest in conn.execute(
+            select(model.row_digest).where(model.valid_to.is_(None), model.row_digest.is_not(None))
+        ).scalars()
+        if digest is not None
+    }
+    before = len(current)
+    write = _writer(conn, target.stage)
+    batch: list[tuple[Any, ...]] = []
+    staged = 0
+    for line, digest, row in read_rows(
+        source, target.spec, problems, target.convert, unchanged=current
+    ):
+        batch.append((line, digest, *row))
+        if len(batch) == BATCH:
+            staged += len(batch)
+            # Once the release is known to be bad, keep reading for problems but stop writing.
+            if not problems:
+                write(batch)
+            batch = []
+            say(f"{target.spec.name}: {staged:,} rows changed or new")
+    staged += len(batch)
+    if batch and not problems:
+        write(batch)
+    if current and not problems:
+        _writer(conn, stage_gone)([(target.spec.name, digest) for digest in current])
     for index in target.stage.indexes:
         conn.execute(CreateIndex(index))
-    say(f"{target.spec.name}: {loaded:,} rows read")
-    return loaded
+    repeated = before - len(current)
+    say(f"{target.spec.name}: {staged + repeated:,} rows, {staged:,} changed or new")
+    return staged + repeated
+
+
+def _writer(conn: Connection, table: Table) -> Callable[[list[tuple[Any, ...]]], None]:
+    """Bulk insert of plain tuples in the table's column order, past SQLAlchemy's per-row work:
+    ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
+    names = [c.name for c in table.columns]
+    if conn.dialect.name == "postgresql":
+        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+
+        def copy(rows: list[tuple[Any, ...]]) -> None:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(statement) as stream:
+                for row in rows:
+                    stream.write_row(row)
+
+        return copy
+    insert_sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    )
+
+    def executemany(rows: list[tuple[Any, ...]]) -> None:
+        conn.exec_driver_sql(insert_sql, [tuple(_sqlite_value(v) for v in row) for row in rows])
+
+    return executemany
+
+
+def _sqlite_value(value: object) -> object:
+    # What SQLAlchemy's Numeric and Date types store on SQLite, for the raw driver.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _check(conn: Connection, problems: Problems, say: Progress) -> None:
     """Checks that span rows or need what earlier releases hold."""
     say("Checking numbers, duplicates and cycles")
-    _duplicates(conn, problems, stage_parts, ("number_norm",), "parts.csv", "part_number", "part")
-    _duplicates(
-        conn, problems, stage_models, ("number_norm",), "models.csv", "model_number", "model"
-    )
-    _duplicates(
-        conn, problems, stage_fitments, TARGETS[2].key, "fitments.csv", "part_number", "fitment"
-    )
-    _duplicates(
-        conn,
-        problems,
-        stage_supersessions,
-        TARGETS[3].key,
-        "supersessions.csv",
-        "new_part_number",
-        "supersession",
-    )
+    for target, column, kind in (
+        (TARGETS[0], "part_number", "part"),
+        (TARGETS[1], "model_number", "model"),
+        (TARGETS[2], "part_number", "fitment"),
+        (TARGETS[3], "new_part_number", "supersession"),
+    ):
+        _duplicates(conn, problems, target, column, kind)
     known_part = _known(stage_parts, PartVersion)
     known_model = _known(stage_models, ModelVersion)
     for stage, norm, number, file, column, known, kind in (
@@ -408,7 +459,12 @@ def _check(conn: Connection, problems: Problems, say: Progress) -> None:
             problems.add(
                 file, line, column, f"{kind} {spelled} is not in this release or an earlier one"
             )
-    edges = conn.execute(
+    _cycles(conn, problems)
+
+
+def _cycles(conn: Connection, problems: Problems) -> None:
+    """Cycles among the release's supersessions: the staged rows and the repeated ones."""
+    staged = conn.execute(
         select(
             stage_supersessions.c.old_norm,
             stage_supersessions.c.new_norm,
@@ -416,18 +472,31 @@ def _check(conn: Connection, problems: Problems, say: Progress) -> None:
             stage_supersessions.c.line,
         )
     ).all()
-    spelled = {old: number for old, _new, number, _line in edges}
+    repeated = conn.execute(
+        select(SupersessionVersion.old_norm, SupersessionVersion.new_norm).where(
+            SupersessionVersion.valid_to.is_(None),
+            not_(_gone(SupersessionVersion, "supersessions.csv")),
+        )
+    ).all()
+    spelled = {old: number for old, _new, number, _line in staged}
     first_line: dict[str, int] = {}
-    for old, _new, _number, line in edges:
+    for old, _new, _number, line in staged:
         first_line.setdefault(old, line)
-    for cycle in find_cycles((old, new) for old, new, _number, _line in edges):
+    edges = [(old, new) for old, new, _n, _l in staged] + [(old, new) for old, new in repeated]
+    for cycle in find_cycles(edges):
         names = [spelled.get(n, n) for n in cycle]
+        lines = [first_line[n] for n in cycle if n in first_line]
         problems.add(
             "supersessions.csv",
-            min(first_line[n] for n in cycle),
+            min(lines) if lines else None,
             None,
             "supersessions form a cycle: " + " → ".join([*names, names[0]]),
         )
+
+
+def _gone(model: type[Any], file: str) -> ColumnElement[bool]:
+    """The version's row was not repeated by the release being imported."""
+    return exists().where(stage_gone.c.kind == file, stage_gone.c.digest == model.row_digest)
 
 
 def _known(
@@ -442,14 +511,11 @@ def _known(
 
 
 def _duplicates(
-    conn: Connection,
-    problems: Problems,
-    stage: Table,
-    key: Sequence[str],
-    file: str,
-    column: str,
-    kind: str,
+    conn: Connection, problems: Problems, target: _Target, column: str, kind: str
 ) -> None:
+    """Rows naming the same thing twice: among the changed rows, or a changed row repeating the
+    key of a row the release repeats unchanged."""
+    stage, key, file = target.stage, target.key, target.spec.name
     columns = [stage.c[k] for k in key]
     first = (
         select(*columns, func.min(stage.c.line).label("first_line"))
@@ -464,14 +530,22 @@ def _duplicates(
         .where(stage.c.line != first.c.first_line)
         .order_by(stage.c.line)
     )
+    same_thing = "numbers match once spaces, dashes, dots and slashes are ignored"
     for line, first_line in conn.execute(query):
         if kind in ("part", "model"):
-            message = (
-                f"the same {kind} as line {first_line} "
-                "(numbers match once spaces, dashes, dots and slashes are ignored)"
-            )
+            message = f"the same {kind} as line {first_line} ({same_thing})"
         else:
             message = f"repeats the {kind} on line {first_line}"
+        problems.add(file, line, column, message)
+    model = target.model
+    unchanged_twin = exists().where(
+        model.valid_to.is_(None), _same(model, stage, key), not_(_gone(model, file))
+    )
+    for (line,) in conn.execute(select(stage.c.line).where(unchanged_twin).order_by(stage.c.line)):
+        if kind in ("part", "model"):
+            message = f"the same {kind} as another line of this file ({same_thing})"
+        else:
+            message = f"repeats a {kind} on another line of this file"
         problems.add(file, line, column, message)
 
 
@@ -483,18 +557,26 @@ def _same(left: Table | type[Any], right: Table, columns: Sequence[str]) -> Colu
 
 
 def _apply(conn: Connection, target: _Target, release_id: int) -> Change:
-    model, stage = target.model, target.stage
+    model, stage, file = target.model, target.stage, target.spec.name
     current = model.valid_to.is_(None)
-    # Close every current version that this release does not repeat exactly (gone or changed).
-    unchanged = exists().where(_same(model, stage, (*target.key, *target.values)))
-    conn.execute(update(model).where(current, not_(unchanged)).values(valid_to=release_id))
-    # Insert a version for every staged row that now has no current version (new or changed).
-    has_current = exists().where(model.valid_to.is_(None), _same(model, stage, target.key))
+    same_row = _same(model, stage, (*target.key, *target.values))
+    # A row that differs only in text that does not matter (spacing, say) keeps its version.
+    conn.execute(
+        update(model)
+        .where(current, _gone(model, file), exists().where(same_row))
+        .values(row_digest=select(stage.c.digest).where(same_row).limit(1).scalar_subquery())
+    )
+    # Every other version the release did not repeat is changed or gone: it ends here.
+    conn.execute(update(model).where(current, _gone(model, file)).values(valid_to=release_id))
+    # A version for every staged row that now has no current version (new or changed).
+    has_current = exists().where(current, _same(model, stage, target.key))
     columns = [*target.key, *target.values]
     conn.execute(
         insert(model).from_select(
-            [*columns, "valid_from"],
-            select(*(stage.c[c] for c in columns), literal(release_id)).where(not_(has_current)),
+            [*columns, "row_digest", "valid_from"],
+            select(*(stage.c[c] for c in columns), stage.c.digest, literal(release_id)).where(
+                not_(has_current)
+            ),
         )
     )
     return _change(conn, target, release_id)
@@ -519,17 +601,8 @@ def _change(conn: Connection, target: _Target, release_id: int) -> Change:
 
 
 def _apply_stock(conn: Connection) -> None:
-    staged = (
-        select(stage_parts.c.stock_qty)
-        .where(stage_parts.c.number_norm == StockLevel.number_norm)
-        .scalar_subquery()
-    )
-    differs = exists().where(
-        stage_parts.c.number_norm == StockLevel.number_norm,
-        stage_parts.c.stock_qty.is_not(None),
-        stage_parts.c.stock_qty != StockLevel.quantity,
-    )
-    conn.execute(update(StockLevel).where(differs).values(quantity=staged))
+    """Stock levels start from a release's ``stock_qty``; after that they belong to ordering
+    (reservations), and a release never overwrites them, which would undo reservations."""
     conn.execute(
         insert(StockLevel).from_select(
             ["number_norm", "quantity"],

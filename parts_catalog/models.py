@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ColumnElement,
     Date,
     Index,
@@ -62,6 +63,9 @@ class Release(Base):
 class _Versioned:
     valid_from: Mapped[int] = mapped_column(index=True)
     valid_to: Mapped[int | None] = mapped_column(index=True)
+    #: Digest of the release-file row this version came from (``release_files.row_digest``):
+    #: a later release repeating the row exactly is recognised without parsing it.
+    row_digest: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
     @classmethod
     def as_of(cls, release_id: int) -> ColumnElement[bool]:

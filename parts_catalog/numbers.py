@@ -7,14 +7,13 @@ slashes and upper-cases the rest; numbers are matched in normal form and shown a
 
 from __future__ import annotations
 
-import re
-
-_SEPARATORS = re.compile(r"[\s\-./]+")
+# str.translate runs in C: an import normalises millions of numbers.
+_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v\u00a0\u2007\u2009\u202f\u3000-./")
 
 
 def normalise(number: str) -> str:
     """The normal form of a part or model number (empty when nothing but separators remain)."""
-    return _SEPARATORS.sub("", number).upper()
+    return number.translate(_SEPARATORS).upper()
 
 
 def serial_in_range(serial: str, serial_from: str | None, serial_to: str | None) -> bool:

@@ -276,3 +276,43 @@ def test_supersession_rows_are_versioned_not_copied(session: Session, tmp_path: 
     import_release(session, path=base_release(tmp_path / "r1"), label="r1")
     import_release(session, path=base_release(tmp_path / "r2"), label="r2")
     assert count(session, SupersessionVersion) == 1
+
+
+def test_a_changed_row_repeating_an_unchanged_one_is_reported(
+    session: Session, tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    parts = [*BASE_PARTS, part("1474594 11", "SAME PART, OTHER SPELLING")]
+    problems = problems_of(session, base_release(tmp_path / "r2", parts=parts), label="r2")
+    assert problems == [
+        "parts.csv:7 [part_number]: the same part as another line of this file (numbers match "
+        "once spaces, dashes, dots and slashes are ignored)"
+    ]
+
+
+def test_an_identical_line_twice_is_reported(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    problems = problems_of(
+        session, base_release(tmp_path / "r2", parts=[*BASE_PARTS, BASE_PARTS[0]]), label="r2"
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith("parts.csv:7 [part_number]: the same part as")
+
+
+def test_spacing_alone_makes_no_new_version(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    before = count(session, PartVersion)
+    parts = [dict(p) for p in BASE_PARTS]
+    parts[2]["description"] = "  MAIN BOARD  "
+    report = import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
+    assert report.changes["parts.csv"].changed == 0
+    assert count(session, PartVersion) == before
+
+
+def test_a_release_never_overwrites_live_stock(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    session.get(StockLevel, "147459411").quantity = 2  # reserved by orders since
+    parts = [dict(p) for p in BASE_PARTS]
+    parts[0]["stock_qty"] = "50"
+    import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
+    assert session.get(StockLevel, "147459411").quantity == 2
