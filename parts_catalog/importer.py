@@ -496,7 +496,10 @@ def _cycles(conn: Connection, problems: Problems) -> None:
 
 def _gone(model: type[Any], file: str) -> ColumnElement[bool]:
     """The version's row was not repeated by the release being imported."""
-    return exists().where(stage_gone.c.kind == file, stage_gone.c.digest == model.row_digest)
+    gone: ColumnElement[bool] = model.row_digest.in_(
+        select(stage_gone.c.digest).where(stage_gone.c.kind == file)
+    )
+    return gone
 
 
 def _known(
@@ -549,11 +552,17 @@ def _duplicates(
         problems.add(file, line, column, message)
 
 
-def _same(left: Table | type[Any], right: Table, columns: Sequence[str]) -> ColumnElement[bool]:
-    def col(source: Table | type[Any], name: str) -> Any:
-        return source.c[name] if isinstance(source, Table) else getattr(source, name)
+def _same(model: type[Any], stage: Table, columns: Sequence[str]) -> ColumnElement[bool]:
+    """Version and staged row agree on ``columns``; NULLs match NULLs.
 
-    return and_(*(col(left, name).is_not_distinct_from(right.c[name]) for name in columns))
+    Plain ``=`` where the column cannot be NULL, so that the databases use their indexes.
+    """
+    terms = []
+    for name in columns:
+        mine, theirs = getattr(model, name), stage.c[name]
+        nullable = model.__table__.c[name].nullable
+        terms.append(mine.is_not_distinct_from(theirs) if nullable else mine == theirs)
+    return and_(*terms)
 
 
 def _apply(conn: Connection, target: _Target, release_id: int) -> Change:
