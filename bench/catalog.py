@@ -37,44 +37,116 @@ def model_number(i: int) -> str:
     return f"{['KDL', 'DSC', 'STR', 'HDR', 'SRS'][i % 5]}-{i:05d}X"
 
 
-def generate(folder: Path, *, parts: int, models: int, fitments: int, supersessions: int,
-             seed: int, change: float = 0.0) -> None:
+def generate(
+    folder: Path,
+    *,
+    parts: int,
+    models: int,
+    fitments: int,
+    supersessions: int,
+    seed: int,
+    change: float = 0.0,
+) -> None:
     """Write one release; ``change`` > 0 alters that share of every file's rows."""
     rng = random.Random(seed)
     changed = random.Random(seed + 1)
     folder.mkdir(parents=True, exist_ok=True)
-    descriptions = ["POWER BOARD", "MAIN BOARD", "LED STRIP", "SPEAKER", "LENS BLOCK ASSY",
-                    "WIRELESS LAN MODULE", "SCREW (M3X8)", "FFC CABLE", "REMOTE COMMANDER"]
+    descriptions = [
+        "POWER BOARD",
+        "MAIN BOARD",
+        "LED STRIP",
+        "SPEAKER",
+        "LENS BLOCK ASSY",
+        "WIRELESS LAN MODULE",
+        "SCREW (M3X8)",
+        "FFC CABLE",
+        "REMOTE COMMANDER",
+    ]
     with open(folder / "parts.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["part_number", "description", "category", "unit_price", "currency", "status",
-                    "stock_qty", "safety_critical"])
+        w.writerow(
+            [
+                "part_number",
+                "description",
+                "category",
+                "unit_price",
+                "currency",
+                "status",
+                "stock_qty",
+                "safety_critical",
+            ]
+        )
         for i in range(parts):
             price = 1 + (i * 37) % 30000 / 100
             if change and changed.random() < change:
                 price += 1
-            w.writerow([part_number(i), descriptions[i % len(descriptions)], "board",
-                        f"{price:.2f}", "EUR", "nla" if i % 997 == 0 else "active", i % 50,
-                        "yes" if i % 113 == 0 else "no"])
+            w.writerow(
+                [
+                    part_number(i),
+                    descriptions[i % len(descriptions)],
+                    "board",
+                    f"{price:.2f}",
+                    "EUR",
+                    "nla" if i % 997 == 0 else "active",
+                    i % 50,
+                    "yes" if i % 113 == 0 else "no",
+                ]
+            )
     with open(folder / "models.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["model_number", "name", "product_line", "chassis", "released_on",
-                    "support_ends_on", "exchange_value"])
+        w.writerow(
+            [
+                "model_number",
+                "name",
+                "product_line",
+                "chassis",
+                "released_on",
+                "support_ends_on",
+                "exchange_value",
+            ]
+        )
         for i in range(models):
             name = f"Model {i}" + (" (rev)" if change and changed.random() < change else "")
-            w.writerow([model_number(i), name, ["TV", "Camera", "Audio"][i % 3], f"C{i % 40}",
-                        "2020-01-01", "2030-12-31", f"{100 + i % 900}.00"])
+            w.writerow(
+                [
+                    model_number(i),
+                    name,
+                    ["TV", "Camera", "Audio"][i % 3],
+                    f"C{i % 40}",
+                    "2020-01-01",
+                    "2030-12-31",
+                    f"{100 + i % 900}.00",
+                ]
+            )
     per_model = fitments // models
     with open(folder / "fitments.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["model_number", "part_number", "ref_no", "diagram", "quantity",
-                    "serial_from", "serial_to"])
+        w.writerow(
+            [
+                "model_number",
+                "part_number",
+                "ref_no",
+                "diagram",
+                "quantity",
+                "serial_from",
+                "serial_to",
+            ]
+        )
         for m in range(models):
             chosen = rng.sample(range(parts), per_model)
             for ref, p in enumerate(chosen, start=1):
                 quantity = 2 if change and changed.random() < change else 1
-                w.writerow([model_number(m), part_number(p), ref, f"Exploded view {1 + ref % 3}",
-                            quantity, "", ""])
+                w.writerow(
+                    [
+                        model_number(m),
+                        part_number(p),
+                        ref,
+                        f"Exploded view {1 + ref % 3}",
+                        quantity,
+                        "",
+                        "",
+                    ]
+                )
     # Supersessions over disjoint ranges of the upper part of the numbers, always to a higher
     # number, so there are no cycles: chains up to 8 long, kits of 3, merges of 2.
     base = parts // 2
@@ -88,7 +160,10 @@ def generate(folder: Path, *, parts: int, models: int, fitments: int, supersessi
         rows += [[part_number(i), part_number(i + k), k] for k in (1, 2, 3)]
         i += 4
     while len(rows) < supersessions * 0.80:
-        rows += [[part_number(i), part_number(i + 2), 1], [part_number(i + 1), part_number(i + 2), 1]]
+        rows += [
+            [part_number(i), part_number(i + 2), 1],
+            [part_number(i + 1), part_number(i + 2), 1],
+        ]
         i += 3
     while len(rows) < supersessions:
         rows.append([part_number(i), part_number(i + 1), 1])
@@ -97,8 +172,18 @@ def generate(folder: Path, *, parts: int, models: int, fitments: int, supersessi
         raise SystemExit("not enough parts for that many supersessions")
     with open(folder / "supersessions.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["old_part_number", "new_part_number", "quantity", "interchangeability",
-                    "effective_on", "serial_from", "serial_to", "note"])
+        w.writerow(
+            [
+                "old_part_number",
+                "new_part_number",
+                "quantity",
+                "interchangeability",
+                "effective_on",
+                "serial_from",
+                "serial_to",
+                "note",
+            ]
+        )
         for old, new, quantity in rows[:supersessions]:
             note = "revised" if change and changed.random() < change else ""
             w.writerow([old, new, quantity, "one_way", "2025-01-01", "", "", note])
@@ -109,9 +194,21 @@ def run_import(env: dict[str, str], folder: Path, label: str) -> tuple[float, fl
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     done = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "catalog", "import", str(folder),
-         "--release", label],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        [
+            str(ROOT / ".venv/bin/flask"),
+            "--app",
+            "wsgi",
+            "catalog",
+            "import",
+            str(folder),
+            "--release",
+            label,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
@@ -129,7 +226,9 @@ def percentiles(samples: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--workdir", default="")
@@ -146,8 +245,12 @@ def main() -> None:
     shutil.rmtree(instance, ignore_errors=True)
     instance.mkdir(parents=True)
     url = args.database_url or f"sqlite:///{instance / 'bench.db'}"
-    env = {"PATH": "/usr/bin:/bin", "BENCHSIDE_INSTANCE": str(instance), "DATABASE_URL": url,
-           "SECRET_KEY": "bench"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "BENCHSIDE_INSTANCE": str(instance),
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+    }
     print(f"Catalogue benchmark: {', '.join(f'{v:,} {k}' for k, v in sizes.items())}")
     print(f"Database: {url.split('@')[-1]}")
 
@@ -179,8 +282,10 @@ def main() -> None:
     app = create_app(config)
     rng = random.Random(7)
     base = sizes["parts"] // 2
-    numbers = [part_number(rng.choice([rng.randrange(sizes["parts"]), base + rng.randrange(base // 3)]))
-               for _ in range(args.queries)]
+    numbers = [
+        part_number(rng.choice([rng.randrange(sizes["parts"]), base + rng.randrange(base // 3)]))
+        for _ in range(args.queries)
+    ]
     with app.app_context():
         session = get_session()
         release = services.release_for(session)
@@ -190,12 +295,18 @@ def main() -> None:
             services.resolve_number(session, number, release=release)
             samples.append(time.perf_counter() - t)
         print(f"Resolution, in-process:    {percentiles(samples)}")
-        user = make_user(session, email="bench@example.com", role=__import__("app.roles", fromlist=["Role"]).Role.TECHNICIAN)
+        user = make_user(
+            session,
+            email="bench@example.com",
+            role=__import__("app.roles", fromlist=["Role"]).Role.TECHNICIAN,
+        )
         session.commit()
     client = app.test_client()
     client.post("/login", data={"email": "bench@example.com", "password": PASSWORD})
-    for label, path in (("Resolution, API:        ", "/api/v1/parts/{}/resolution"),
-                        ("Part page (HTML):       ", "/catalog/parts/{}")):
+    for label, path in (
+        ("Resolution, API:        ", "/api/v1/parts/{}/resolution"),
+        ("Part page (HTML):       ", "/catalog/parts/{}"),
+    ):
         samples = []
         for number in numbers[: args.queries // 2]:
             t = time.perf_counter()

@@ -39,6 +39,7 @@ def resolution_document(resolution: Resolution, *, release: str) -> dict[str, An
                 "quantity": item.quantity,
                 "status": item.status,
                 "condition": item.condition,
+                "safety_critical": item.safety_critical,
             }
             for item in resolution.result
         ],

@@ -244,7 +244,9 @@ def resolve_number(
     versions = _latest_versions(session, norms, release.id)
     spelled = {n: v.number for n, (v, _listed) in versions.items()}
     parts = {
-        n: PartState(number=v.number, status=v.status, listed=listed)
+        n: PartState(
+            number=v.number, status=v.status, listed=listed, safety_critical=v.safety_critical
+        )
         for n, (v, listed) in versions.items()
     }
     successors = {old: [_to_edge(row, spelled) for row in group] for old, group in rows.items()}

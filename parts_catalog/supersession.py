@@ -58,6 +58,7 @@ class PartState:
     number: str
     status: str = "active"
     listed: bool = True
+    safety_critical: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class ResultItem:
     quantity: int
     status: str
     condition: str | None = None
+    safety_critical: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ def _conclude(
     for (norm, condition), quantity in walk.ends.items():
         state = parts.get(norm, PartState(number=norm, status=NLA, listed=False))
         status = state.status if state.listed else NLA
-        items.append(ResultItem(state.number, quantity, status, condition))
+        items.append(ResultItem(state.number, quantity, status, condition, state.safety_critical))
         if not state.listed:
             notes.append(f"{state.number} is no longer listed in the catalogue.")
         elif status == NLA:

@@ -42,6 +42,7 @@ class ResultItemSchema(Schema):
     quantity = fields.Integer(required=True)
     status = fields.String(required=True)
     condition = fields.String(allow_none=True)
+    safety_critical = fields.Boolean(required=True)
 
 
 class ResolutionSchema(Schema):

@@ -44,7 +44,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("catalog_supersession_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_supersession_versions_row_digest"))
@@ -61,4 +60,3 @@ def downgrade() -> None:
     with op.batch_alter_table("catalog_fitment_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_fitment_versions_row_digest"))
         batch_op.drop_column("row_digest")
-

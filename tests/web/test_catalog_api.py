@@ -48,7 +48,13 @@ class TestApi:
             }
         ]
         assert body["result"] == [
-            {"part_number": "1-474-594-12", "quantity": 1, "status": "active", "condition": None}
+            {
+                "part_number": "1-474-594-12",
+                "quantity": 1,
+                "status": "active",
+                "condition": None,
+                "safety_critical": True,
+            }
         ]
 
     def test_resolution_as_of_an_earlier_release(self, client: FlaskClient) -> None:
