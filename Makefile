@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint test-sqlite test-postgres browser lock clean
+.PHONY: install run test lint test-sqlite test-postgres browser bench lock clean
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ browser:
 		echo "Installing Debian's chromium for the browser tests..."; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# Benchmarks print figures; they are not part of the test run.
+bench: install
+	$(BIN)/python bench/catalog.py
 
 # Re-pin every dependency after changing pyproject.toml.
 lock: install
