@@ -273,6 +273,7 @@ def main() -> None:
     os.environ.update(env)
     from app import create_app
     from app.db import get_session
+    from app.roles import Role
     from parts_catalog import services
     from tests.conftest import make_test_config
     from tests.factories import PASSWORD, make_user
@@ -295,11 +296,7 @@ def main() -> None:
             services.resolve_number(session, number, release=release)
             samples.append(time.perf_counter() - t)
         print(f"Resolution, in-process:    {percentiles(samples)}")
-        user = make_user(
-            session,
-            email="bench@example.com",
-            role=__import__("app.roles", fromlist=["Role"]).Role.TECHNICIAN,
-        )
+        make_user(session, email="bench@example.com", role=Role.TECHNICIAN)
         session.commit()
     client = app.test_client()
     client.post("/login", data={"email": "bench@example.com", "password": PASSWORD})
@@ -315,7 +312,6 @@ def main() -> None:
             if response.status_code != 200:
                 raise SystemExit(f"{path.format(number)} answered {response.status_code}")
         print(f"{label}   {percentiles(samples)}")
-    del user
     size = sum(p.stat().st_size for p in instance.glob("*.db*"))
     if size:
         print(f"SQLite file: {size / 2**20:,.0f} MiB")

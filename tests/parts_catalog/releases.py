@@ -7,46 +7,9 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-HEADERS = {
-    "parts.csv": [
-        "part_number",
-        "description",
-        "category",
-        "unit_price",
-        "currency",
-        "status",
-        "stock_qty",
-        "safety_critical",
-    ],
-    "models.csv": [
-        "model_number",
-        "name",
-        "product_line",
-        "chassis",
-        "released_on",
-        "support_ends_on",
-        "exchange_value",
-    ],
-    "fitments.csv": [
-        "model_number",
-        "part_number",
-        "ref_no",
-        "diagram",
-        "quantity",
-        "serial_from",
-        "serial_to",
-    ],
-    "supersessions.csv": [
-        "old_part_number",
-        "new_part_number",
-        "quantity",
-        "interchangeability",
-        "effective_on",
-        "serial_from",
-        "serial_to",
-        "note",
-    ],
-}
+from parts_catalog.release_files import SPECS
+
+HEADERS = {spec.name: list(spec.columns) for spec in SPECS}
 
 
 def write_release(folder: Path, **files: Sequence[dict[str, object]] | None) -> Path:
