@@ -62,10 +62,10 @@ class Release(Base):
 
 class _Versioned:
     valid_from: Mapped[int] = mapped_column(index=True)
-    valid_to: Mapped[int | None] = mapped_column(index=True)
+    valid_to: Mapped[int | None]
     #: Digest of the release-file row this version came from (``release_files.row_digest``):
     #: a later release repeating the row exactly is recognised without parsing it.
-    row_digest: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    row_digest: Mapped[int | None] = mapped_column(BigInteger)
 
     @classmethod
     def as_of(cls, release_id: int) -> ColumnElement[bool]:
@@ -75,9 +75,18 @@ class _Versioned:
         )
 
 
+def _current_index(table: str) -> Index:
+    """(valid_to, row_digest): the current versions' digests straight from the index, a current
+    version by its digest, and (valid_to = R) what a release closed."""
+    return Index(f"ix_{table}_valid_to_digest", "valid_to", "row_digest")
+
+
 class PartVersion(_Versioned, Base):
     __tablename__ = "catalog_part_versions"
-    __table_args__ = (Index("ix_catalog_part_versions_norm_from", "number_norm", "valid_from"),)
+    __table_args__ = (
+        _current_index("catalog_part_versions"),
+        Index("ix_catalog_part_versions_norm_from", "number_norm", "valid_from"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number_norm: Mapped[str] = mapped_column(NUMBER)
@@ -95,7 +104,10 @@ class PartVersion(_Versioned, Base):
 
 class ModelVersion(_Versioned, Base):
     __tablename__ = "catalog_model_versions"
-    __table_args__ = (Index("ix_catalog_model_versions_norm_from", "number_norm", "valid_from"),)
+    __table_args__ = (
+        _current_index("catalog_model_versions"),
+        Index("ix_catalog_model_versions_norm_from", "number_norm", "valid_from"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number_norm: Mapped[str] = mapped_column(NUMBER)
@@ -111,6 +123,7 @@ class ModelVersion(_Versioned, Base):
 class FitmentVersion(_Versioned, Base):
     __tablename__ = "catalog_fitment_versions"
     __table_args__ = (
+        _current_index("catalog_fitment_versions"),
         Index("ix_catalog_fitment_versions_part_from", "part_norm", "valid_from"),
         Index("ix_catalog_fitment_versions_model_from", "model_norm", "valid_from"),
     )
@@ -128,6 +141,7 @@ class FitmentVersion(_Versioned, Base):
 class SupersessionVersion(_Versioned, Base):
     __tablename__ = "catalog_supersession_versions"
     __table_args__ = (
+        _current_index("catalog_supersession_versions"),
         Index("ix_catalog_supersession_versions_old_from", "old_norm", "valid_from"),
         Index("ix_catalog_supersession_versions_new_from", "new_norm", "valid_from"),
     )
