@@ -316,3 +316,25 @@ def test_a_release_never_overwrites_live_stock(session: Session, tmp_path: Path)
     parts[0]["stock_qty"] = "50"
     import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
     assert session.get(StockLevel, "147459411").quantity == 2
+
+
+def test_quoted_fields_with_commas_and_newlines(session: Session, tmp_path: Path) -> None:
+    parts = [*BASE_PARTS, part("9-100-200-11", 'CABLE, "FLAT"\nSECOND LINE')]
+    import_release(session, path=base_release(tmp_path / "r1", parts=parts), label="r1")
+    stored = session.scalars(
+        select(PartVersion.description).where(PartVersion.number_norm == "910020011")
+    ).one()
+    assert stored == 'CABLE, "FLAT"\nSECOND LINE'
+    report = import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
+    assert report.changes["parts.csv"].changed == 0
+    assert report.changes["parts.csv"].added == 0
+
+
+def test_a_problem_after_a_quoted_line_names_the_right_line(
+    session: Session, tmp_path: Path
+) -> None:
+    parts = [part("9-1", "TWO\nLINES"), part("9-2", status="bad")]
+    problems = problems_of(
+        session, base_release(tmp_path / "r1", parts=parts, fitments=[], supersessions=[])
+    )
+    assert problems == ["parts.csv:4 [status]: 'bad' is not one of active, discontinued, nla"]
