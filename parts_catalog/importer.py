@@ -284,6 +284,7 @@ def import_release(
         )
     source = ReleaseSource(path, problems)
     report = ImportReport(label=label, dry_run=dry_run)
+    repeated: dict[str, int] = {}  # rows per file that repeat a current version unchanged
     savepoint = session.begin_nested()
     try:
         conn = session.connection()
@@ -292,9 +293,11 @@ def import_release(
             if not source.has(target.spec.name) and not target.spec.file_required:
                 report.carried_over.append(target.spec.name)
                 continue
-            report.rows[target.spec.name] = _load(conn, source, target, problems, say)
+            rows, repeated[target.spec.name] = _load(conn, source, target, problems, say)
+            report.rows[target.spec.name] = rows
         if not problems:
-            _check(conn, problems, say)
+            _analyze(conn)
+            _check(conn, problems, say, repeated)
         if problems:
             raise InvalidRelease(problems.all())
         release = Release(
@@ -334,8 +337,11 @@ def import_release(
 
 def _load(
     conn: Connection, source: ReleaseSource, target: _Target, problems: Problems, say: Progress
-) -> int:
-    """Stage the rows of one file that differ from the current versions; return the row count."""
+) -> tuple[int, int]:
+    """Stage the rows of one file that differ from the current versions.
+
+    :returns: the file's rows, and how many of them repeat a current version unchanged.
+    """
     model = target.model
     # Straight from the (valid_to, row_digest) index, past the ORM: millions of small integers.
     current: set[int] = {
@@ -369,7 +375,7 @@ def _load(
         conn.execute(CreateIndex(index))
     repeated = before - len(current)
     say(f"{target.spec.name}: {staged + repeated:,} rows, {staged:,} changed or new")
-    return staged + repeated
+    return staged + repeated, repeated
 
 
 def _writer(conn: Connection, table: Table) -> Callable[[list[tuple[Any, ...]]], None]:
@@ -405,7 +411,20 @@ def _sqlite_value(value: object) -> object:
     return value
 
 
-def _check(conn: Connection, problems: Problems, say: Progress) -> None:
+def _analyze(conn: Connection) -> None:
+    """Give the query planner statistics of the staged rows and the versions.
+
+    Without them SQLite may walk an index on ``valid_to`` (a million current rows) where the one
+    on the number finds a row at once, and PostgreSQL never analyses temporary tables itself.
+    """
+    tables = [t.name for t in _stage.sorted_tables] + [t.model.__tablename__ for t in TARGETS]
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sample, do not scan, big indexes
+    for table in tables:
+        conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def _check(conn: Connection, problems: Problems, say: Progress, repeated: dict[str, int]) -> None:
     """Checks that span rows or need what earlier releases hold."""
     say("Checking numbers, duplicates and cycles")
     for target, column, kind in (
@@ -414,7 +433,8 @@ def _check(conn: Connection, problems: Problems, say: Progress) -> None:
         (TARGETS[2], "part_number", "fitment"),
         (TARGETS[3], "new_part_number", "supersession"),
     ):
-        _duplicates(conn, problems, target, column, kind)
+        if target.spec.name in repeated:
+            _duplicates(conn, problems, target, column, kind, repeated=repeated[target.spec.name])
     known_part = _known(stage_parts, PartVersion)
     known_model = _known(stage_models, ModelVersion)
     for stage, norm, number, file, column, known, kind in (
@@ -515,7 +535,7 @@ def _known(
 
 
 def _duplicates(
-    conn: Connection, problems: Problems, target: _Target, column: str, kind: str
+    conn: Connection, problems: Problems, target: _Target, column: str, kind: str, *, repeated: int
 ) -> None:
     """Rows naming the same thing twice: among the changed rows, or a changed row repeating the
     key of a row the release repeats unchanged."""
@@ -541,11 +561,18 @@ def _duplicates(
         else:
             message = f"repeats the {kind} on line {first_line}"
         problems.add(file, line, column, message)
+    if not repeated:
+        return  # no row was repeated unchanged, so none can be named twice that way
     model = target.model
-    unchanged_twin = exists().where(
-        model.valid_to.is_(None), _same(model, stage, key), not_(_gone(model, file))
+    # A join, not a correlated EXISTS: the planner starts from whichever side is smaller, the
+    # few changed rows of an ordinary release or the few repeated ones of a reformatted file.
+    twins = (
+        select(stage.c.line)
+        .join(model, and_(model.valid_to.is_(None), _same(model, stage, key)))
+        .where(not_(_gone(model, file)))
+        .order_by(stage.c.line)
     )
-    for (line,) in conn.execute(select(stage.c.line).where(unchanged_twin).order_by(stage.c.line)):
+    for (line,) in conn.execute(twins):
         if kind in ("part", "model"):
             message = f"the same {kind} as another line of this file ({same_thing})"
         else:
@@ -571,10 +598,9 @@ def _apply(conn: Connection, target: _Target, release_id: int) -> Change:
     current = model.valid_to.is_(None)
     same_row = _same(model, stage, (*target.key, *target.values))
     # A row that differs only in text that does not matter (spacing, say) keeps its version.
+    # UPDATE ... FROM (SQLite 3.33+, PostgreSQL): a join the planner can start from either side.
     conn.execute(
-        update(model)
-        .where(current, _gone(model, file), exists().where(same_row))
-        .values(row_digest=select(stage.c.digest).where(same_row).limit(1).scalar_subquery())
+        update(model).where(current, _gone(model, file), same_row).values(row_digest=stage.c.digest)
     )
     # Every other version the release did not repeat is changed or gone: it ends here.
     conn.execute(update(model).where(current, _gone(model, file)).values(valid_to=release_id))

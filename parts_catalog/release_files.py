@@ -178,51 +178,42 @@ def row_digest(seed: int, text: str) -> int:
 
     Equal digests mean equal text, so a row whose digest matches a current version repeats it
     exactly and need not be parsed again: that is what makes a 1% release cheap to import.
-    Signed, to fit a 64-bit integer column.
+    Shifted into the signed range, to fit a 64-bit integer column.
     """
-    digest = xxhash.xxh3_64_intdigest(text.encode(), seed=seed)
-    return digest - (1 << 64) if digest >= 1 << 63 else digest
+    return xxhash.xxh3_64_intdigest(text.encode(), seed=seed) - _SIGNED
 
 
-class _Records:
-    """A CSV file's records with their raw text and first line number.
+_SIGNED = 1 << 63
 
-    Most catalogue lines hold no quotes and are split by hand; the csv module reads the rest,
-    including quoted fields that run over several lines.
-    """
+
+class _Quoted:
+    """Reads a record that holds quotes with the csv module, which may take further lines
+    (a quoted field can run over several); counts every line it takes."""
 
     def __init__(self, handle: IO[str]) -> None:
         self._handle = handle
         self._pending: str | None = None
         self._raw: list[str] = []
         self._reader = csv.reader(self, strict=True)
-        self.line = 0
+        self.extra_lines = 0
 
-    def __iter__(self) -> _Records:
+    def __iter__(self) -> _Quoted:
         return self
 
     def __next__(self) -> str:
-        # The csv reader pulls its lines through here, so continuation lines are counted.
         if self._pending is not None:
             text, self._pending = self._pending, None
         else:
             text = next(self._handle)
-            self.line += 1
+            self.extra_lines += 1
         self._raw.append(text)
         return text
 
-    def records(self) -> Iterator[tuple[int, str, list[str] | None]]:
-        """Yield ``(line, text, fields)``; ``fields`` is ``None`` where ``text.split(",")`` is
-        right."""
-        for text in self._handle:
-            self.line += 1
-            start = self.line
-            if '"' not in text:
-                yield start, text.rstrip("\r\n"), None
-                continue
-            self._pending, self._raw = text, []
-            fields = next(self._reader)
-            yield start, "".join(self._raw).rstrip("\r\n"), fields
+    def read(self, first: str) -> tuple[str, list[str]]:
+        """The record's raw text (without the final line break) and its fields."""
+        self._pending, self._raw = first, []
+        fields = next(self._reader)
+        return "".join(self._raw).rstrip("\r\n"), fields
 
 
 def read_rows(
@@ -245,16 +236,19 @@ def read_rows(
         if spec.file_required:
             problems.add(spec.name, None, None, "is missing: every release needs it")
         return
-    records = None
+    line = 0
     try:
         with source.open(spec.name) as handle:
-            records = _Records(handle)
-            rows = records.records()
-            first = next(rows, None)
+            quoted = _Quoted(handle)
+            first = next(handle, None)
             if first is None:
                 problems.add(spec.name, 1, None, "is empty: expected a header row")
                 return
-            header = [h.strip() for h in (first[2] or first[1].split(","))]
+            line = 1
+            header_text, header_fields = quoted.read(first)
+            line += quoted.extra_lines
+            header = [h.strip() for h in header_fields]
+            del header_text
             unknown = [h for h in header if h not in spec.columns]
             missing = [c for c in spec.required if c not in header]
             for column in unknown:
@@ -272,27 +266,40 @@ def read_rows(
             versioned = [i for i, h in enumerate(header) if h not in NOT_VERSIONED]
             every_column = len(versioned) == width
             seed = xxhash.xxh3_64_intdigest(",".join(header[i] for i in versioned).encode())
-            for line, text, parsed in rows:
+            # The loop runs millions of times: names bound locally, the common case first.
+            digest_of = xxhash.xxh3_64_intdigest
+            repeated, forget = unchanged.__contains__, unchanged.remove
+            for text in handle:
+                line += 1
+                start = line
+                fields: list[str] | None = None
+                if '"' in text:
+                    quoted.extra_lines = 0
+                    text, fields = quoted.read(text)
+                    line += quoted.extra_lines
+                else:
+                    text = text.rstrip("\r\n")
+                if every_column:
+                    digest = digest_of(text.encode(), seed=seed) - _SIGNED
+                    if repeated(digest):
+                        forget(digest)
+                        continue
                 if not text.strip():
                     continue  # blank line
-                if every_column:
-                    digest = row_digest(seed, text)
-                    if digest in unchanged:
-                        unchanged.remove(digest)
-                        continue
-                fields = parsed if parsed is not None else text.split(",")
+                if fields is None:
+                    fields = text.split(",")
                 if len(fields) != width:
                     problems.add(
-                        spec.name, line, None, f"has {len(fields)} fields, the header has {width}"
+                        spec.name, start, None, f"has {len(fields)} fields, the header has {width}"
                     )
                     continue
                 if not every_column:
                     digest = row_digest(seed, "\x1f".join([fields[i] for i in versioned]))
-                    if digest in unchanged:
-                        unchanged.remove(digest)
+                    if repeated(digest):
+                        forget(digest)
                         continue
                 values = {h: v.strip() for h, v in zip(header, fields, strict=True)}
-                report = _RowReport(problems, spec.name, line)
+                report = _RowReport(problems, spec.name, start)
                 for column in spec.required:
                     if not values.get(column):
                         report(column, "is required")
@@ -300,7 +307,7 @@ def read_rows(
                     continue
                 row = convert(values, report)
                 if row is not None and not report.failed:
-                    yield line, digest, row
+                    yield start, digest, row
     except UnicodeDecodeError:
         problems.add(
             spec.name,
@@ -309,8 +316,7 @@ def read_rows(
             "is not valid UTF-8 text; save the file as UTF-8",
         )
     except csv.Error as exc:
-        line = records.line if records is not None else 1
-        problems.add(spec.name, line, None, f"is not well-formed CSV: {exc}")
+        problems.add(spec.name, max(line, 1), None, f"is not well-formed CSV: {exc}")
 
 
 class _RowReport:
