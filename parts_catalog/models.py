@@ -63,7 +63,7 @@ class Release(Base):
 class _Versioned:
     valid_from: Mapped[int] = mapped_column(index=True)
     valid_to: Mapped[int | None]
-    #: Digest of the release-file row this version came from (``release_files.row_digest``):
+    #: Digest of the release-file row this version came from (see ``release_files.read_rows``):
     #: a later release repeating the row exactly is recognised without parsing it.
     row_digest: Mapped[int | None] = mapped_column(BigInteger)
 

@@ -8,7 +8,6 @@ importer's. Problems are collected, never raised one at a time, so a report name
 from __future__ import annotations
 
 import csv
-import io
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -142,27 +141,14 @@ class ReleaseSource:
         return name in self._members
 
     @contextmanager
-    def open(self, name: str) -> Iterator[IO[str]]:
+    def open(self, name: str) -> Iterator[IO[bytes]]:
+        """The file's bytes: lines are hashed as bytes and decoded only when they are parsed."""
         member = self._members[name]
         raw: IO[bytes] = self._zip.open(member) if self._zip else open(member, "rb")  # noqa: SIM115
-        # utf-8-sig: spreadsheets often write a byte-order mark; errors are reported by line.
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         try:
-            yield text
+            yield raw
         finally:
-            text.close()
-
-    def first_undecodable_line(self, name: str) -> int:
-        """The line holding the first bytes that are not UTF-8 (decoding works in blocks, so the
-        reader's own position can be far from it)."""
-        member = self._members[name]
-        with self._zip.open(member) if self._zip else open(member, "rb") as raw:
-            for number, line in enumerate(raw, start=1):
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError:
-                    return number
-        return 1
+            raw.close()
 
     def close(self) -> None:
         if self._zip is not None:
@@ -173,26 +159,30 @@ class ReleaseSource:
 NOT_VERSIONED = frozenset({"stock_qty"})
 
 
-def row_digest(seed: int, text: str) -> int:
-    """A 64-bit digest of a row's versioned text; ``seed`` stands for the file's header.
-
-    Equal digests mean equal text, so a row whose digest matches a current version repeats it
-    exactly and need not be parsed again: that is what makes a 1% release cheap to import.
-    Shifted into the signed range, to fit a 64-bit integer column.
-    """
-    return xxhash.xxh3_64_intdigest(text.encode(), seed=seed) - _SIGNED
-
-
+# Digests are shifted into the signed range, to fit a 64-bit integer column. Equal digests mean
+# equal text, so a row whose digest matches a current version repeats it exactly and need not be
+# parsed again: that is what makes a 1% release cheap to import.
 _SIGNED = 1 << 63
+
+
+class _Undecodable(Exception):
+    pass
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Undecodable() from None
 
 
 class _Quoted:
     """Reads a record that holds quotes with the csv module, which may take further lines
     (a quoted field can run over several); counts every line it takes."""
 
-    def __init__(self, handle: IO[str]) -> None:
+    def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
-        self._pending: str | None = None
+        self._pending: bytes | None = None
         self._raw: list[str] = []
         self._reader = csv.reader(self, strict=True)
         self.extra_lines = 0
@@ -202,16 +192,17 @@ class _Quoted:
 
     def __next__(self) -> str:
         if self._pending is not None:
-            text, self._pending = self._pending, None
+            data, self._pending = self._pending, None
         else:
-            text = next(self._handle)
+            data = next(self._handle)
             self.extra_lines += 1
+        text = _decode(data)
         self._raw.append(text)
         return text
 
-    def read(self, first: str) -> tuple[str, list[str]]:
+    def read(self, first: bytes) -> tuple[str, list[str]]:
         """The record's raw text (without the final line break) and its fields."""
-        self._pending, self._raw = first, []
+        self._pending, self._raw, self.extra_lines = first, [], 0
         fields = next(self._reader)
         return "".join(self._raw).rstrip("\r\n"), fields
 
@@ -245,10 +236,10 @@ def read_rows(
                 problems.add(spec.name, 1, None, "is empty: expected a header row")
                 return
             line = 1
-            header_text, header_fields = quoted.read(first)
+            # Spreadsheets often start a UTF-8 file with a byte-order mark.
+            _text, header_fields = quoted.read(first.removeprefix(b"\xef\xbb\xbf"))
             line += quoted.extra_lines
             header = [h.strip() for h in header_fields]
-            del header_text
             unknown = [h for h in header if h not in spec.columns]
             missing = [c for c in spec.required if c not in header]
             for column in unknown:
@@ -266,38 +257,49 @@ def read_rows(
             versioned = [i for i, h in enumerate(header) if h not in NOT_VERSIONED]
             every_column = len(versioned) == width
             seed = xxhash.xxh3_64_intdigest(",".join(header[i] for i in versioned).encode())
-            # The loop runs millions of times: names bound locally, the common case first.
-            digest_of = xxhash.xxh3_64_intdigest
-            repeated, forget = unchanged.__contains__, unchanged.remove
-            for text in handle:
+            # The loop runs millions of times: names bound locally, the common case first,
+            # and bytes hashed as read; only rows that changed are decoded and parsed.
+            digest_of, forget = xxhash.xxh3_64_intdigest, unchanged.remove
+            for data in handle:
                 line += 1
                 start = line
                 fields: list[str] | None = None
-                if '"' in text:
-                    quoted.extra_lines = 0
-                    text, fields = quoted.read(text)
-                    line += quoted.extra_lines
-                else:
-                    text = text.rstrip("\r\n")
-                if every_column:
-                    digest = digest_of(text.encode(), seed=seed) - _SIGNED
-                    if repeated(digest):
+                try:
+                    if b'"' in data:
+                        text, fields = quoted.read(data)
+                        line += quoted.extra_lines
+                        data = text.encode()
+                    else:
+                        data = data.rstrip(b"\r\n")
+                    if every_column:
+                        versioned_data = data
+                    elif fields is None:
+                        cells = data.split(b",")
+                        versioned_data = b"\x1f".join(
+                            [cells[i] for i in versioned if i < len(cells)]
+                        )
+                    else:
+                        versioned_data = "\x1f".join([fields[i] for i in versioned]).encode()
+                    digest = digest_of(versioned_data, seed) - _SIGNED
+                    try:
                         forget(digest)
-                        continue
-                if not text.strip():
+                        continue  # repeats a current version exactly
+                    except KeyError:
+                        pass
+                    if fields is None:
+                        fields = _decode(data).split(",")
+                except _Undecodable:
+                    problems.add(
+                        spec.name, start, None, "is not valid UTF-8 text; save the file as UTF-8"
+                    )
+                    continue
+                if len(fields) == 1 and not fields[0].strip():
                     continue  # blank line
-                if fields is None:
-                    fields = text.split(",")
                 if len(fields) != width:
                     problems.add(
                         spec.name, start, None, f"has {len(fields)} fields, the header has {width}"
                     )
                     continue
-                if not every_column:
-                    digest = row_digest(seed, "\x1f".join([fields[i] for i in versioned]))
-                    if repeated(digest):
-                        forget(digest)
-                        continue
                 values = {h: v.strip() for h, v in zip(header, fields, strict=True)}
                 report = _RowReport(problems, spec.name, start)
                 for column in spec.required:
@@ -308,12 +310,9 @@ def read_rows(
                 row = convert(values, report)
                 if row is not None and not report.failed:
                     yield start, digest, row
-    except UnicodeDecodeError:
+    except _Undecodable:
         problems.add(
-            spec.name,
-            source.first_undecodable_line(spec.name),
-            None,
-            "is not valid UTF-8 text; save the file as UTF-8",
+            spec.name, max(line, 1), None, "is not valid UTF-8 text; save the file as UTF-8"
         )
     except csv.Error as exc:
         problems.add(spec.name, max(line, 1), None, f"is not well-formed CSV: {exc}")
