@@ -352,7 +352,7 @@ def _load(
             f"SELECT row_digest FROM {model.__tablename__} "
             "WHERE valid_to IS NULL AND row_digest IS NOT NULL"
         )
-        current: set[int] = set(chain.from_iterable(cursor))
+        current: dict[int, bool] = dict.fromkeys(chain.from_iterable(cursor), True)
     finally:
         cursor.close()
     before = len(current)

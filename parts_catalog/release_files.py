@@ -14,6 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from itertools import compress, count, repeat
+from operator import is_
+from operator import sub as minus
 from pathlib import Path
 from typing import IO, Any
 
@@ -218,17 +221,18 @@ def read_rows(
     problems: Problems,
     convert: Callable[[dict[str, str], Callable[[str, str], None]], Row | None],
     *,
-    unchanged: set[int] | None = None,
+    unchanged: dict[int, bool] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[tuple[int, int, Row]]:
     """Yield ``(line, digest, row)`` for each good row of one file; record a problem for each
     bad one.
 
-    :param unchanged: digests of the current versions. A row whose digest is in it is removed
-        from the set and skipped unparsed; what is left afterwards are the versions this release
-        no longer repeats.
+    :param unchanged: digests of the current versions, as keys (values ``True``). A row whose
+        digest is there is taken out and skipped unparsed; what is left afterwards are the
+        versions this release no longer repeats. A dict, not a set: ``pop(digest, None)`` looks
+        up and removes in one probe, and runs inside ``map``.
     """
-    unchanged = unchanged if unchanged is not None else set()
+    unchanged = unchanged if unchanged is not None else {}
     if not source.has(spec.name):
         if spec.file_required:
             problems.add(spec.name, None, None, "is missing: every release needs it")
@@ -291,8 +295,7 @@ def read_rows(
                         data = data.rstrip(b"\r\n")
                         versioned_data = versioned_bytes(data)
                     digest = digest_of(versioned_data, seed) - _SIGNED
-                    if digest in unchanged:
-                        unchanged.remove(digest)
+                    if unchanged.pop(digest, None) is not None:
                         return None  # repeats a current version exactly
                     if fields is None:
                         fields = _decode(data).split(",")
@@ -322,23 +325,24 @@ def read_rows(
 
             # Millions of lines: read in chunks, and where a chunk holds no quotes, hash and
             # look up its lines in comprehensions (C speed), parsing only the lines that differ.
+            pop = unchanged.pop
             while chunk := handle.readlines(chunk_bytes):
                 base = line
-                if not any(b'"' in data for data in chunk):
-                    keys = [versioned_bytes(data.rstrip(b"\r\n")) for data in chunk]
-                    digests = [digest_of(key, seed) - _SIGNED for key in keys]
-                    known = [digest in unchanged for digest in digests]
-                    repeats = [d for d, k in zip(digests, known, strict=True) if k]
-                    if len(set(repeats)) == len(repeats):
-                        unchanged.difference_update(repeats)
-                        line += len(chunk)
-                        for index, is_known in enumerate(known):
-                            if not is_known:
-                                parsed = parse(base + index + 1, chunk[index])
-                                if parsed is not None:
-                                    yield base + index + 1, *parsed
-                        continue
-                # Quotes (a record may run over lines) or a line twice: one line at a time.
+                if b'"' not in b"".join(chunk):
+                    # Every step a map over the chunk: the loop runs in C. Each line costs one
+                    # probe of the digests, which also takes a repeated digest out.
+                    keys = map(bytes.rstrip, chunk, repeat(b"\r\n"))
+                    if not every_column:
+                        keys = map(versioned_bytes, keys)
+                    digests = map(minus, map(digest_of, keys, repeat(seed)), repeat(_SIGNED))
+                    misses = map(is_, map(pop, digests, repeat(None)), repeat(None))
+                    line += len(chunk)
+                    for index in compress(count(), misses):
+                        parsed = parse(base + index + 1, chunk[index])
+                        if parsed is not None:
+                            yield base + index + 1, *parsed
+                    continue
+                # Quotes: a record may run over several lines, so one line at a time.
                 lines = iter(chunk)
                 quoted.chunk = lines
                 for data in lines:

@@ -25,7 +25,7 @@ ROWS = [
 ]
 
 
-def read(folder: Path, chunk_bytes: int, unchanged: set[int] | None = None):
+def read(folder: Path, chunk_bytes: int, unchanged: dict[int, bool] | None = None):
     problems = Problems()
     source = ReleaseSource(folder, problems)
     rows = list(
@@ -60,7 +60,7 @@ def test_repeated_rows_are_skipped_and_the_rest_reported(tmp_path: Path, chunk_b
     changed = [dict(r) for r in ROWS]
     changed[0]["description"] = "PLAIN, REVISED"
     second_folder = write_release(tmp_path / "r2", parts=changed)
-    remaining = set(digests)
+    remaining = dict.fromkeys(digests, True)
     second, _ = read(second_folder, chunk_bytes, unchanged=remaining)
     assert [row[1] for _line, _digest, row in second] == ["1-1"]
     assert len(remaining) == 1  # the old version of 1-1: no longer repeated
