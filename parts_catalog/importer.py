@@ -289,6 +289,9 @@ def import_release(
     savepoint = session.begin_nested()
     try:
         conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            # A 256 MiB page cache while importing: index updates on millions of rows.
+            conn.exec_driver_sql("PRAGMA cache_size=-262144")
         _create_staging(conn)
         for target in TARGETS:
             if not source.has(target.spec.name) and not target.spec.file_required:
@@ -497,6 +500,8 @@ def _cycles(conn: Connection, problems: Problems) -> None:
             stage_supersessions.c.line,
         )
     ).all()
+    if not staged:
+        return  # the rows repeated unchanged were checked when they came
     repeated = conn.execute(
         select(SupersessionVersion.old_norm, SupersessionVersion.new_norm).where(
             SupersessionVersion.valid_to.is_(None),
@@ -508,8 +513,8 @@ def _cycles(conn: Connection, problems: Problems) -> None:
     for old, _new, _number, line in staged:
         first_line.setdefault(old, line)
     edges = [(old, new) for old, new, _n, _l in staged] + [(old, new) for old, new in repeated]
-    for cycle in find_cycles(edges):
-        names = [spelled.get(n, n) for n in cycle]
+    for cycle in find_cycles(edges, roots=[old for old, _new, _n, _l in staged]):
+        names = [spelled.get(n) or _spelling(conn, n) for n in cycle]
         lines = [first_line[n] for n in cycle if n in first_line]
         problems.add(
             "supersessions.csv",
@@ -517,6 +522,20 @@ def _cycles(conn: Connection, problems: Problems) -> None:
             None,
             "supersessions form a cycle: " + " → ".join([*names, names[0]]),
         )
+
+
+def _spelling(conn: Connection, norm: str) -> str:
+    """A part number as this release, or else the last one listing it, spells it."""
+    staged = conn.scalar(select(stage_parts.c.number).where(stage_parts.c.number_norm == norm))
+    if staged:
+        return str(staged)
+    latest = conn.scalar(
+        select(PartVersion.number)
+        .where(PartVersion.number_norm == norm)
+        .order_by(PartVersion.valid_from.desc())
+        .limit(1)
+    )
+    return str(latest) if latest else norm
 
 
 def _gone(model: type[Any], file: str) -> ColumnElement[bool]:

@@ -223,10 +223,14 @@ def _describe(edge: Edge) -> str:
     return text + "."
 
 
-def find_cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+def find_cycles(
+    edges: Iterable[tuple[str, str]], *, roots: Iterable[str] | None = None
+) -> list[list[str]]:
     """Every cycle in a directed graph, as the parts of each strongly connected component.
 
-    Iterative Tarjan, so a chain of any length cannot exhaust the stack.
+    Iterative Tarjan, so a chain of any length cannot exhaust the stack. With ``roots``, only
+    cycles reachable from them are sought: after a release, a new cycle must pass through a
+    changed row, so the search can start from those alone.
     """
     graph: dict[str, list[str]] = defaultdict(list)
     for old, new in edges:
@@ -238,7 +242,7 @@ def find_cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
     stack: list[str] = []
     cycles: list[list[str]] = []
     counter = 0
-    for root in graph:
+    for root in graph if roots is None else [r for r in roots if r in graph]:
         if root in index:
             continue
         work = [(root, 0)]

@@ -14,6 +14,7 @@ from parts_catalog.models import PartVersion, Release, StockLevel, SupersessionV
 from parts_catalog.services import release_for, resolve_number
 from tests.parts_catalog.releases import (
     BASE_PARTS,
+    BASE_SUPERSESSIONS,
     base_release,
     part,
     write_release,
@@ -338,3 +339,18 @@ def test_a_problem_after_a_quoted_line_names_the_right_line(
         session, base_release(tmp_path / "r1", parts=parts, fitments=[], supersessions=[])
     )
     assert problems == ["parts.csv:4 [status]: 'bad' is not one of active, discontinued, nla"]
+
+
+def test_a_cycle_closed_by_a_new_row_through_unchanged_ones(
+    session: Session, tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")  # -11 → -12
+    cycle = [
+        *BASE_SUPERSESSIONS,
+        {"old_part_number": "1-474-594-12", "new_part_number": "1-474-594-11"},
+    ]
+    problems = problems_of(session, base_release(tmp_path / "r2", supersessions=cycle), label="r2")
+    assert problems == [
+        "supersessions.csv:3: supersessions form a cycle: 1-474-594-12 → 1-474-594-11 → "
+        "1-474-594-12"
+    ]
