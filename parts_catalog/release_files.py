@@ -267,13 +267,12 @@ def read_rows(
             versioned = [i for i, h in enumerate(header) if h not in NOT_VERSIONED]
             every_column = len(versioned) == width
             seed = xxhash.xxh3_64_intdigest(",".join(header[i] for i in versioned).encode())
-            pick = versioned
 
             def versioned_bytes(data: bytes) -> bytes:
                 if every_column:
                     return data
                 cells = data.split(b",")
-                return b"\x1f".join([cells[i] for i in pick if i < len(cells)])
+                return b"\x1f".join([cells[i] for i in versioned if i < len(cells)])
 
             digest_of = xxhash.xxh3_64_intdigest
 
@@ -289,7 +288,7 @@ def read_rows(
                         versioned_data = (
                             data
                             if every_column
-                            else "\x1f".join([fields[i] for i in pick]).encode()
+                            else "\x1f".join([fields[i] for i in versioned]).encode()
                         )
                     else:
                         data = data.rstrip(b"\r\n")
@@ -323,14 +322,13 @@ def read_rows(
                     return None
                 return digest, row
 
-            # Millions of lines: read in chunks, and where a chunk holds no quotes, hash and
-            # look up its lines in comprehensions (C speed), parsing only the lines that differ.
+            # Millions of lines: read in chunks, and where a chunk holds no quotes, hash and look
+            # up its lines in maps (the loop runs in C), parsing only the lines that differ.
             pop = unchanged.pop
             while chunk := handle.readlines(chunk_bytes):
                 base = line
                 if b'"' not in b"".join(chunk):
-                    # Every step a map over the chunk: the loop runs in C. Each line costs one
-                    # probe of the digests, which also takes a repeated digest out.
+                    # One probe of the digests per line, which also takes a repeated one out.
                     keys = map(bytes.rstrip, chunk, repeat(b"\r\n"))
                     if not every_column:
                         keys = map(versioned_bytes, keys)
