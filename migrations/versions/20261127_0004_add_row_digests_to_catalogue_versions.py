@@ -50,7 +50,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("catalog_supersession_versions", schema=None) as batch_op:
         batch_op.drop_index("ix_catalog_supersession_versions_valid_to_digest")
@@ -79,4 +78,3 @@ def downgrade() -> None:
             batch_op.f("ix_catalog_fitment_versions_valid_to"), ["valid_to"], unique=False
         )
         batch_op.drop_column("row_digest")
-
