@@ -48,13 +48,14 @@ def problem(*, form_checks_nul: bool) -> str | None:
     """Describe what is wrong with the current request's input, or return ``None``."""
     if _undecodable(request.query_string):
         return "The address contains bytes that are not valid UTF-8 text."
-    texts = list(request.args.values()) + [str(v) for v in (request.view_args or {}).values()]
+    texts = [v for _k, values in request.args.lists() for v in values]
+    texts += [str(v) for v in (request.view_args or {}).values()]
     mimetype = request.mimetype
     if mimetype == "application/x-www-form-urlencoded":
         if _undecodable(request.get_data(cache=True)):
             return "The form contains bytes that are not valid UTF-8 text."
     elif mimetype == "multipart/form-data":
-        if any(REPLACEMENT in value for value in request.form.values()):
+        if any(REPLACEMENT in v for _k, values in request.form.lists() for v in values):
             return "The form contains bytes that are not valid UTF-8 text."
     elif request.is_json and request.content_length:
         try:
@@ -65,7 +66,7 @@ def problem(*, form_checks_nul: bool) -> str | None:
             return None  # malformed JSON is the API's to report, with its own message
         texts += _strings(document)
     if not form_checks_nul:
-        texts += list(request.form.values())
+        texts += [v for _k, values in request.form.lists() for v in values]
     if any(CONTROL.search(text) for text in texts):
         return (
             "The input contains a control character (such as NUL, \\0), which cannot be stored: "

@@ -36,6 +36,7 @@ from sqlalchemy import (
     insert,
     literal,
     not_,
+    or_,
     select,
     update,
 )
@@ -70,6 +71,7 @@ from parts_catalog.sqltypes import utcnow
 from parts_catalog.supersession import find_cycles
 
 BATCH = 20_000
+SQLITE_CACHE = -65536  # app.db's setting for every SQLite connection, restored after an import
 Progress = Callable[[str], None]
 
 _stage = MetaData()
@@ -290,7 +292,8 @@ def import_release(
     try:
         conn = session.connection()
         if conn.dialect.name == "sqlite":
-            # A 256 MiB page cache while importing: index updates on millions of rows.
+            # A 256 MiB page cache while importing (index updates on millions of rows); the
+            # connection goes back to its usual cache afterwards.
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
         _create_staging(conn)
         for target in TARGETS:
@@ -331,6 +334,8 @@ def import_release(
         raise
     finally:
         source.close()
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection().exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE}")
     if dry_run:
         savepoint.rollback()
         report.release_id = None
@@ -539,9 +544,14 @@ def _spelling(conn: Connection, norm: str) -> str:
 
 
 def _gone(model: type[Any], file: str) -> ColumnElement[bool]:
-    """The version's row was not repeated by the release being imported."""
-    gone: ColumnElement[bool] = model.row_digest.in_(
-        select(stage_gone.c.digest).where(stage_gone.c.kind == file)
+    """The version's row was not repeated by the release being imported.
+
+    A version without a digest (imported before digests were kept) is never recognised as
+    repeated: the release's row replaces it, or refreshes its digest if nothing changed.
+    """
+    gone: ColumnElement[bool] = or_(
+        model.row_digest.is_(None),
+        model.row_digest.in_(select(stage_gone.c.digest).where(stage_gone.c.kind == file)),
     )
     return gone
 

@@ -29,10 +29,15 @@ def serial_in_range(serial: str, serial_from: str | None, serial_to: str | None)
 def compare_serials(a: str, b: str) -> int:
     """-1, 0 or 1, as numbers when both serials are digits, else as upper-cased text."""
     a, b = a.strip(), b.strip()
-    if a.isdigit() and b.isdigit():
+    if _digits(a) and _digits(b):
         return (int(a) > int(b)) - (int(a) < int(b))
     a, b = a.upper(), b.upper()
     return (a > b) - (a < b)
+
+
+def _digits(text: str) -> bool:
+    # str.isdigit() is also true for "²", which int() refuses.
+    return text.isascii() and text.isdigit()
 
 
 def describe_serial_range(serial_from: str | None, serial_to: str | None) -> str | None:

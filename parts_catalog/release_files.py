@@ -272,7 +272,9 @@ def read_rows(
                 if every_column:
                     return data
                 cells = data.split(b",")
-                return b"\x1f".join([cells[i] for i in versioned if i < len(cells)])
+                if len(cells) != width:
+                    return b"\0" + data  # never a current digest: the row is parsed and refused
+                return b"\x1f".join([cells[i] for i in versioned])
 
             digest_of = xxhash.xxh3_64_intdigest
 
@@ -282,8 +284,10 @@ def read_rows(
                 fields: list[str] | None = None
                 try:
                     if b'"' in data:
-                        text, fields = quoted.read(data)
-                        line += quoted.extra_lines
+                        try:
+                            text, fields = quoted.read(data)
+                        finally:
+                            line += quoted.extra_lines
                         data = text.encode()
                         versioned_data = (
                             data
@@ -302,6 +306,10 @@ def read_rows(
                     problems.add(
                         spec.name, start, None, "is not valid UTF-8 text; save the file as UTF-8"
                     )
+                    return None
+                except csv.Error as exc:
+                    # The reader starts afresh with the next record: report this one, go on.
+                    problems.add(spec.name, start, None, f"is not well-formed CSV: {exc}")
                     return None
                 if len(fields) == 1 and not fields[0].strip():
                     return None  # blank line
@@ -432,7 +440,7 @@ def _int(
     text = values.get(column, "")
     if not text:
         return default
-    if not text.isdigit() or int(text) < minimum or int(text) > 2_000_000_000:
+    if not (text.isascii() and text.isdigit()) or not minimum <= int(text) <= 2_000_000_000:
         report(column, f"{text!r} is not a whole number of at least {minimum}")
         return None
     return int(text)

@@ -314,7 +314,7 @@ def _models_as_of(
 
 def _ref_key(fitment: Fitment) -> tuple[str, tuple[int, str]]:
     ref = fitment.ref_no or ""
-    digits = "".join(ch for ch in ref if ch.isdigit())
+    digits = "".join(ch for ch in ref if ch.isascii() and ch.isdigit())
     return (fitment.diagram or "", (int(digits) if digits else 1 << 30, ref))
 
 
@@ -464,9 +464,10 @@ def diff_releases(
             )
         )
 
-    added = versions(session.scalars(added_q.limit(limit)).all())
-    removed = versions(session.scalars(removed_q.limit(limit)).all())
-    pairs = session.execute(changed_q.limit(limit)).all()
+    # Listed in number order, so a capped list is the first part of the whole one.
+    added = versions(session.scalars(added_q.order_by(b.c.number_norm).limit(limit)).all())
+    removed = versions(session.scalars(removed_q.order_by(a.c.number_norm).limit(limit)).all())
+    pairs = session.execute(changed_q.order_by(b.c.number_norm).limit(limit)).all()
     by_id = {v.id: v for v in versions([i for pair in pairs for i in pair])}
     changed = []
     for old_id, new_id in pairs:

@@ -102,7 +102,7 @@ def resolve(
     if start not in parts:
         return Resolution(requested=requested, known=False, outcome=UNKNOWN)
     walk = _Walk(successors, serial)
-    walk.expand(start, 1, ())
+    walk.expand(start)
     return _conclude(requested, start, walk, parts)
 
 
@@ -115,28 +115,50 @@ class _Walk:
     ends: dict[tuple[str, str | None], int] = field(default_factory=dict)
     kit_seen: bool = False
     conditional_notes: list[str] = field(default_factory=list)
+    _seen: set[Edge] = field(default_factory=set)
 
-    def expand(self, node: str, quantity: int, conditions: tuple[str, ...]) -> None:
-        branches = self._branches(node)
-        if not branches:
-            self._end(node, quantity, conditions)
-            return
-        for condition, edges in branches:
-            if edges is None:  # the part itself stays the answer under this condition
-                self._end(node, quantity, (*conditions, condition) if condition else conditions)
+    def expand(self, start: str) -> None:
+        """Walk depth first from ``start`` with an explicit stack: a chain of any length."""
+        # Items: (part, quantity, conditions, the edge that led here or None, ends here?).
+        stack: list[tuple[str, int, tuple[str, ...], Edge | None, bool]] = [
+            (start, 1, (), None, False)
+        ]
+        while stack:
+            node, quantity, conditions, via, ends_here = stack.pop()
+            if via is not None:
+                self._follow(via)
+            if ends_here:
+                self._end(node, quantity, conditions)
                 continue
-            if len(edges) > 1:
-                self.kit_seen = True
-            for edge in edges:
-                if edge not in self.chain:
-                    self.chain.append(edge)
-                extra = (condition,) if condition else ()
-                if edge.interchangeability == CONDITIONAL:
-                    note = edge.note or "conditions apply"
-                    extra = (*extra, f"only if: {note}")
-                    if note not in self.conditional_notes:
-                        self.conditional_notes.append(note)
-                self.expand(edge.new, quantity * edge.quantity, (*conditions, *extra))
+            branches = self._branches(node)
+            if not branches:
+                self._end(node, quantity, conditions)
+                continue
+            children: list[tuple[str, int, tuple[str, ...], Edge | None, bool]] = []
+            for condition, edges in branches:
+                if edges is None:  # the part itself stays the answer under this condition
+                    stays = (*conditions, condition) if condition else conditions
+                    children.append((node, quantity, stays, None, True))
+                    continue
+                if len(edges) > 1:
+                    self.kit_seen = True
+                for edge in edges:
+                    extra = (condition,) if condition else ()
+                    if edge.interchangeability == CONDITIONAL:
+                        extra = (*extra, f"only if: {edge.note or 'conditions apply'}")
+                    children.append(
+                        (edge.new, quantity * edge.quantity, (*conditions, *extra), edge, False)
+                    )
+            stack.extend(reversed(children))  # so the first is walked first, as written
+
+    def _follow(self, edge: Edge) -> None:
+        if edge not in self._seen:
+            self._seen.add(edge)
+            self.chain.append(edge)
+        if edge.interchangeability == CONDITIONAL:
+            note = edge.note or "conditions apply"
+            if note not in self.conditional_notes:
+                self.conditional_notes.append(note)
 
     def _branches(self, node: str) -> list[tuple[str | None, list[Edge] | None]]:
         edges = list(self.successors.get(node, ()))

@@ -17,7 +17,7 @@ from app.auth import services
 from app.auth.errors import AccountError
 from app.auth.models import Invitation, Role, ServiceCentre, User
 from app.db import get_session
-from app.mail.compose import queue_mail
+from app.mail.compose import external_url, queue_mail
 from app.models import utcnow
 
 PEOPLE_MANAGERS = (Role.ADMIN, Role.CENTRE_MANAGER)
@@ -25,7 +25,12 @@ PEOPLE_MANAGERS = (Role.ADMIN, Role.CENTRE_MANAGER)
 
 def _visible_centre_id() -> int | None:
     """``None`` for an admin (every centre), else the manager's own centre."""
-    return None if current_user.role is Role.ADMIN else current_user.centre_id
+    if current_user.role is Role.ADMIN:
+        return None
+    if current_user.centre_id is None:
+        abort(403)  # a manager of no centre manages nobody, rather than everybody
+    centre_id: int = current_user.centre_id
+    return centre_id
 
 
 @bp.get("/users")
@@ -95,7 +100,7 @@ def invite() -> ResponseReturnValue:
                 template="invitation",
                 invitation=invitation,
                 inviter=current_user,
-                link=url_for("auth.accept_invitation", token=token, _external=True),
+                link=external_url("auth.accept_invitation", token=token),
             )
             db.commit()
             flash(f"Invitation sent to {invitation.email}.", "success")

@@ -22,7 +22,7 @@ from app.auth.forms import (
 )
 from app.auth.models import User
 from app.db import get_session
-from app.mail.compose import queue_mail
+from app.mail.compose import external_url, queue_mail
 
 
 def _safe_next(target: str | None) -> str:
@@ -143,7 +143,7 @@ def forgot_password() -> ResponseReturnValue:
                 subject="Reset your Benchside password",
                 template="password_reset",
                 user=user,
-                link=url_for("auth.reset_password", token=token, _external=True),
+                link=external_url("auth.reset_password", token=token),
                 minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
             )
             db.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 from sqlalchemy.orm import Session
 
 from app.mail.models import OutboxMessage
@@ -19,6 +19,15 @@ def queue_mail(
     body = render_template(f"mail/{template}.txt", **context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "benchside.local"
     return enqueue(session, to=to, subject=subject, body=body, domain=domain)
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for a mail, on ``BASE_URL``.
+
+    Never from the request's Host header: anyone can send a request naming another host, and a
+    password-reset link pointing there would hand that host the token.
+    """
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 def smtp_settings() -> SmtpSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from parts_catalog.errors import InvalidRelease
@@ -353,4 +353,54 @@ def test_a_cycle_closed_by_a_new_row_through_unchanged_ones(
     assert problems == [
         "supersessions.csv:3: supersessions form a cycle: 1-474-594-12 → 1-474-594-11 → "
         "1-474-594-12"
+    ]
+
+
+def test_versions_without_a_digest_are_still_replaced_and_dropped(
+    session: Session, tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    # As if imported before digests were kept.
+    session.execute(update(PartVersion).values(row_digest=None))
+    parts = [dict(p) for p in BASE_PARTS if p["part_number"] != "4-234-704-11"]
+    parts[2]["unit_price"] = "125.00"
+    report = import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
+    change = report.changes["parts.csv"]
+    assert (change.added, change.removed, change.changed) == (0, 1, 1)
+    assert count(session, PartVersion) == len(BASE_PARTS) + 1
+
+
+def test_serial_and_quantity_digits_must_be_plain(session: Session, tmp_path: Path) -> None:
+    folder = base_release(
+        tmp_path / "bad",
+        fitments=[
+            {
+                "model_number": "KDL-55W800C",
+                "part_number": "1-474-594-11",
+                "quantity": "²",
+                "serial_from": "²",
+                "serial_to": "5",
+            },
+        ],
+    )
+    problems = problems_of(session, folder)
+    assert "fitments.csv:2 [quantity]: '²' is not a whole number of at least 1" in problems
+
+
+def test_a_short_row_is_never_taken_for_a_repeat(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    folder = base_release(tmp_path / "r2")
+    with open(folder / "parts.csv", "a", encoding="utf-8") as handle:
+        handle.write("1-474-594-12,POWER BOARD (GL2A)\n")
+    assert "parts.csv:7: has 2 fields, the header has 8" in problems_of(session, folder, label="r2")
+
+
+def test_every_malformed_record_is_reported(session: Session, tmp_path: Path) -> None:
+    folder = base_release(tmp_path / "bad")
+    with open(folder / "models.csv", "a", encoding="utf-8") as handle:
+        handle.write('KDL-1,"bad"x\nKDL-2,fine\nKDL-3,"also"bad\n')
+    problems = problems_of(session, folder)
+    assert [p for p in problems if "well-formed" in p] == [
+        "models.csv:4: is not well-formed CSV: ',' expected after '\"'",
+        "models.csv:6: is not well-formed CSV: ',' expected after '\"'",
     ]

@@ -150,3 +150,16 @@ def test_find_cycles_on_a_long_chain_does_not_recurse() -> None:
     edges = [(str(n), str(n + 1)) for n in range(100_000)]
     assert find_cycles(edges) == []
     assert len(find_cycles([*edges, ("100000", "0")])[0]) == 100_001
+
+
+def test_a_very_long_chain_resolves() -> None:
+    edges = [edge(f"L-{n}", f"L-{n + 1}") for n in range(3000)]
+    result = resolve("L-0", **catalogue(edges))
+    assert result.result[0].part_number == "L-3000"
+    assert len(result.chain) == 3000
+
+
+def test_a_superscript_serial_is_text_not_a_number() -> None:
+    edges = [edge("S-1", "S-2", serial_from="4012345")]
+    result = resolve("S-1", **catalogue(edges), serial="²")
+    assert [i.part_number for i in result.result] == ["S-2"]  # "²" sorts after digits as text

@@ -242,3 +242,23 @@ def test_disabled_user_is_signed_out_and_cannot_sign_in(
         data={"email": target.email, "password": PASSWORD, "csrf_token": csrf_token(target_client)},
     )
     assert again.status_code == 422
+
+
+def test_mailed_links_never_take_the_host_from_the_request(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session)
+    session.commit()
+    evil = "http://evil.example"
+    page = client.get("/password/forgot", base_url=evil).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/password/forgot",
+        base_url=evil,
+        data={"email": user.email, "csrf_token": token},
+        headers={"X-Forwarded-Host": "evil.example"},
+    )
+    assert "Check your mail" in response.get_data(as_text=True)
+    [mail] = mails_to(session, user.email)
+    assert "evil.example" not in mail.body_text
+    assert "http://localhost/password/reset/" in mail.body_text
