@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     and_,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -84,6 +85,8 @@ def _temp(name: str, *columns: Column[Any]) -> Table:
         Column("line", Integer),
         Column("digest", BigInteger),
         *columns,
+        # Set while applying: the row's key already has a current version (see ``_apply``).
+        Column("has_current", Boolean, nullable=False, server_default=false()),
         prefixes=["TEMPORARY"],
     )
 
@@ -393,7 +396,7 @@ def _load(
 def _writer(conn: Connection, table: Table) -> Callable[[list[tuple[Any, ...]]], None]:
     """Bulk insert of plain tuples in the table's column order, past SQLAlchemy's per-row work:
     ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
-    names = [c.name for c in table.columns]
+    names = [c.name for c in table.columns if c.server_default is None]
     if conn.dialect.name == "postgresql":
         statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
 
@@ -633,14 +636,20 @@ def _apply(conn: Connection, target: _Target, release_id: int) -> Change:
     )
     # Every other version the release did not repeat is changed or gone: it ends here.
     conn.execute(update(model).where(current, _gone(model, file)).values(valid_to=release_id))
-    # A version for every staged row that now has no current version (new or changed).
-    has_current = exists().where(current, _same(model, stage, target.key))
+    # A version for every staged row that now has no current version (new or changed). Marked
+    # first, so that the INSERT does not read the table it writes: PostgreSQL would rescan the
+    # rows the statement adds, once per staged row.
+    conn.execute(
+        update(stage)
+        .where(exists().where(current, _same(model, stage, target.key)))
+        .values(has_current=True)
+    )
     columns = [*target.key, *target.values]
     conn.execute(
         insert(model).from_select(
             [*columns, "row_digest", "valid_from"],
             select(*(stage.c[c] for c in columns), stage.c.digest, literal(release_id)).where(
-                not_(has_current)
+                stage.c.has_current.is_(False)
             ),
         )
     )
