@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from parts_catalog.release_files import FITMENTS, MODELS, PARTS, SUPERSESSIONS
+
 
 def part_number(i: int) -> str:
     return f"{1 + i // 1_000_000}-{(i // 1000) % 1000:03d}-{i % 1000:03d}-{11 + (i * 7) % 80:02d}"
@@ -64,18 +66,7 @@ def generate(
     ]
     with open(folder / "parts.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "part_number",
-                "description",
-                "category",
-                "unit_price",
-                "currency",
-                "status",
-                "stock_qty",
-                "safety_critical",
-            ]
-        )
+        w.writerow(PARTS.columns)
         for i in range(parts):
             price = 1 + (i * 37) % 30000 / 100
             if change and changed.random() < change:
@@ -94,17 +85,7 @@ def generate(
             )
     with open(folder / "models.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "model_number",
-                "name",
-                "product_line",
-                "chassis",
-                "released_on",
-                "support_ends_on",
-                "exchange_value",
-            ]
-        )
+        w.writerow(MODELS.columns)
         for i in range(models):
             name = f"Model {i}" + (" (rev)" if change and changed.random() < change else "")
             w.writerow(
@@ -121,17 +102,7 @@ def generate(
     per_model = fitments // models
     with open(folder / "fitments.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "model_number",
-                "part_number",
-                "ref_no",
-                "diagram",
-                "quantity",
-                "serial_from",
-                "serial_to",
-            ]
-        )
+        w.writerow(FITMENTS.columns)
         for m in range(models):
             chosen = rng.sample(range(parts), per_model)
             for ref, p in enumerate(chosen, start=1):
@@ -172,18 +143,7 @@ def generate(
         raise SystemExit("not enough parts for that many supersessions")
     with open(folder / "supersessions.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "old_part_number",
-                "new_part_number",
-                "quantity",
-                "interchangeability",
-                "effective_on",
-                "serial_from",
-                "serial_to",
-                "note",
-            ]
-        )
+        w.writerow(SUPERSESSIONS.columns)
         for old, new, quantity in rows[:supersessions]:
             note = "revised" if change and changed.random() < change else ""
             w.writerow([old, new, quantity, "one_way", "2025-01-01", "", "", note])
