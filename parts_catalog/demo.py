@@ -227,7 +227,7 @@ def build(seed: int = 20261127) -> tuple[Catalogue, Catalogue]:
                 for diagram in family.diagrams:
                     ref = (ref // 100 + 1) * 100
                     for description, category, plow, phigh, safety in family.parts:
-                        for _copy in range(rng.choice([1, 2, 2, 3])):
+                        for _copy in range(rng.choice([2, 3, 3])):
                             ref += 1
                             text = description.format(
                                 tag=rng.choice(["GL2", "BMT", "AP4", "SY3", "CK1"]),
