@@ -192,9 +192,13 @@ def start_login_session(
     address: str | None = None,
     user_agent: str | None = None,
 ) -> str:
-    """Record a signed-in browser and return the token its cookie will carry."""
+    """Record a signed-in browser and return the token its cookie will carry.
+
+    Sessions that have expired (anyone's) are deleted on the way: they can never be used again.
+    """
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
     session.add(
         LoginSession(
             token_hash=token_digest(token),

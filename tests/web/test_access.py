@@ -125,3 +125,19 @@ def test_a_route_without_an_access_rule_is_closed(app: Flask, auth: AuthActions)
     client = app.test_client()
     assert client.get("/forgotten").status_code == 403
     assert client.get("/declared").status_code == 200
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_the_menu_offers_only_what_the_role_may_open(
+    app: Flask, client: FlaskClient, auth: AuthActions, role: Role
+) -> None:
+    auth.login(role)
+    html = client.get("/").get_data(as_text=True)
+    nav = html[html.index('<nav aria-label="Main">') : html.index("</nav>")]
+    for endpoint, expected in EXPECTED.items():
+        if endpoint in ("admin.users", "admin.centres", "catalog.errata_queue"):
+            with app.test_request_context():
+                url = app.url_map.bind("localhost").build(endpoint)
+            offered = f'href="{url}"' in nav
+            allowed = expected in (PUBLIC, SIGNED_IN) or role in expected
+            assert offered == allowed, (endpoint, role)

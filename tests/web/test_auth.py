@@ -360,3 +360,20 @@ def test_control_characters_in_a_form_are_named_and_removed(client: FlaskClient)
     assert response.status_code == 422
     assert "control character" in html
     assert 'value="tech@example.com"' in html
+
+
+def test_expired_sessions_are_refused_and_cleared(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.models import utcnow
+
+    auth.login()
+    session.execute(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    assert client.get("/").status_code == 302
+    AuthActions(client.application.test_client(), session).login()
+    assert session.scalar(select(func.count()).select_from(LoginSession)) == 1
