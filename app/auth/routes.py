@@ -23,6 +23,8 @@ from app.auth.forms import (
 from app.auth.models import User
 from app.db import get_session
 from app.mail.compose import external_url, queue_mail
+from app.mail.outbox import sent_recently
+from app.models import utcnow
 
 
 def _safe_next(target: str | None) -> str:
@@ -135,12 +137,13 @@ def forgot_password() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         user = services.find_user(db, form.email.data or "")
-        if user is not None and user.is_enabled:
+        # A few links an hour per account: the form must not become a way to flood a mailbox.
+        if user is not None and user.is_enabled and _may_mail_reset(user.email):
             token = services.make_reset_token(current_app.config["SECRET_KEY"], user)
             queue_mail(
                 db,
                 to=user.email,
-                subject="Reset your Benchside password",
+                subject=RESET_SUBJECT,
                 template="password_reset",
                 user=user,
                 link=external_url("auth.reset_password", token=token),
@@ -150,6 +153,15 @@ def forgot_password() -> ResponseReturnValue:
         # The same answer either way, so the form cannot be used to learn who has an account.
         return render_template("auth/forgot_sent.html", email=form.email.data)
     return render_template("auth/forgot_password.html", form=form), form.status
+
+
+RESET_SUBJECT = "Reset your Benchside password"
+
+
+def _may_mail_reset(email: str) -> bool:
+    since = utcnow() - timedelta(hours=1)
+    sent = sent_recently(get_session(), to=email, subject=RESET_SUBJECT, since=since)
+    return sent < current_app.config["PASSWORD_RESET_MAILS_PER_HOUR"]
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])

@@ -114,6 +114,16 @@ def deliver_due(
     return DeliveryReport(sent=sent, failed=failed)
 
 
+def sent_recently(session: Session, *, to: str, subject: str, since: datetime) -> int:
+    """How many messages with this subject were queued for ``to`` since ``since``."""
+    query = select(func.count()).where(
+        OutboxMessage.to_address == to,
+        OutboxMessage.subject == subject,
+        OutboxMessage.created_at >= since,
+    )
+    return session.scalar(query) or 0
+
+
 def pending_count(session: Session, *, now: datetime | None = None) -> int:
     query = select(func.count()).where(OutboxMessage.sent_at.is_(None))
     if now is not None:

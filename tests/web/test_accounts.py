@@ -262,3 +262,11 @@ def test_mailed_links_never_take_the_host_from_the_request(
     [mail] = mails_to(session, user.email)
     assert "evil.example" not in mail.body_text
     assert "http://localhost/password/reset/" in mail.body_text
+
+
+def test_reset_mails_are_capped_per_hour(app: Flask, client: FlaskClient, session: Session) -> None:
+    user = make_user(session)
+    session.commit()
+    for _ in range(app.config["PASSWORD_RESET_MAILS_PER_HOUR"] + 2):
+        assert "Check your mail" in request_reset(client, user.email)
+    assert len(mails_to(session, user.email)) == app.config["PASSWORD_RESET_MAILS_PER_HOUR"]
