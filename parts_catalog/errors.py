@@ -33,12 +33,6 @@ class UnknownModel(CatalogError):
         super().__init__(f"Model {number} is not in the catalogue.")
 
 
-class SupersessionCycle(CatalogError):
-    def __init__(self, parts: Sequence[str]) -> None:
-        self.parts = list(parts)
-        super().__init__("Supersessions form a cycle: " + " → ".join([*parts, parts[0]]))
-
-
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a release file; ``line`` counts from 1 (the header)."""

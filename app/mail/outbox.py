@@ -122,10 +122,3 @@ def sent_recently(session: Session, *, to: str, subject: str, since: datetime) -
         OutboxMessage.created_at >= since,
     )
     return session.scalar(query) or 0
-
-
-def pending_count(session: Session, *, now: datetime | None = None) -> int:
-    query = select(func.count()).where(OutboxMessage.sent_at.is_(None))
-    if now is not None:
-        query = query.where(OutboxMessage.next_attempt_at <= now)
-    return session.scalar(query) or 0
