@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from app import access, db, input_guard
 from app.extensions import csrf, login_manager
+from app.search import indexing
 from config import Config, config_from_env
 
 
@@ -32,6 +33,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    indexing.init_app(app)
     # CSRF is checked in ``_check_csrf`` so that form pages can report it on the form instead.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
@@ -81,11 +83,13 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.catalog import bp as catalog_bp
     from app.home import bp as home_bp
+    from app.search import bp as search_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(search_bp)
     api.init_app(app)
 
 

@@ -26,7 +26,9 @@ from app.mail import outbox
 from app.mail.compose import smtp_settings
 from app.migrate import alembic_config
 from app.roles import Role
+from app.search.commands import update_index
 from parts_catalog import demo as demo_catalogue
+from parts_catalog import synonyms
 
 db_cli = AppGroup("db", help="Create and change the database schema (Alembic).")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -36,8 +38,9 @@ outbox_cli = AppGroup("outbox", help="Send queued mail.")
 
 def register(app: Flask) -> None:
     from app.catalog.commands import catalog_cli
+    from app.search.commands import search_cli
 
-    for group in (db_cli, users_cli, demo_cli, outbox_cli, catalog_cli):
+    for group in (db_cli, users_cli, demo_cli, outbox_cli, catalog_cli, search_cli):
         app.cli.add_command(group)
 
 
@@ -129,6 +132,7 @@ def demo_load() -> None:
             people = demo.load_people(session)
         with session_factory().begin() as session, tempfile.TemporaryDirectory() as workdir:
             releases = demo_catalogue.load(session, Path(workdir))
+            synonyms.load_starter(session)
     except (OperationalError, ProgrammingError) as exc:
         raise click.ClickException(
             f"The database is not ready ({exc.orig}). Run `flask --app wsgi db upgrade` first."
@@ -137,6 +141,7 @@ def demo_load() -> None:
         click.echo(report.summary_line())
     if not releases:
         click.echo("Demo catalogue: both releases are there already.")
+    update_index()
     click.echo(f"Demo service centre: {demo.DEMO_CENTRE}")
     click.echo("Demo accounts (email / password / role):")
     for person in people:

@@ -68,6 +68,7 @@ from parts_catalog.release_files import (
     convert_supersession,
     read_rows,
 )
+from parts_catalog.search import queue_release_changes
 from parts_catalog.sqltypes import utcnow
 from parts_catalog.supersession import find_cycles
 
@@ -331,6 +332,8 @@ def import_release(
             },
         }
         _drop_staging(conn)
+        # In this transaction, so that the index's queue commits (or not) with the release.
+        queue_release_changes(session, release.id)
         session.flush()
     except BaseException:
         savepoint.rollback()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     and_,
     or_,
 )
@@ -187,3 +188,30 @@ class Erratum(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(254))
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class SearchPending(Base):
+    """A document whose search index entry is out of date: written in the transaction that
+    changed it, applied to the index after that transaction commits by the one index writer,
+    and deleted once applied. Nothing is lost if a writer is busy or fails."""
+
+    __tablename__ = "search_pending"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    index_name: Mapped[str] = mapped_column(String(20))
+    doc_id: Mapped[str] = mapped_column(String(80))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SearchSynonym(Base):
+    """Technicians' words for the catalogue's: "power supply" means POWER BOARD. Engineers edit
+    the list; queries read it, so a change works at once, without reindexing."""
+
+    __tablename__ = "search_synonyms"
+    __table_args__ = (UniqueConstraint("words", "means"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    words: Mapped[str] = mapped_column(String(80))
+    means: Mapped[str] = mapped_column(String(120))
+    updated_by: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

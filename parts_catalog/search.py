@@ -1,129 +1,950 @@
-"""Searching parts: a Whoosh index of the catalogue as of a release (issue 4's foundation).
+"""Finding parts and models: numbers in every spelling, words as technicians type them.
 
-Numbers match in every spelling (the normal form is indexed, whole and as a prefix for a
-family), descriptions as stemmed words with typo tolerance, and technicians' words reach the
-catalogue's through a synonym list ("power supply" finds POWER BOARD).
+A number is answered by the database first (its own index on the normal form, and supersession:
+an old number finds the part to order today); a number's family by prefix, and words, by a
+Whoosh index of the newest release. Words are stemmed, forgive one typo or a swapped pair,
+and reach the catalogue's vocabulary through synonyms engineers keep ("power supply" means
+POWER BOARD). Every word must match, so a query about something the catalogue does not hold
+finds nothing rather than noise; words the catalogue has never used are set aside and said so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
 
-from sqlalchemy import select
+import xxhash
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
-from whoosh import index as whoosh_index
 from whoosh.analysis import StemmingAnalyzer
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import And, FuzzyTerm, Or, Prefix, Query, Term
+from whoosh.searching import Hit as WhooshHit
+from whoosh.searching import Searcher
+from whoosh.sorting import FieldFacet
+from whoosh.writing import IndexWriter
 
-from parts_catalog.models import PartVersion, Release
+from parts_catalog.models import (
+    FitmentVersion,
+    ModelVersion,
+    PartVersion,
+    Release,
+    SearchPending,
+    SearchSynonym,
+    SupersessionVersion,
+)
 from parts_catalog.numbers import normalise
+from parts_catalog.services import resolve_number
+from parts_catalog.sqltypes import utcnow
+from parts_catalog.supersession import CURRENT, KIT, NLA, NO_LONGER_AVAILABLE, Resolution
 
-PARTS_INDEX = "parts"
+INDEX_NAME = "parts"
+PART, MODEL = "part", "model"
+KINDS = (PART, MODEL)
+FACETS = ("category", "status", "product_line", "model")
+# How far below the best text match a result may score and still be shown: the tail of a
+# ranking is where noise lives.
+RELATIVE_FLOOR = 0.25
+_CHUNK = 2_000
 
 _words = StemmingAnalyzer()
 
 SCHEMA = Schema(
-    key=ID(stored=True, unique=True),  # the part number as the catalogue spells it
+    doc_id=ID(stored=True, unique=True),  # "part:1474594111": kind and normal form
+    kind=ID(stored=True),
+    key=STORED(),  # the number as the catalogue spells it
     norm=ID(stored=True),
-    title=TEXT(analyzer=_words, stored=True),
-    category=KEYWORD(stored=True, lowercase=True),
-    status=ID(stored=True),
+    title=TEXT(analyzer=_words, stored=True, spelling=True),
+    # Where a part is used (product lines, model names) or a model's line and chassis: found by
+    # words, but worth less than the part's own description.
+    fits=TEXT(analyzer=_words, stored=True, field_boost=0.4),
+    category=ID(stored=True, sortable=True),
+    status=ID(stored=True, sortable=True),
+    product_line=KEYWORD(stored=True, commas=True),
+    models=KEYWORD(stored=True, commas=True),  # normal forms of the models a part fits
+    replaced_by=STORED(),  # the numbers that directly supersede a part
     safety=STORED(),
+    stamp=NUMERIC(bits=64, signed=False, stored=True),  # a digest of the rest, for the check
 )
+
+# Ranking weights for what a part's status says about ordering it today.
+_STATUS_WEIGHT = {"active": 1.0, "discontinued": 0.8, NLA: 0.5}
+_SUPERSEDED_WEIGHT = 0.7
+# Product line and model counts come from the stored fields of this many best results.
+FACET_WINDOW = 500
+FAMILY_LIMIT = 200  # members of a number's family listed, in number order
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+def _doc_id(kind: str, norm: str) -> str:
+    return f"{kind}:{norm}"
+
+
+def _stamped(doc: dict[str, Any]) -> dict[str, Any]:
+    digest = xxhash.xxh3_64()
+    for name in sorted(doc):
+        digest.update(f"{name}={doc[name]}\x1f".encode())
+    doc["stamp"] = digest.intdigest()
+    return doc
+
+
+@dataclass(frozen=True)
+class _Model:
+    number: str
+    name: str | None
+    product_line: str | None
+    chassis: str | None
+
+
+def _models(session: Session, release_id: int) -> dict[str, _Model]:
+    rows = session.execute(
+        select(
+            ModelVersion.number_norm,
+            ModelVersion.number,
+            ModelVersion.name,
+            ModelVersion.product_line,
+            ModelVersion.chassis,
+        ).where(ModelVersion.as_of(release_id))
+    )
+    return {norm: _Model(number, name, line, chassis) for norm, number, name, line, chassis in rows}
+
+
+def _part_document(
+    part: PartVersion,
+    fitted: Sequence[_Model],
+    fitted_norms: Sequence[str],
+    replaced_by: Sequence[str],
+) -> dict[str, Any]:
+    lines = sorted({m.product_line for m in fitted if m.product_line})
+    names = sorted({m.name for m in fitted if m.name})
+    return _stamped(
+        {
+            "doc_id": _doc_id(PART, part.number_norm),
+            "kind": PART,
+            "key": part.number,
+            "norm": part.number_norm,
+            "title": part.description,
+            "fits": " ".join([*lines, *names]),
+            "category": (part.category or "").lower(),
+            "status": part.status,
+            "product_line": ",".join(line.lower() for line in lines),
+            "models": ",".join(sorted(fitted_norms)),
+            "safety": part.safety_critical,
+            "replaced_by": ", ".join(sorted(replaced_by)),
+        }
+    )
+
+
+def _model_document(norm: str, model: _Model) -> dict[str, Any]:
+    return _stamped(
+        {
+            "doc_id": _doc_id(MODEL, norm),
+            "kind": MODEL,
+            "key": model.number,
+            "norm": norm,
+            "title": model.name or model.number,
+            "fits": " ".join(filter(None, [model.product_line, model.chassis])),
+            "category": "",
+            "status": "model",
+            "product_line": (model.product_line or "").lower(),
+            "models": norm,
+            "safety": False,
+            "replaced_by": "",
+        }
+    )
+
+
+def _part_documents(
+    session: Session, release_id: int, parts: Sequence[PartVersion], models: Mapping[str, _Model]
+) -> Iterator[dict[str, Any]]:
+    fitted: dict[str, list[str]] = defaultdict(list)
+    successors: dict[str, list[str]] = defaultdict(list)
+    new = PartVersion.__table__.alias("new")
+    for norms in _chunks([p.number_norm for p in parts], 500):
+        rows = session.execute(
+            select(FitmentVersion.part_norm, FitmentVersion.model_norm)
+            .where(FitmentVersion.as_of(release_id), FitmentVersion.part_norm.in_(norms))
+            .distinct()
+        )
+        for part_norm, model_norm in rows:
+            fitted[part_norm].append(model_norm)
+        edges = session.execute(
+            select(
+                SupersessionVersion.old_norm,
+                func.coalesce(new.c.number, SupersessionVersion.new_norm),
+            )
+            .outerjoin(
+                new,
+                and_(
+                    new.c.number_norm == SupersessionVersion.new_norm,
+                    new.c.valid_from <= release_id,
+                    or_(new.c.valid_to.is_(None), new.c.valid_to > release_id),
+                ),
+            )
+            .where(SupersessionVersion.as_of(release_id), SupersessionVersion.old_norm.in_(norms))
+        )
+        for old_norm, new_number in edges:
+            successors[old_norm].append(new_number)
+    for part in parts:
+        norms = fitted.get(part.number_norm, [])
+        yield _part_document(
+            part,
+            [models[n] for n in norms if n in models],
+            norms,
+            successors.get(part.number_norm, []),
+        )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def documents(session: Session, release: Release) -> Iterator[dict[str, Any]]:
+    """Every document of the index as of ``release``: models, then parts in number order.
+
+    Streams in chunks (memory stays flat whatever the catalogue's size).
+    """
+    models = _models(session, release.id)
+    for norm, model in sorted(models.items()):
+        yield _model_document(norm, model)
+    after = ""
+    while True:
+        parts = list(
+            session.scalars(
+                select(PartVersion)
+                .where(PartVersion.as_of(release.id), PartVersion.number_norm > after)
+                .order_by(PartVersion.number_norm)
+                .limit(_CHUNK)
+            )
+        )
+        if not parts:
+            return
+        yield from _part_documents(session, release.id, parts, models)
+        after = parts[-1].number_norm
+        session.expunge_all()
+
+
+def documents_for(session: Session, release: Release, doc_ids: Iterable[str]) -> dict[str, Any]:
+    """The documents ``doc_ids`` name as of ``release``: a dict by id, ``None`` for a document
+    the release no longer lists (to delete)."""
+    wanted: dict[str, set[str]] = {PART: set(), MODEL: set()}
+    for doc_id in doc_ids:
+        kind, _, norm = doc_id.partition(":")
+        if kind in wanted:
+            wanted[kind].add(norm)
+    found: dict[str, Any] = {
+        _doc_id(kind, norm): None for kind, norms in wanted.items() for norm in norms
+    }
+    models = _models(session, release.id)
+    for norm in wanted[MODEL]:
+        if norm in models:
+            found[_doc_id(MODEL, norm)] = _model_document(norm, models[norm])
+    for norms in _chunks(sorted(wanted[PART]), 500):
+        parts = list(
+            session.scalars(
+                select(PartVersion).where(
+                    PartVersion.as_of(release.id), PartVersion.number_norm.in_(norms)
+                )
+            )
+        )
+        for doc in _part_documents(session, release.id, parts, models):
+            found[doc["doc_id"]] = doc
+    return found
+
+
+def write_documents(writer: IndexWriter, docs: Iterable[dict[str, Any]], *, fresh: bool) -> int:
+    """Add (``fresh``: to an empty index) or replace documents; returns how many."""
+    count = 0
+    put = writer.add_document if fresh else writer.update_document
+    for doc in docs:
+        put(**doc)
+        count += 1
+    return count
+
+
+def apply_documents(writer: IndexWriter, found: Mapping[str, dict[str, Any] | None]) -> None:
+    """Replace each document with its new version, or delete it when it is gone."""
+    for doc_id, doc in found.items():
+        if doc is None:
+            writer.delete_by_term("doc_id", doc_id)
+        else:
+            writer.update_document(**doc)
+
+
+# --- the queue of pending changes ----------------------------------------------------------------
+
+
+def queue_release_changes(session: Session, release_id: int) -> None:
+    """Queue every document ``release_id`` changed: parts and models it added, changed or
+    dropped, parts whose fitment changed, and parts fitted to a model that changed."""
+    changed_model = or_(ModelVersion.valid_from == release_id, ModelVersion.valid_to == release_id)
+    parts = union(
+        select(PartVersion.number_norm.label("norm")).where(
+            or_(PartVersion.valid_from == release_id, PartVersion.valid_to == release_id)
+        ),
+        select(FitmentVersion.part_norm).where(
+            or_(FitmentVersion.valid_from == release_id, FitmentVersion.valid_to == release_id)
+        ),
+        select(FitmentVersion.part_norm).where(
+            FitmentVersion.as_of(release_id),
+            FitmentVersion.model_norm.in_(select(ModelVersion.number_norm).where(changed_model)),
+        ),
+        select(SupersessionVersion.old_norm).where(
+            or_(
+                SupersessionVersion.valid_from == release_id,
+                SupersessionVersion.valid_to == release_id,
+            )
+        ),
+    ).subquery()
+    now = utcnow()
+    columns = ["index_name", "doc_id", "queued_at"]
+    session.execute(
+        insert(SearchPending).from_select(
+            columns,
+            select(literal(INDEX_NAME), literal(f"{PART}:") + parts.c.norm, literal(now)),
+        )
+    )
+    session.execute(
+        insert(SearchPending).from_select(
+            columns,
+            select(
+                literal(INDEX_NAME), literal(f"{MODEL}:") + ModelVersion.number_norm, literal(now)
+            )
+            .where(changed_model)
+            .distinct(),
+        )
+    )
+
+
+def pending(session: Session, *, limit: int) -> list[tuple[int, str]]:
+    """The oldest ``limit`` queued changes: (queue id, document id)."""
+    rows = session.execute(
+        select(SearchPending.id, SearchPending.doc_id)
+        .where(SearchPending.index_name == INDEX_NAME)
+        .order_by(SearchPending.id)
+        .limit(limit)
+    )
+    return [(row_id, doc_id) for row_id, doc_id in rows]
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).where(SearchPending.index_name == INDEX_NAME)) or 0
+
+
+def clear_pending(session: Session, ids: Sequence[int]) -> None:
+    """Forget applied changes, by id: a change queued meanwhile stays for the next writer."""
+    for chunk in range(0, len(ids), 500):
+        session.execute(delete(SearchPending).where(SearchPending.id.in_(ids[chunk : chunk + 500])))
+
+
+def queue_documents(session: Session, doc_ids: Iterable[str]) -> int:
+    """Queue ``doc_ids`` for the writer (the drift repair's way back into the index)."""
+    now = utcnow()
+    rows = [{"index_name": INDEX_NAME, "doc_id": d, "queued_at": now} for d in doc_ids]
+    for start in range(0, len(rows), 1_000):
+        session.execute(insert(SearchPending), rows[start : start + 1_000])
+    return len(rows)
+
+
+# --- drift ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Drift:
+    """How the index differs from the database."""
+
+    index_release: str | None
+    database_release: str | None
+    indexed: int
+    expected: int
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def differing(self) -> list[str]:
+        return [*self.missing, *self.extra, *self.stale]
+
+    @property
+    def clean(self) -> bool:
+        return not self.differing and self.index_release == self.database_release
+
+
+def compare(
+    session: Session, searcher: Searcher, release: Release, *, index_release: str | None
+) -> Drift:
+    """Compare every document the index holds with what the database says it should hold."""
+    held = {fields["doc_id"]: fields.get("stamp") for fields in searcher.all_stored_fields()}
+    drift = Drift(
+        index_release=index_release,
+        database_release=release.label,
+        indexed=len(held),
+        expected=0,
+    )
+    for doc in documents(session, release):
+        drift.expected += 1
+        stamp = held.pop(doc["doc_id"], None)
+        if stamp is None:
+            drift.missing.append(doc["doc_id"])
+        elif stamp != doc["stamp"]:
+            drift.stale.append(doc["doc_id"])
+    drift.extra = sorted(held)
+    return drift
+
+
+# --- synonyms ------------------------------------------------------------------------------------
+
+
+Synonyms = Mapping[tuple[str, ...], Sequence[tuple[str, ...]]]
+
+
+def stems(text: str) -> tuple[str, ...]:
+    """``text`` as the index sees it: lower case, stemmed, without stop words."""
+    return tuple(token.text for token in _words(text))
+
+
+def load_synonyms(session: Session) -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+    """The synonym list, as stems: technicians' words → the catalogue's."""
+    found: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
+    for words, means in session.execute(select(SearchSynonym.words, SearchSynonym.means)):
+        key, value = stems(words), stems(means)
+        if key and value:
+            found[key].append(value)
+    return dict(found)
+
+
+def _alternatives(words: tuple[str, ...], synonyms: Synonyms) -> list[tuple[str, ...]]:
+    """``words``, and ``words`` with each phrase the synonym list knows put in its terms."""
+    found = [words]
+    for phrase, meanings in synonyms.items():
+        n = len(phrase)
+        for start in range(len(words) - n + 1):
+            if words[start : start + n] == phrase:
+                for meaning in meanings:
+                    found.append(words[:start] + meaning + words[start + n :])
+    return list(dict.fromkeys(found))
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None = None
+    status: str | None = None
+    product_line: str | None = None
+    model: str | None = None
+
+    def query(self) -> Query | None:
+        terms: list[Query] = []
+        if self.category:
+            terms.append(Term("category", self.category.lower()))
+        if self.status:
+            terms.append(Term("status", self.status))
+        if self.product_line:
+            terms.append(Term("product_line", self.product_line.lower()))
+        if self.model:
+            terms.append(Term("models", normalise(self.model)))
+        return And(terms) if terms else None
+
+    def any(self) -> bool:
+        return bool(self.category or self.status or self.product_line or self.model)
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """Why a result matched: ``text`` with the matching ``spans`` (start, end) marked."""
+
+    field: str
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What supersession says of the number asked for: the parts to order today."""
+
+    requested: str
+    outcome: str  # as in parts_catalog.supersession: superseded, kit, no_longer_available
+    chain: tuple[str, ...]  # every number on the way, the requested one first
+    order: tuple[str, ...]  # the parts to order instead
+
+    @property
+    def summary(self) -> str:
+        if self.outcome == NO_LONGER_AVAILABLE:
+            return "superseded, but nothing on the chain is available any more"
+        what = "replaced by a kit" if self.outcome == KIT else "superseded"
+        return f"{what}: order {', '.join(self.order)}"
+
+
+def _replacement(requested: str, resolution: Resolution) -> Replacement | None:
+    if not resolution.known or resolution.outcome == CURRENT or not resolution.chain:
+        return None
+    chain = [requested] + [edge.new_number for edge in resolution.chain]
+    return Replacement(
+        requested=requested,
+        outcome=resolution.outcome,
+        chain=tuple(dict.fromkeys(chain)),
+        order=tuple(item.part_number for item in resolution.result if item.status != NLA),
+    )
 
 
 @dataclass(frozen=True)
 class Hit:
+    kind: str
     key: str
     title: str
     score: float
-    why: str  # "number", "number prefix" or "words"
+    why: str  # "number", "replaces", "number prefix", "words"
+    status: str = ""
+    category: str = ""
+    safety_critical: bool = False
+    highlights: tuple[Highlight, ...] = ()
+    replacement: Replacement | None = None
 
 
-def create_index(index_dir: Path) -> None:
-    (index_dir / PARTS_INDEX).mkdir(parents=True, exist_ok=True)
-    whoosh_index.create_in(str(index_dir / PARTS_INDEX), SCHEMA)
+@dataclass
+class Results:
+    query: str
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    did_you_mean: str | None = None
+    ignored: list[str] = field(default_factory=list)  # words the catalogue never uses
+    model: str | None = None  # a model number in the query, used as a filter
+    unavailable: bool = False  # the index could not be read: only exact numbers were answered
 
 
-def index_parts(session: Session, index_dir: Path, *, release: Release) -> int:
-    """(Re)write every part listed in ``release`` into the index; returns how many."""
-    ix = whoosh_index.open_dir(str(index_dir / PARTS_INDEX))
-    rows = session.scalars(select(PartVersion).where(PartVersion.as_of(release.id)))
-    count = 0
-    with ix.writer() as writer:
-        for part in rows:
-            writer.update_document(
-                key=part.number,
-                norm=part.number_norm,
-                title=part.description,
-                category=part.category or "",
-                status=part.status,
-                safety=part.safety_critical,
-            )
-            count += 1
-    return count
-
-
-def _expand(words: Sequence[str], synonyms: Mapping[str, Sequence[str]]) -> Query:
-    """Words as a query: each stemmed, a typo allowed in longer ones, synonyms as phrases."""
-    text = " ".join(words).lower()
-    alternatives: list[Query] = [_words_query(words)]
-    for phrase, replacements in synonyms.items():
-        if phrase in text:
-            for replacement in replacements:
-                alternatives.append(_words_query(replacement.split()))
-    return Or(alternatives) if len(alternatives) > 1 else alternatives[0]
-
-
-def _words_query(words: Iterable[str]) -> Query:
-    terms: list[Query] = []
-    for word in words:
-        for token in _words(word):
-            terms.append(_typo_tolerant(token.text))
-    return And(terms) if terms else Or([])
-
-
-def _typo_tolerant(stem: str) -> Query:
+def _typo_tolerant(fieldname: str, stem: str, boost: float) -> Query:
     """The stem, or one letter off, or two neighbours swapped ("pwoer" for "power"): Whoosh's
-    fuzzy terms count a swap as two edits, and two edits let too much in."""
-    if len(stem) < 4:
-        return Term("title", stem)
+    fuzzy terms count a swap as two edits, and two edits let too much in. An exact match
+    outweighs a near one."""
+    exact = Term(fieldname, stem, boost=boost)
+    if len(stem) < 4 or stem.isdigit():
+        return exact
     swaps = {stem[:i] + stem[i + 1] + stem[i] + stem[i + 2 :] for i in range(len(stem) - 1)}
     return Or(
-        [FuzzyTerm("title", stem, maxdist=1, prefixlength=1)]
-        + [Term("title", swap) for swap in sorted(swaps - {stem})]
+        [exact, FuzzyTerm(fieldname, stem, maxdist=1, prefixlength=1, boost=boost * 0.3)]
+        + [Term(fieldname, swap, boost=boost * 0.3) for swap in sorted(swaps - {stem})]
     )
 
 
-def search_parts(
-    index_dir: Path,
-    text: str,
-    *,
-    limit: int = 20,
-    synonyms: Mapping[str, Sequence[str]] | None = None,
-) -> list[Hit]:
-    """Parts matching ``text``, best first: an exact number, then a number's family, then words."""
-    norm = normalise(text)
-    ix = whoosh_index.open_dir(str(index_dir / PARTS_INDEX))
-    hits: list[Hit] = []
-    seen: set[str] = set()
-    with ix.searcher() as searcher:
-        stages: list[tuple[Query, str]] = []
-        if norm and any(ch.isdigit() for ch in norm):
-            stages += [(Term("norm", norm), "number"), (Prefix("norm", norm), "number prefix")]
-        words = text.split()
-        if words:
-            stages.append((_expand(words, synonyms or {}), "words"))
-        for query, why in stages:
-            for result in searcher.search(query, limit=limit):
-                key = result["key"]
-                if key in seen:
-                    continue
-                seen.add(key)
-                hits.append(Hit(key=key, title=result["title"], score=result.score, why=why))
-            if len(hits) >= limit:
+def _word_query(stem: str) -> Query:
+    return Or([_typo_tolerant("title", stem, 2.0), _typo_tolerant("fits", stem, 1.0)])
+
+
+def _words_query(alternatives: Sequence[tuple[str, ...]]) -> Query:
+    queries: list[Query] = [And([_word_query(s) for s in words]) for words in alternatives if words]
+    return Or(queries) if len(queries) > 1 else queries[0]
+
+
+def _is_number(token: str) -> bool:
+    norm = normalise(token)
+    return len(norm) >= 3 and any(ch.isdigit() for ch in norm)
+
+
+def _looks_like_a_number(text: str) -> bool:
+    """ "1 474 594 11", "kdl-55w", "A2072": digits, and no word that is only letters."""
+    tokens = text.split()
+    if not tokens or not any(ch.isdigit() for ch in text):
+        return False
+    return len(tokens) == 1 or all(any(ch.isdigit() for ch in t) or len(t) <= 3 for t in tokens)
+
+
+def _spans(spelled: str, norm_prefix: str) -> tuple[tuple[int, int], ...]:
+    """Where the normal-form prefix lies in the number as spelled (separators skipped)."""
+    matched = 0
+    for end, char in enumerate(spelled, start=1):
+        if normalise(char):
+            matched += 1
+        if matched == len(norm_prefix):
+            return ((0, end),)
+    return ((0, len(spelled)),)
+
+
+def _word_spans(text: str, matched: set[str]) -> tuple[tuple[int, int], ...]:
+    return tuple(
+        (token.startchar, token.endchar)
+        for token in _words(text, chars=True, mode="index")
+        if token.text in matched
+    )
+
+
+class PartSearch:
+    """One search over the parts index and the database, for one query."""
+
+    def __init__(
+        self,
+        session: Session,
+        searcher: Searcher | None,
+        release: Release,
+        *,
+        kinds: Sequence[str] = KINDS,
+        filters: Filters | None = None,
+        synonyms: Synonyms | None = None,
+    ) -> None:
+        self.session = session
+        self.searcher = searcher
+        self.release = release
+        self.kinds = [k for k in kinds if k in KINDS]
+        self.filters = filters or Filters()
+        self.synonyms = synonyms or {}
+
+    def run(self, text: str, *, limit: int = 20, offset: int = 0, facets: bool = False) -> Results:
+        """Results for ``text``, best first: the number asked for (and what replaces it), the
+        number's family, then words.
+
+        Without a searcher (the index is missing or damaged) exact numbers are still answered,
+        from the database, and ``unavailable`` says that the rest could not be.
+        """
+        text = " ".join(text.split())[:200]
+        results = Results(query=text)
+        if not text or not self.kinds:
+            return results
+        hits: list[Hit] = []
+        if _looks_like_a_number(text):
+            hits = self._numbers(normalise(text))
+            if self.searcher is not None:
+                hits += self._family(normalise(text), results, facets=facets, seen=hits)
+        results.unavailable = self.searcher is None
+        if not hits and self.searcher is not None:
+            hits = self._words(text, results, limit=limit + offset, facets=facets)
+        results.total = max(results.total, len(hits))
+        results.hits = hits[offset : offset + limit]
+        return results
+
+    # numbers, from the database
+
+    def _numbers(self, norm: str) -> list[Hit]:
+        """The part or model with this number; for a part that has been superseded, the parts
+        to order today after it, each saying what it replaces."""
+        hits: list[Hit] = []
+        if PART in self.kinds:
+            part = self.session.scalar(
+                select(PartVersion).where(
+                    PartVersion.number_norm == norm, PartVersion.as_of(self.release.id)
+                )
+            )
+            resolution = resolve_number(self.session, norm, release=self.release)
+            replacement = _replacement(part.number if part else norm, resolution)
+            if part is not None:
+                notes = (Highlight("replaced_by", replacement.summary),) if replacement else ()
+                hits.append(
+                    self._part_hit(
+                        part, why="number", score=100.0, replacement=replacement, extra=notes
+                    )
+                )
+            if replacement is not None:
+                hits += self._replacements(replacement, resolution)
+        if MODEL in self.kinds:
+            model = self.session.scalar(
+                select(ModelVersion).where(
+                    ModelVersion.number_norm == norm, ModelVersion.as_of(self.release.id)
+                )
+            )
+            if model is not None:
+                hits.append(
+                    Hit(
+                        kind=MODEL,
+                        key=model.number,
+                        title=model.name or model.number,
+                        score=100.0,
+                        why="number",
+                        status="model",
+                        category=model.product_line or "",
+                        highlights=(Highlight("number", model.number, ((0, len(model.number)),)),),
+                    )
+                )
+        return hits
+
+    def _replacements(self, replacement: Replacement, resolution: Resolution) -> list[Hit]:
+        hits = []
+        requested = replacement.requested
+        via = [n for n in replacement.chain[1:] if n not in replacement.order]
+        for item in resolution.result:
+            part = self.session.scalar(
+                select(PartVersion).where(
+                    PartVersion.number_norm == normalise(item.part_number),
+                    PartVersion.as_of(self.release.id),
+                )
+            )
+            if part is None:
+                continue
+            if resolution.outcome == KIT:
+                note = f"in the kit that replaces {requested}"
+            elif item.status == NLA:
+                note = f"{requested} leads here, but this is no longer available"
+            else:
+                note = f"replaces {requested}"
+            if via:
+                note += f" (via {', '.join(via)})"
+            if item.quantity != 1:
+                note += f"; order × {item.quantity}"
+            if item.condition:
+                note += f"; {item.condition}"
+            hits.append(
+                self._part_hit(
+                    part,
+                    why="replaces",
+                    score=95.0,
+                    replacement=replacement,
+                    extra=(Highlight("replaces", note),),
+                )
+            )
+        return hits
+
+    def _part_hit(
+        self,
+        part: PartVersion,
+        *,
+        why: str,
+        score: float,
+        replacement: Replacement | None = None,
+        extra: tuple[Highlight, ...] = (),
+    ) -> Hit:
+        spans = ((0, len(part.number)),) if why == "number" else ()
+        return Hit(
+            kind=PART,
+            key=part.number,
+            title=part.description,
+            score=score,
+            why=why,
+            status=part.status,
+            category=part.category or "",
+            safety_critical=part.safety_critical,
+            highlights=(*extra, Highlight("number", part.number, spans)) if spans else extra,
+            replacement=replacement,
+        )
+
+    # the index
+
+    def _restrict(self) -> Query | None:
+        terms: list[Query] = []
+        if len(self.kinds) < len(KINDS):
+            terms.append(Or([Term("kind", k) for k in self.kinds]))
+        if (f := self.filters.query()) is not None:
+            terms.append(f)
+        return And(terms) if terms else None
+
+    def _search(self, query: Query, *, limit: int | None, facets: bool, **options: Any) -> Any:
+        assert self.searcher is not None
+        # Category and status are columns, counted over every match; see _facets for the rest.
+        grouped = {"category": FieldFacet("category"), "status": FieldFacet("status")}
+        return self.searcher.search(
+            query,
+            limit=limit,
+            filter=self._restrict(),
+            groupedby=grouped if facets else None,
+            **options,
+        )
+
+    def _family(
+        self, norm: str, results: Results, *, facets: bool, seen: Sequence[Hit]
+    ) -> list[Hit]:
+        if len(norm) < 3:
+            return []
+        found = self._search(
+            Prefix("norm", norm), limit=FAMILY_LIMIT, facets=facets, sortedby="norm"
+        )
+        known = {h.key for h in seen}
+        hits = []
+        for hit in found:
+            if hit["key"] in known:
+                continue
+            extra = max(len(hit["norm"]) - len(norm), 0)
+            hits.append(
+                self._hit(
+                    hit,
+                    why="number prefix",
+                    score=round(50.0 - extra / 10, 3),
+                    highlights=(Highlight("number", hit["key"], _spans(hit["key"], norm)),),
+                )
+            )
+        hits.sort(key=lambda h: (-h.score, h.key))
+        results.total = len(found)
+        if facets:
+            self._facets(found, results)
+        return hits
+
+    def _words(self, text: str, results: Results, *, limit: int, facets: bool) -> list[Hit]:
+        words = []
+        for token in text.split():
+            if (
+                not self.filters.model
+                and results.model is None
+                and _is_number(token)
+                and self._is_model(normalise(token))
+            ):
+                results.model = normalise(token)  # "power board kdl-55w800c"
+                continue
+            words.append(token)
+        if not any(stems(w) for w in words):
+            if results.model is None:
+                return []
+            return self._numbers(results.model) if MODEL in self.kinds else []
+        # Each word as typed and as corrected against the catalogue's own words (one edit or a
+        # swapped pair away); words the catalogue never uses, even so, are set aside.
+        original: list[str] = []
+        corrected: list[str] = []
+        for word in words:
+            fixed = self._correct(word)
+            word_stems, fixed_stems = stems(word), stems(fixed)
+            if not word_stems:
+                continue  # a stop word
+            if all(self._used(s) or self._synonym_word(s) for s in word_stems) or (
+                fixed != word.lower() and all(self._used(s) for s in fixed_stems)
+            ):
+                original += word_stems
+                corrected += fixed_stems
+            else:
+                results.ignored.append(word)
+        counted = len(results.ignored) + len({*words} - {*results.ignored})
+        if not original or len(results.ignored) * 2 > counted:
+            results.ignored = []
+            results.did_you_mean = self._suggest(words)
+            return []
+        alternatives = _alternatives(tuple(original), self.synonyms)
+        if corrected != original:
+            alternatives += _alternatives(tuple(corrected), self.synonyms)
+        query = _words_query(list(dict.fromkeys(alternatives)))
+        if results.model is not None:
+            query = And([query, Term("models", results.model)])
+        found = self._search(query, limit=max(limit, 50) * 2, facets=facets, terms=True)
+        if found.is_empty():
+            results.did_you_mean = self._suggest(words)
+            return []
+        best = found[0].score
+        hits = []
+        for hit in found:
+            if hit.score < best * RELATIVE_FLOOR:
                 break
-    return hits[:limit]
+            hits.append(self._word_hit(hit))
+        hits.sort(key=lambda h: (-h.score, h.key))
+        results.total = len(found) if len(hits) == found.scored_length() else len(hits)
+        if facets:
+            self._facets(found, results)
+        return hits
+
+    def _word_hit(self, hit: WhooshHit) -> Hit:
+        weight = 1.0
+        if hit["kind"] == PART:
+            weight = _STATUS_WEIGHT.get(hit["status"], 0.6)
+            if hit.get("replaced_by"):
+                weight *= _SUPERSEDED_WEIGHT
+        matched = {term.decode() for _field, term in (hit.matched_terms() or [])}
+        highlights = [Highlight("title", hit["title"], _word_spans(hit["title"], matched))]
+        fits_spans = _word_spans(hit.get("fits") or "", matched)
+        if fits_spans:
+            highlights.append(Highlight("fits", hit["fits"], fits_spans))
+        return self._hit(
+            hit, why="words", score=round(hit.score * weight, 3), highlights=tuple(highlights)
+        )
+
+    def _correct(self, word: str) -> str:
+        """``word``, or the catalogue's word one edit (or swap) away when it has none such."""
+        assert self.searcher is not None
+        lowered = word.lower()
+        if len(lowered) < 4 or not lowered.isalpha():
+            return lowered
+        reader = self.searcher.reader()
+        if (SCHEMA["title"].spelling_fieldname("title"), lowered) in reader:
+            return lowered
+        suggestions = self.searcher.corrector("title").suggest(lowered, limit=1, maxdist=1)
+        return str(suggestions[0]) if suggestions else lowered
+
+    def _is_model(self, norm: str) -> bool:
+        return (
+            self.session.scalar(
+                select(ModelVersion.id).where(
+                    ModelVersion.number_norm == norm, ModelVersion.as_of(self.release.id)
+                )
+            )
+            is not None
+        )
+
+    def _used(self, stem: str) -> bool:
+        """Whether the catalogue uses ``stem``, or a word one typo away, anywhere."""
+        assert self.searcher is not None
+        return not self.searcher.search(_word_query(stem), limit=1).is_empty()
+
+    def _synonym_word(self, stem: str) -> bool:
+        return any(stem in phrase for phrase in self.synonyms)
+
+    def _suggest(self, words: Sequence[str]) -> str | None:
+        """The query with each unknown word replaced by the nearest the catalogue uses, when
+        that finds something."""
+        assert self.searcher is not None
+        corrector = self.searcher.corrector("title")
+        corrected = []
+        for word in words:
+            lowered = word.lower()
+            if _is_number(word) or not re.fullmatch(r"[a-z]+", lowered):
+                corrected.append(lowered)
+                continue
+            suggestions = corrector.suggest(lowered, limit=1, maxdist=2, prefix=1)
+            corrected.append(suggestions[0] if suggestions else lowered)
+        suggestion = " ".join(corrected)
+        if suggestion == " ".join(w.lower() for w in words):
+            return None
+        alternatives = _alternatives(stems(suggestion), self.synonyms)
+        if not alternatives[0]:
+            return None
+        found = self._search(_words_query(alternatives), limit=1, facets=False)
+        return None if found.is_empty() else suggestion
+
+    def _facets(self, found: Any, results: Results) -> None:
+        """Counts to narrow the results by. Category and status count every match; product lines
+        and models, which a part has several of, count the best ``FACET_WINDOW`` (counting them
+        over a million matches would read every document)."""
+        for name in ("category", "status"):
+            counts = [(str(k), len(v)) for k, v in found.groups(name).items() if k]
+            results.facets[name] = _top(counts)
+        lines: dict[str, int] = defaultdict(int)
+        models: dict[str, int] = defaultdict(int)
+        for hit in islice(found, FACET_WINDOW):
+            for line in filter(None, (hit.get("product_line") or "").split(",")):
+                lines[line] += 1
+            if hit["kind"] == PART:
+                for norm in filter(None, (hit.get("models") or "").split(",")):
+                    models[norm] += 1
+        results.facets["product_line"] = _top(lines.items())
+        top_models = _top(models.items())
+        rows = self.session.execute(
+            select(ModelVersion.number_norm, ModelVersion.number).where(
+                ModelVersion.number_norm.in_([norm for norm, _n in top_models]),
+                ModelVersion.as_of(self.release.id),
+            )
+        )
+        spelled: dict[str, str] = dict(rows.tuples().all())
+        results.facets["model"] = [(spelled.get(norm, norm), n) for norm, n in top_models]
+
+    def _hit(
+        self, hit: WhooshHit, *, why: str, score: float, highlights: tuple[Highlight, ...]
+    ) -> Hit:
+        if hit.get("replaced_by"):
+            highlights = (
+                *highlights,
+                Highlight("replaced_by", f"replaced by {hit['replaced_by']}"),
+            )
+        return Hit(
+            kind=hit["kind"],
+            key=hit["key"],
+            title=hit["title"],
+            score=score,
+            why=why,
+            status=hit["status"],
+            category=hit.get("category") or "",
+            safety_critical=bool(hit.get("safety")),
+            highlights=highlights,
+        )
+
+
+def _top(counts: Iterable[tuple[str, int]], n: int = 12) -> list[tuple[str, int]]:
+    return sorted(counts, key=lambda kv: (-kv[1], kv[0]))[:n]

@@ -153,3 +153,60 @@ class MeSchema(Schema):
     name = fields.String(required=True)
     role = fields.String(required=True)
     centre = fields.String(allow_none=True)
+
+
+class SearchArgs(Schema):
+    q = fields.String(required=True, validate=validate.Length(max=200))
+    kind = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["parts", "models", "trees"]),
+        metadata={"description": "Search only this kind; everything by default."},
+    )
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+    category = fields.String(load_default=None, validate=validate.Length(max=80))
+    status = fields.String(load_default=None, validate=validate.Length(max=16))
+    product_line = fields.String(load_default=None, validate=validate.Length(max=40))
+    model = fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+class HighlightSchema(Schema):
+    field = fields.String(required=True, metadata={"description": "title, number, fits, replaces"})
+    text = fields.String(required=True)
+    spans = fields.List(
+        fields.List(fields.Integer()),
+        required=True,
+        metadata={"description": "[start, end) character ranges of text that matched"},
+    )
+
+
+class ReplacementSchema(Schema):
+    requested = fields.String(required=True)
+    outcome = fields.String(required=True)
+    chain = fields.List(fields.String(), required=True)
+
+
+class SearchResultSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["part", "model", "tree"]))
+    key = fields.String(
+        required=True, metadata={"description": "The number as the catalogue spells it."}
+    )
+    title = fields.String(required=True)
+    score = fields.Float(required=True, metadata={"description": "Higher is better."})
+    highlights = fields.List(fields.Nested(HighlightSchema), required=True)
+    why = fields.String(
+        required=True, metadata={"description": "number, replaces, number prefix, words"}
+    )
+    status = fields.String(required=True)
+    replacement = fields.Nested(ReplacementSchema, allow_none=True)
+
+
+class SearchSchema(Schema):
+    query = fields.String(required=True)
+    results = fields.List(fields.Nested(SearchResultSchema), required=True)
+    did_you_mean = fields.String(allow_none=True, required=True)
+    total = fields.Integer(required=True)
+    ignored = fields.List(fields.String(), required=True)
+    model = fields.String(
+        allow_none=True, metadata={"description": "A model number in q, used as a filter."}
+    )
+    index_available = fields.Boolean(required=True)

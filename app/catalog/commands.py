@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from app.db import session_factory
+from app.search.commands import update_index
 from parts_catalog import documents, services
 from parts_catalog.errors import CatalogError, InvalidRelease
 from parts_catalog.importer import import_release
@@ -40,6 +41,8 @@ def import_command(path: Path, label: str, dry_run: bool) -> None:
     for name in report.carried_over:
         click.echo(f"{name} is absent: its rows carry over from the previous release.")
     click.echo(report.summary_line())
+    if not dry_run:
+        update_index()
 
 
 @catalog_cli.command("resolve")

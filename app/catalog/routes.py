@@ -15,8 +15,9 @@ from app.access import form_page, roles, signed_in
 from app.catalog import bp
 from app.catalog.chain import columns
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
-from app.db import get_session
+from app.db import get_session, session_factory
 from app.roles import Role
+from app.search import indexing
 from parts_catalog import errata, services
 from parts_catalog.errors import InvalidRelease, UnknownModel, UnknownPart
 from parts_catalog.importer import import_release
@@ -169,6 +170,12 @@ def upload() -> ResponseReturnValue:
         if report is not None and not report.dry_run:
             session.commit()
             flash(report.summary_line(), "success")
+            if indexing.sync_after_request(session_factory(), indexing.parts_index()) is None:
+                flash(
+                    "Search will show this release once the index writer has applied it "
+                    "(`flask --app wsgi search sync`, or the running `search worker`).",
+                    "info",
+                )
             return redirect(url_for("catalog.releases"))
     status = 422 if problems or (form.is_submitted() and report is None) else 200
     return render_template(

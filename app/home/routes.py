@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import current_app, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
@@ -8,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.access import public, signed_in
 from app.db import get_session
 from app.home import bp
+from app.search import indexing
 
 
 @bp.get("/")
@@ -28,4 +31,12 @@ def healthz() -> ResponseReturnValue:
         current_app.logger.warning("health check: database unreachable: %s", exc)
         checks["database"] = "unreachable"
     healthy = all(state == "ok" for state in checks.values())
-    return jsonify(status="ok" if healthy else "failing", checks=checks), 200 if healthy else 503
+    report: dict[str, object] = {"status": "ok" if healthy else "failing", "checks": checks}
+    if healthy:
+        # A search index that is behind or missing degrades the portal (numbers are still
+        # answered) but does not take it out of service: reported, with a 200.
+        index = indexing.health(get_session(), indexing.parts_index())
+        report["search"] = asdict(index)
+        if index.status != "ok":
+            report["status"] = "degraded"
+    return jsonify(report), 200 if healthy else 503

@@ -1,0 +1,126 @@
+"""Search pages. Views are thin: read arguments, run the search, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.access import form_page, roles, signed_in
+from app.db import get_session
+from app.roles import Role
+from app.search import bp, queries
+from app.search.forms import DeleteForm, SynonymForm
+from parts_catalog import search, synonyms
+from parts_catalog.errors import CatalogError
+
+PAGE_SIZE = 25
+SUGGESTIONS = 8
+SYNONYM_KEEPERS = (Role.ENGINEER, Role.ADMIN)
+
+
+def _filters() -> search.Filters:
+    args = request.args
+    return search.Filters(
+        category=args.get("category") or None,
+        status=args.get("status") or None,
+        product_line=args.get("product_line") or None,
+        model=args.get("model") or None,
+    )
+
+
+def result_url(hit: search.Hit) -> str:
+    if hit.kind == search.MODEL:
+        return url_for("catalog.model", number=hit.key)
+    return url_for("catalog.part", number=hit.key)
+
+
+@bp.get("")
+@signed_in
+def results() -> ResponseReturnValue:
+    text = request.args.get("q", "").strip()[:200]
+    kind = request.args.get("kind", "")
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    filters = _filters()
+    found = None
+    if text:
+        found = queries.run(
+            text,
+            kinds=[kind] if kind in queries.KIND_NAMES else tuple(queries.KIND_NAMES),
+            filters=filters,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            facets=True,
+        )
+    return render_template(
+        "search/results.html",
+        query=text,
+        kind=kind,
+        page=page,
+        page_size=PAGE_SIZE,
+        filters=filters,
+        found=found,
+        result_url=result_url,
+    )
+
+
+@bp.get("/suggest")
+@signed_in
+def suggest() -> ResponseReturnValue:
+    """The search box's suggestions as you type (the box works as a plain form without them)."""
+    text = request.args.get("q", "").strip()[:200]
+    found = queries.run(text, limit=SUGGESTIONS) if len(text) >= 2 else None
+    items: list[dict[str, Any]] = []
+    for hit in found.hits if found else []:
+        note = next((h.text for h in hit.highlights if h.field == "replaces"), None)
+        items.append(
+            {
+                "kind": hit.kind,
+                "key": hit.key,
+                "title": hit.title,
+                "note": note,
+                "url": result_url(hit),
+            }
+        )
+    return jsonify(query=text, suggestions=items)
+
+
+@bp.route("/synonyms", methods=["GET", "POST"])
+@roles(*SYNONYM_KEEPERS)
+@form_page
+def synonym_list() -> ResponseReturnValue:
+    session = get_session()
+    form = SynonymForm()
+    if form.validate_on_submit():
+        try:
+            synonyms.add(
+                session,
+                words=form.words.data or "",
+                means=form.means.data or "",
+                by=current_user.email,
+            )
+        except CatalogError as exc:
+            form.words.errors = [*form.words.errors, str(exc)]
+        else:
+            session.commit()
+            flash(f"“{form.words.data}” now also finds “{form.means.data}”.", "success")
+            return redirect(url_for("search.synonym_list"))
+    return render_template(
+        "search/synonyms.html",
+        form=form,
+        delete_form=DeleteForm(),
+        synonyms=synonyms.listed(session),
+    ), form.status
+
+
+@bp.post("/synonyms/<int:synonym_id>/delete")
+@roles(*SYNONYM_KEEPERS)
+def delete_synonym(synonym_id: int) -> ResponseReturnValue:
+    session = get_session()
+    removed = synonyms.remove(session, synonym_id)
+    session.commit()
+    if removed is not None:
+        flash(f"Removed: “{removed.words}” → “{removed.means}”.", "success")
+    return redirect(url_for("search.synonym_list"))
