@@ -108,11 +108,10 @@ class IndexStore:
             )
         cached: tuple[Path, Searcher] | None = getattr(self._local, "cached", None)
         try:
-            if cached is not None and cached[0] == live:
+            if cached is not None and cached[0] == live and cached[1].up_to_date():
                 searcher = cached[1]
-                if not searcher.up_to_date():
-                    searcher = searcher.refresh()
             else:
+                # Not Searcher.refresh(): it reuses segment readers whose deletions are stale.
                 self.close()
                 searcher = whoosh_index.open_dir(str(live), schema=self.schema).searcher()
         except Exception as exc:  # Whoosh reports damage as many different errors

@@ -805,8 +805,16 @@ class PartSearch:
                 corrected += fixed_stems
             else:
                 results.ignored.append(word)
-        counted = len(results.ignored) + len({*words} - {*results.ignored})
-        if not original or len(results.ignored) * 2 > counted:
+        kept = len(words) - len(results.ignored)
+        if (
+            not original
+            # Words are set aside only from a longer question, and only a minority of them:
+            # "hdmi board" in a catalogue without HDMI boards is not a question about boards.
+            or (results.ignored and (len(words) < 3 or kept <= len(results.ignored)))
+            # What is left must name a thing, not only where it fits: "camera flash" in a
+            # catalogue without flashes is not a question about cameras.
+            or (results.ignored and not any(self._used(s, ("title",)) for s in original))
+        ):
             results.ignored = []
             results.did_you_mean = self._suggest(words)
             return []
@@ -869,10 +877,11 @@ class PartSearch:
             is not None
         )
 
-    def _used(self, stem: str) -> bool:
-        """Whether the catalogue uses ``stem``, or a word one typo away, anywhere."""
+    def _used(self, stem: str, fields: Sequence[str] = ("title", "fits")) -> bool:
+        """Whether the catalogue uses ``stem``, or a word one typo away, in ``fields``."""
         assert self.searcher is not None
-        return not self.searcher.search(_word_query(stem), limit=1).is_empty()
+        query = Or([_typo_tolerant(name, stem, 1.0) for name in fields])
+        return not self.searcher.search(query, limit=1).is_empty()
 
     def _synonym_word(self, stem: str) -> bool:
         return any(stem in phrase for phrase in self.synonyms)
@@ -922,7 +931,7 @@ class PartSearch:
                 ModelVersion.as_of(self.release.id),
             )
         )
-        spelled: dict[str, str] = dict(rows.tuples().all())
+        spelled: dict[str, str] = dict(rows.all())  # type: ignore[arg-type]
         results.facets["model"] = [(spelled.get(norm, norm), n) for norm, n in top_models]
 
     def _hit(

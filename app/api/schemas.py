@@ -183,6 +183,9 @@ class ReplacementSchema(Schema):
     requested = fields.String(required=True)
     outcome = fields.String(required=True)
     chain = fields.List(fields.String(), required=True)
+    order = fields.List(
+        fields.String(), required=True, metadata={"description": "What to order today instead."}
+    )
 
 
 class SearchResultSchema(Schema):

@@ -43,6 +43,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.get_model_parts": SIGNED_IN,
     "api.get_releases": SIGNED_IN,
     "api.get_diff": SIGNED_IN,
+    "api.search_all": SIGNED_IN,
     "api-docs.openapi_json": PUBLIC,
     "catalog.index": SIGNED_IN,
     "catalog.lookup": SIGNED_IN,
@@ -55,6 +56,10 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "catalog.report_fitment": SIGNED_IN,
     "catalog.errata_queue": KEEPERS,
     "catalog.resolve_erratum": KEEPERS,
+    "search.results": SIGNED_IN,
+    "search.suggest": SIGNED_IN,
+    "search.synonym_list": KEEPERS,
+    "search.delete_synonym": KEEPERS,
 }
 
 
@@ -135,7 +140,12 @@ def test_the_menu_offers_only_what_the_role_may_open(
     html = client.get("/").get_data(as_text=True)
     nav = html[html.index('<nav aria-label="Main">') : html.index("</nav>")]
     for endpoint, expected in EXPECTED.items():
-        if endpoint in ("admin.users", "admin.centres", "catalog.errata_queue"):
+        if endpoint in (
+            "admin.users",
+            "admin.centres",
+            "catalog.errata_queue",
+            "search.synonym_list",
+        ):
             with app.test_request_context():
                 url = app.url_map.bind("localhost").build(endpoint)
             offered = f'href="{url}"' in nav
