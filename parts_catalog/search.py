@@ -21,8 +21,8 @@ import xxhash
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 from whoosh.analysis import StemmingAnalyzer
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, FuzzyTerm, Or, Prefix, Query, Term
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.query import And, NullQuery, Or, Prefix, Query, Term
 from whoosh.searching import Hit as WhooshHit
 from whoosh.searching import Searcher
 from whoosh.sorting import FieldFacet
@@ -68,7 +68,7 @@ SCHEMA = Schema(
     models=KEYWORD(stored=True, commas=True),  # normal forms of the models a part fits
     replaced_by=STORED(),  # the numbers that directly supersede a part
     safety=STORED(),
-    stamp=NUMERIC(bits=64, signed=False, stored=True),  # a digest of the rest, for the check
+    stamp=STORED(),  # a digest of the rest, for the check
 )
 
 # Ranking weights for what a part's status says about ordering it today.
@@ -522,27 +522,10 @@ class Results:
     unavailable: bool = False  # the index could not be read: only exact numbers were answered
 
 
-def _typo_tolerant(fieldname: str, stem: str, boost: float) -> Query:
-    """The stem, or one letter off, or two neighbours swapped ("pwoer" for "power"): Whoosh's
-    fuzzy terms count a swap as two edits, and two edits let too much in. An exact match
-    outweighs a near one."""
-    exact = Term(fieldname, stem, boost=boost)
-    if len(stem) < 4 or stem.isdigit():
-        return exact
-    swaps = {stem[:i] + stem[i + 1] + stem[i] + stem[i + 2 :] for i in range(len(stem) - 1)}
-    return Or(
-        [exact, FuzzyTerm(fieldname, stem, maxdist=1, prefixlength=1, boost=boost * 0.3)]
-        + [Term(fieldname, swap, boost=boost * 0.3) for swap in sorted(swaps - {stem})]
-    )
-
-
-def _word_query(stem: str) -> Query:
-    return Or([_typo_tolerant("title", stem, 2.0), _typo_tolerant("fits", stem, 1.0)])
-
-
-def _words_query(alternatives: Sequence[tuple[str, ...]]) -> Query:
-    queries: list[Query] = [And([_word_query(s) for s in words]) for words in alternatives if words]
-    return Or(queries) if len(queries) > 1 else queries[0]
+# How much a field's match counts, and a near word (a typo) against the word itself.
+_FIELD_WEIGHT = {"title": 2.0, "fits": 1.0}
+_NEAR_WEIGHT = 0.3
+_NEAR_LIMIT = 8  # near words per field, at most: a short typo can be near many
 
 
 def _is_number(token: str) -> bool:
@@ -596,6 +579,7 @@ class PartSearch:
         self.kinds = [k for k in kinds if k in KINDS]
         self.filters = filters or Filters()
         self.synonyms = synonyms or {}
+        self._variant_cache: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def run(self, text: str, *, limit: int = 20, offset: int = 0, facets: bool = False) -> Results:
         """Results for ``text``, best first: the number asked for (and what replaces it), the
@@ -821,32 +805,33 @@ class PartSearch:
         alternatives = _alternatives(tuple(original), self.synonyms)
         if corrected != original:
             alternatives += _alternatives(tuple(corrected), self.synonyms)
-        query = _words_query(list(dict.fromkeys(alternatives)))
+        alternatives = list(dict.fromkeys(alternatives))
+        query = self._words_query(alternatives)
         if results.model is not None:
             query = And([query, Term("models", results.model)])
-        found = self._search(query, limit=max(limit, 50) * 2, facets=facets, terms=True)
+        found = self._search(query, limit=max(limit, 50) * 2, facets=facets)
         if found.is_empty():
             results.did_you_mean = self._suggest(words)
             return []
         best = found[0].score
+        matching = self._matching_words(alternatives)
         hits = []
         for hit in found:
             if hit.score < best * RELATIVE_FLOOR:
                 break
-            hits.append(self._word_hit(hit))
+            hits.append(self._word_hit(hit, matching))
         hits.sort(key=lambda h: (-h.score, h.key))
         results.total = len(found) if len(hits) == found.scored_length() else len(hits)
         if facets:
             self._facets(found, results)
         return hits
 
-    def _word_hit(self, hit: WhooshHit) -> Hit:
+    def _word_hit(self, hit: WhooshHit, matched: set[str]) -> Hit:
         weight = 1.0
         if hit["kind"] == PART:
             weight = _STATUS_WEIGHT.get(hit["status"], 0.6)
             if hit.get("replaced_by"):
                 weight *= _SUPERSEDED_WEIGHT
-        matched = {term.decode() for _field, term in (hit.matched_terms() or [])}
         highlights = [Highlight("title", hit["title"], _word_spans(hit["title"], matched))]
         fits_spans = _word_spans(hit.get("fits") or "", matched)
         if fits_spans:
@@ -877,11 +862,58 @@ class PartSearch:
             is not None
         )
 
-    def _used(self, stem: str, fields: Sequence[str] = ("title", "fits")) -> bool:
-        """Whether the catalogue uses ``stem``, or a word one typo away, in ``fields``."""
+    def _variants(self, stem: str) -> dict[str, tuple[str, ...]]:
+        """The index's words ``stem`` stands for, by field: itself where the catalogue uses it,
+        else those one edit or one swapped pair away ("pwoer" finds "power"). Looking them up
+        in the lexicon first keeps the query small: Whoosh scores every document a query
+        matches, so every needless alternative costs on every match."""
         assert self.searcher is not None
-        query = Or([_typo_tolerant(name, stem, 1.0) for name in fields])
-        return not self.searcher.search(query, limit=1).is_empty()
+        if stem in self._variant_cache:
+            return self._variant_cache[stem]
+        reader = self.searcher.reader()
+        found: dict[str, tuple[str, ...]] = {}
+        for name in _FIELD_WEIGHT:
+            if (name, stem) in reader:
+                found[name] = (stem,)
+            elif len(stem) >= 4 and not stem.isdigit():
+                # Whoosh counts a swap as two edits, and two edits let too much in.
+                swaps = {
+                    stem[:i] + stem[i + 1] + stem[i] + stem[i + 2 :] for i in range(len(stem) - 1)
+                }
+                near = {*reader.terms_within(name, stem, 1, prefix=1)}
+                near |= {swap for swap in swaps if (name, swap) in reader}
+                found[name] = tuple(sorted(near)[:_NEAR_LIMIT])
+            else:
+                found[name] = ()
+        self._variant_cache[stem] = found
+        return found
+
+    def _used(self, stem: str, fields: Sequence[str] = tuple(_FIELD_WEIGHT)) -> bool:
+        """Whether the catalogue uses ``stem``, or a word one typo away, in ``fields``."""
+        return any(self._variants(stem)[name] for name in fields)
+
+    def _word_query(self, stem: str) -> Query:
+        terms: list[Query] = []
+        for name, words in self._variants(stem).items():
+            for word in words:
+                near = 1.0 if word == stem else _NEAR_WEIGHT
+                terms.append(Term(name, word, boost=_FIELD_WEIGHT[name] * near))
+        return Or(terms) if terms else NullQuery
+
+    def _words_query(self, alternatives: Sequence[tuple[str, ...]]) -> Query:
+        queries: list[Query] = [
+            And([self._word_query(s) for s in words]) for words in alternatives if words
+        ]
+        return Or(queries) if len(queries) > 1 else queries[0]
+
+    def _matching_words(self, alternatives: Sequence[tuple[str, ...]]) -> set[str]:
+        return {
+            word
+            for words in alternatives
+            for stem in words
+            for variants in self._variants(stem).values()
+            for word in variants
+        }
 
     def _synonym_word(self, stem: str) -> bool:
         return any(stem in phrase for phrase in self.synonyms)
@@ -905,7 +937,7 @@ class PartSearch:
         alternatives = _alternatives(stems(suggestion), self.synonyms)
         if not alternatives[0]:
             return None
-        found = self._search(_words_query(alternatives), limit=1, facets=False)
+        found = self._search(self._words_query(alternatives), limit=1, facets=False)
         return None if found.is_empty() else suggestion
 
     def _facets(self, found: Any, results: Results) -> None:
@@ -931,7 +963,7 @@ class PartSearch:
                 ModelVersion.as_of(self.release.id),
             )
         )
-        spelled: dict[str, str] = dict(rows.all())  # type: ignore[arg-type]
+        spelled: dict[str, str] = dict(rows.all())
         results.facets["model"] = [(spelled.get(norm, norm), n) for norm, n in top_models]
 
     def _hit(

@@ -22,7 +22,12 @@ catalog_cli = AppGroup("catalog", help="The versioned parts catalogue.")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--release", "label", required=True, help="Label of the new release, e.g. 2026.11.")
 @click.option("--dry-run", is_flag=True, help="Validate only; store nothing.")
-def import_command(path: Path, label: str, dry_run: bool) -> None:
+@click.option(
+    "--skip-index",
+    is_flag=True,
+    help="Leave the search index's queued changes to `search sync` or the `search worker`.",
+)
+def import_command(path: Path, label: str, dry_run: bool, skip_index: bool) -> None:
     """Import the release at PATH (a directory or .zip of CSV files)."""
 
     def progress(message: str) -> None:
@@ -41,7 +46,9 @@ def import_command(path: Path, label: str, dry_run: bool) -> None:
     for name in report.carried_over:
         click.echo(f"{name} is absent: its rows carry over from the previous release.")
     click.echo(report.summary_line())
-    if not dry_run:
+    if skip_index and not dry_run:
+        click.echo("Search index changes queued for `flask --app wsgi search sync`.")
+    elif not dry_run:
         update_index()
 
 
