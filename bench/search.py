@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from catalog import generate, model_number, part_number  # noqa: E402  (bench/catalog.py)
+from catalog import generate, model_number, part_number
 
 TEXT_QUERIES = [
     ("power board", "power AND board"),
@@ -100,8 +100,17 @@ def main() -> None:
         migrate(url)
         started = time.perf_counter()
         subprocess.run(
-            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "catalog", "import"]
-            + [str(workdir / "r1"), "--release", "bench.1", "--skip-index"],
+            [
+                str(ROOT / ".venv/bin/flask"),
+                "--app",
+                "wsgi",
+                "catalog",
+                "import",
+                str(workdir / "r1"),
+                "--release",
+                "bench.1",
+                "--skip-index",
+            ],
             cwd=ROOT,
             env=env,
             check=True,
@@ -139,8 +148,7 @@ def main() -> None:
 
         rng = random.Random(11)
         numbers = [
-            spellings(part_number(rng.randrange(sizes["parts"])), rng)
-            for _ in range(args.queries)
+            spellings(part_number(rng.randrange(sizes["parts"])), rng) for _ in range(args.queries)
         ]
         models = [model_number(rng.randrange(sizes["models"])) for _ in range(50)]
         words = [rng.choice(TEXT_QUERIES) for _ in range(args.queries // 4)]
@@ -187,8 +195,10 @@ def main() -> None:
             f50, f99 = percentiles(timings["fts5"])
             rows.append((label, len(cases), w50, w99, f50, f99, found))
         print()
-        print(f"{'queries':10} {'n':>6} {'Benchside p50/p99 ms':>22} {'FTS5 p50/p99 ms':>18} "
-              f"{'p99 ratio':>9}  answered (Benchside / FTS5)")
+        print(
+            f"{'queries':10} {'n':>6} {'Benchside p50/p99 ms':>22} {'FTS5 p50/p99 ms':>18} "
+            f"{'p99 ratio':>9}  answered (Benchside / FTS5)"
+        )
         for label, n, w50, w99, f50, f99, found in rows:
             print(
                 f"{label:10} {n:6,} {w50:10.2f} / {w99:8.2f} {f50:8.2f} / {f99:7.2f} "

@@ -593,10 +593,11 @@ class PartSearch:
         if not text or not self.kinds:
             return results
         hits: list[Hit] = []
-        if _looks_like_a_number(text):
-            hits = self._numbers(normalise(text))
-            if self.searcher is not None:
-                hits += self._family(normalise(text), results, facets=facets, seen=hits)
+        norm = normalise(text)
+        if any(ch.isdigit() for ch in norm):
+            hits = self._numbers(norm)  # "ILCE 7M3" as well as "1-474-594-11"
+        if _looks_like_a_number(text) and self.searcher is not None:
+            hits += self._family(norm, results, facets=facets, seen=hits)
         results.unavailable = self.searcher is None
         if not hits and self.searcher is not None:
             hits = self._words(text, results, limit=limit + offset, facets=facets)
@@ -758,17 +759,7 @@ class PartSearch:
         return hits
 
     def _words(self, text: str, results: Results, *, limit: int, facets: bool) -> list[Hit]:
-        words = []
-        for token in text.split():
-            if (
-                not self.filters.model
-                and results.model is None
-                and _is_number(token)
-                and self._is_model(normalise(token))
-            ):
-                results.model = normalise(token)  # "power board kdl-55w800c"
-                continue
-            words.append(token)
+        words = self._take_model(text.split(), results)
         if not any(stems(w) for w in words):
             if results.model is None:
                 return []
@@ -821,7 +812,11 @@ class PartSearch:
                 break
             hits.append(self._word_hit(hit, matching))
         hits.sort(key=lambda h: (-h.score, h.key))
-        results.total = len(found) if len(hits) == found.scored_length() else len(hits)
+        if len(hits) < found.scored_length():
+            results.total = len(hits)  # the tail below the floor is not shown
+        else:
+            # Counting a million matches exactly costs more than the search.
+            results.total = len(found) if found.has_exact_length() else found.estimated_length()
         if facets:
             self._facets(found, results)
         return hits
@@ -851,6 +846,19 @@ class PartSearch:
             return lowered
         suggestions = self.searcher.corrector("title").suggest(lowered, limit=1, maxdist=1)
         return str(suggestions[0]) if suggestions else lowered
+
+    def _take_model(self, tokens: list[str], results: Results) -> list[str]:
+        """The tokens without a model number among them ("power board kdl-55w800c", "ilce 7m3
+        battery"), which becomes a filter; one token or two adjacent ones."""
+        if self.filters.model:
+            return tokens
+        for width in (1, 2):
+            for start in range(len(tokens) - width + 1):
+                candidate = "".join(tokens[start : start + width])
+                if _is_number(candidate) and self._is_model(normalise(candidate)):
+                    results.model = normalise(candidate)
+                    return tokens[:start] + tokens[start + width :]
+        return tokens
 
     def _is_model(self, norm: str) -> bool:
         return (

@@ -84,7 +84,7 @@ def remove(session: Session, synonym_id: int) -> SearchSynonym | None:
 
 def load_starter(session: Session) -> int:
     """Add the starter list's pairs that are missing; returns how many were added."""
-    have = set(session.execute(select(SearchSynonym.words, SearchSynonym.means)).tuples())
+    have = {(w, m) for w, m in session.execute(select(SearchSynonym.words, SearchSynonym.means))}
     added = 0
     for words, means in STARTER:
         if (words, means) not in have:
