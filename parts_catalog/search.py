@@ -21,11 +21,11 @@ import xxhash
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 from whoosh.analysis import StemmingAnalyzer
+from whoosh.collectors import Collector, FilterCollector, TopCollector
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.query import And, NullQuery, Or, Prefix, Query, Term
 from whoosh.searching import Hit as WhooshHit
 from whoosh.searching import Searcher
-from whoosh.sorting import FieldFacet
 from whoosh.writing import IndexWriter
 
 from parts_catalog.models import (
@@ -718,17 +718,17 @@ class PartSearch:
             terms.append(f)
         return And(terms) if terms else None
 
-    def _search(self, query: Query, *, limit: int | None, facets: bool, **options: Any) -> Any:
+    def _search(self, query: Query, *, limit: int, facets: bool, **options: Any) -> Any:
+        """The best ``limit`` matches (at least ``FACET_WINDOW`` when counting facets)."""
         assert self.searcher is not None
-        # Category and status are columns, counted over every match; see _facets for the rest.
-        grouped = {"category": FieldFacet("category"), "status": FieldFacet("status")}
-        return self.searcher.search(
-            query,
-            limit=limit,
-            filter=self._restrict(),
-            groupedby=grouped if facets else None,
-            **options,
-        )
+        restrict = self._restrict()
+        if options:  # sorted, not scored: Whoosh's own collector
+            return self.searcher.search(query, limit=limit, filter=restrict, **options)
+        collector: Collector = _BestCollector(limit=max(limit, FACET_WINDOW) if facets else limit)
+        if restrict is not None:
+            collector = FilterCollector(collector, allow=restrict)
+        self.searcher.search_with_collector(query, collector)
+        return collector.results()
 
     def _family(
         self, norm: str, results: Results, *, facets: bool, seen: Sequence[Hit]
@@ -844,7 +844,9 @@ class PartSearch:
         reader = self.searcher.reader()
         if (SCHEMA["title"].spelling_fieldname("title"), lowered) in reader:
             return lowered
-        suggestions = self.searcher.corrector("title").suggest(lowered, limit=1, maxdist=1)
+        suggestions = self.searcher.corrector("title").suggest(
+            lowered, limit=1, maxdist=1, prefix=1
+        )
         return str(suggestions[0]) if suggestions else lowered
 
     def _take_model(self, tokens: list[str], results: Results) -> list[str]:
@@ -949,12 +951,16 @@ class PartSearch:
         return None if found.is_empty() else suggestion
 
     def _facets(self, found: Any, results: Results) -> None:
-        """Counts to narrow the results by. Category and status count every match; product lines
-        and models, which a part has several of, count the best ``FACET_WINDOW`` (counting them
-        over a million matches would read every document)."""
-        for name in ("category", "status"):
-            counts = [(str(k), len(v)) for k, v in found.groups(name).items() if k]
-            results.facets[name] = _top(counts)
+        """Counts to narrow the results by, over the best ``FACET_WINDOW`` matches: counting
+        over every match would score and read every document (a million, for "board")."""
+        categories: dict[str, int] = defaultdict(int)
+        statuses: dict[str, int] = defaultdict(int)
+        for hit in islice(found, FACET_WINDOW):
+            if hit.get("category"):
+                categories[hit["category"]] += 1
+            statuses[hit["status"]] += 1
+        results.facets["category"] = _top(categories.items())
+        results.facets["status"] = _top(statuses.items())
         lines: dict[str, int] = defaultdict(int)
         models: dict[str, int] = defaultdict(int)
         for hit in islice(found, FACET_WINDOW):
@@ -993,6 +999,24 @@ class PartSearch:
             safety_critical=bool(hit.get("safety")),
             highlights=highlights,
         )
+
+
+class _BestCollector(TopCollector):  # type: ignore[misc]
+    """Whoosh's top-N collector, raising its bar as soon as it holds N results.
+
+    Whoosh raises the bar (and starts skipping blocks of postings that cannot beat it) only
+    when a better document replaces one in the top N. Catalogue descriptions repeat ("POWER
+    BOARD" ten thousand times), so scores tie, nothing is ever replaced, and every match is
+    scored; with the bar set when the top N fills, equal blocks are skipped.
+    """
+
+    def _collect(self, global_docnum: int, score: float) -> float:
+        key: float = super()._collect(global_docnum, score)
+        if len(self.items) == self.limit:
+            # A hair above the lowest kept score: a block's best possible score is computed
+            # apart from its documents' scores, and ties come out a rounding error higher.
+            self.minscore = self.items[0][0] * (1 + 1e-6)
+        return key
 
 
 def _top(counts: Iterable[tuple[str, int]], n: int = 12) -> list[tuple[str, int]]:
