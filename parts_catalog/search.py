@@ -39,7 +39,7 @@ from parts_catalog.models import (
 )
 from parts_catalog.numbers import normalise
 from parts_catalog.services import resolve_number
-from parts_catalog.sqltypes import utcnow
+from parts_catalog.sqltypes import UTCDateTime, utcnow
 from parts_catalog.supersession import CURRENT, KIT, NLA, NO_LONGER_AVAILABLE, Resolution
 
 INDEX_NAME = "parts"
@@ -308,14 +308,14 @@ def queue_release_changes(session: Session, release_id: int) -> None:
     session.execute(
         insert(SearchPending).from_select(
             columns,
-            select(literal(INDEX_NAME), literal(f"{PART}:") + parts.c.norm, literal(now)),
+            select(literal(INDEX_NAME), literal(f"{PART}:") + parts.c.norm, literal(now, UTCDateTime())),
         )
     )
     session.execute(
         insert(SearchPending).from_select(
             columns,
             select(
-                literal(INDEX_NAME), literal(f"{MODEL}:") + ModelVersion.number_norm, literal(now)
+                literal(INDEX_NAME), literal(f"{MODEL}:") + ModelVersion.number_norm, literal(now, UTCDateTime())
             )
             .where(changed_model)
             .distinct(),

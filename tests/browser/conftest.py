@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.search import indexing
 from tests import database
 from tests.conftest import make_test_config
 from tests.smtp import free_port
@@ -46,12 +48,17 @@ def browser() -> Iterator[Browser]:
 
 
 class LiveServer:
-    def __init__(self, url: str, engine: Engine) -> None:
+    def __init__(self, url: str, app: Flask) -> None:
         self.url = url
-        self.engine = engine
+        self.app = app
+        self.engine: Engine = app.extensions["engine"]
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def update_search_index(self) -> None:
+        """What the index writer does after an import commits."""
+        indexing.sync(self.app.extensions["session_factory"], indexing.parts_index(self.app))
 
 
 @pytest.fixture
@@ -62,7 +69,7 @@ def live_server(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[L
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app.extensions["engine"])
+        yield LiveServer(f"http://127.0.0.1:{port}", app)
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from app.roles import Role
 from parts_catalog.importer import import_release
@@ -21,13 +22,22 @@ def test_an_old_number_leads_to_what_to_order(
         import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
         user = make_user(session, role=Role.TECHNICIAN)
         session.commit()
+    live_server.update_search_index()
     page.goto(live_server.url + "/login")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    # The number as a service manual prints it, typed with spaces into the box on every page.
-    page.get_by_role("searchbox", name="Part or model number").fill("1474 594 11")
-    page.get_by_role("button", name="Look up").click()
+    # The number as a service manual prints it, typed with spaces into the box on every page:
+    # the suggestions already say what to order instead.
+    box = page.get_by_role("combobox", name="Search parts and models")
+    box.press_sequentially("1474 594 11", delay=30)
+    options = page.get_by_role("listbox").get_by_role("option")
+    expect(options.first).to_contain_text("1-474-594-11")
+    expect(options.nth(1)).to_contain_text("replaces 1-474-594-11")
+    box.press("Enter")  # the plain form: the results page
+    expect(page).to_have_url(live_server.url + "/search?q=1474+594+11")
+    first = page.get_by_role("listitem").filter(has_text="superseded: order 1-474-594-12").first
+    first.get_by_role("link", name="1-474-594-11").click()
     expect(page).to_have_url(live_server.url + "/catalog/parts/1-474-594-11")
     answer = page.get_by_role("region", name="What to order")
     expect(answer).to_contain_text("Order 1-474-594-12 × 1")
@@ -40,3 +50,35 @@ def test_an_old_number_leads_to_what_to_order(
     )
     page.get_by_role("button", name="Report: 1-474-594-11 does not fit KDL-55W800C").click()
     expect(page.get_by_role("status")).to_contain_text("engineers will check")
+
+
+def test_search_suggests_as_you_type_and_works_without_javascript(
+    browser: Browser, live_server: LiveServer, tmp_path: Path
+) -> None:
+    with live_server.session() as session:
+        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+        user = make_user(session, role=Role.TECHNICIAN)
+        session.commit()
+    live_server.update_search_index()
+    for javascript in (True, False):
+        context = browser.new_context(java_script_enabled=javascript)
+        page = context.new_page()
+        page.goto(live_server.url + "/login")
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        box = page.get_by_role("combobox", name="Search parts and models")
+        if javascript:
+            box.press_sequentially("pwoer bord", delay=30)
+            option = page.get_by_role("option").filter(has_text="POWER BOARD (GL2A)")
+            expect(option).to_be_visible()
+            option.get_by_role("link").click()
+            expect(page).to_have_url(live_server.url + "/catalog/parts/1-474-594-12")
+        else:
+            box.fill("pwoer bord")
+            page.get_by_role("button", name="Search", exact=True).click()
+            results = page.get_by_role("list").filter(has_text="POWER BOARD (GL2A)")
+            expect(results.locator("mark").first).to_have_text("POWER")
+            page.get_by_role("link", name="KDL-55W800C").first.click()  # a model facet
+            expect(page).to_have_url(re.compile(r"model=KDL-55W800C"))
+        context.close()

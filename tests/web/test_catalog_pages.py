@@ -120,6 +120,9 @@ def test_engineer_uploads_a_release(
     response = upload(client, auth, "2026.1", archive)
     assert response.status_code == 302
     assert session.scalars(select(Release.imported_by)).one() == auth.user.email
+    # The search index follows before the answer: the new release is found at once.
+    found = client.get("/api/v1/search?q=main+board").get_json()["results"]
+    assert [r["key"] for r in found] == ["A-2072-533-A"]
 
 
 def test_a_refused_upload_shows_every_problem_and_keeps_the_label(

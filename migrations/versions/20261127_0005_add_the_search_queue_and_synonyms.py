@@ -1,4 +1,4 @@
-"""search queue and synonyms
+"""Add the search index's queue of pending changes and the synonym list
 
 Revision ID: 0005
 Revises: 0004
