@@ -303,20 +303,18 @@ def queue_release_changes(session: Session, release_id: int) -> None:
             )
         ),
     ).subquery()
-    now = utcnow()
+    now = literal(utcnow(), UTCDateTime())
     columns = ["index_name", "doc_id", "queued_at"]
     session.execute(
         insert(SearchPending).from_select(
             columns,
-            select(literal(INDEX_NAME), literal(f"{PART}:") + parts.c.norm, literal(now, UTCDateTime())),
+            select(literal(INDEX_NAME), literal(f"{PART}:") + parts.c.norm, now),
         )
     )
     session.execute(
         insert(SearchPending).from_select(
             columns,
-            select(
-                literal(INDEX_NAME), literal(f"{MODEL}:") + ModelVersion.number_norm, literal(now, UTCDateTime())
-            )
+            select(literal(INDEX_NAME), literal(f"{MODEL}:") + ModelVersion.number_norm, now)
             .where(changed_model)
             .distinct(),
         )
