@@ -523,7 +523,6 @@ class Results:
 # How much a field's match counts, and a near word (a typo) against the word itself.
 _FIELD_WEIGHT = {"title": 2.0, "fits": 1.0}
 _NEAR_WEIGHT = 0.3
-_NEAR_LIMIT = 8  # near words per field, at most: a short typo can be near many
 
 
 def _is_number(token: str) -> bool:
@@ -764,37 +763,33 @@ class PartSearch:
             return self._numbers(results.model) if MODEL in self.kinds else []
         # Each word as typed and as corrected against the catalogue's own words (one edit or a
         # swapped pair away); words the catalogue never uses, even so, are set aside.
-        original: list[str] = []
-        corrected: list[str] = []
+        typed: list[str] = []  # as typed, for synonyms ("mains lead")
+        fixed: list[str] = []  # as corrected against the catalogue ("amplfier", "speakr")
         for word in words:
-            fixed = self._correct(word)
-            word_stems, fixed_stems = stems(word), stems(fixed)
+            word_stems = stems(word)
             if not word_stems:
                 continue  # a stop word
-            if all(self._used(s) or self._synonym_word(s) for s in word_stems) or (
-                fixed != word.lower() and all(self._used(s) for s in fixed_stems)
-            ):
-                original += word_stems
-                corrected += fixed_stems
+            fixed_stems = stems(self._correct(word))
+            corrected = fixed_stems != word_stems and all(self._used(s) for s in fixed_stems)
+            if corrected or all(self._used(s) or self._synonym_word(s) for s in word_stems):
+                typed += word_stems
+                fixed += fixed_stems if corrected else word_stems
             else:
                 results.ignored.append(word)
         kept = len(words) - len(results.ignored)
         if (
-            not original
+            not typed
             # Words are set aside only from a longer question, and only a minority of them:
             # "hdmi board" in a catalogue without HDMI boards is not a question about boards.
             or (results.ignored and (len(words) < 3 or kept <= len(results.ignored)))
             # What is left must name a thing, not only where it fits: "camera flash" in a
             # catalogue without flashes is not a question about cameras.
-            or (results.ignored and not any(self._used(s, ("title",)) for s in original))
+            or (results.ignored and not any(self._used(s, ("title",)) for s in fixed))
         ):
             results.ignored = []
             results.did_you_mean = self._suggest(words)
             return []
-        alternatives = _alternatives(tuple(original), self.synonyms)
-        if corrected != original:
-            alternatives += _alternatives(tuple(corrected), self.synonyms)
-        alternatives = list(dict.fromkeys(alternatives))
+        alternatives = [tuple(fixed), *_alternatives(tuple(typed), self.synonyms)]
         query = self._words_query(alternatives)
         if results.model is not None:
             query = And([query, Term("models", results.model)])
@@ -871,28 +866,28 @@ class PartSearch:
         )
 
     def _variants(self, stem: str) -> dict[str, tuple[str, ...]]:
-        """The index's words ``stem`` stands for, by field: itself where the catalogue uses it,
-        else those one edit or one swapped pair away ("pwoer" finds "power"). Looking them up
-        in the lexicon first keeps the query small: Whoosh scores every document a query
-        matches, so every needless alternative costs on every match."""
+        """The index's word ``stem`` stands for, by field: itself where the catalogue uses it;
+        only when no field does, the commonest word one edit or one swapped pair away ("pwoer"
+        finds "power"). A real word is never taken for a typo of another ("module" is not
+        "model"), and one word per field keeps the query small: Whoosh scores every document a
+        query matches, and can skip blocks of tied scores only in a simple query."""
         assert self.searcher is not None
         if stem in self._variant_cache:
             return self._variant_cache[stem]
         reader = self.searcher.reader()
-        found: dict[str, tuple[str, ...]] = {}
-        for name in _FIELD_WEIGHT:
-            if (name, stem) in reader:
-                found[name] = (stem,)
-            elif len(stem) >= 4 and not stem.isdigit():
-                # Whoosh counts a swap as two edits, and two edits let too much in.
-                swaps = {
-                    stem[:i] + stem[i + 1] + stem[i] + stem[i + 2 :] for i in range(len(stem) - 1)
-                }
+        found: dict[str, tuple[str, ...]] = {
+            name: (stem,) if (name, stem) in reader else () for name in _FIELD_WEIGHT
+        }
+        if not any(found.values()) and len(stem) >= 4 and not stem.isdigit():
+            # Whoosh counts a swap as two edits, and two edits let too much in.
+            swaps = {stem[:i] + stem[i + 1] + stem[i] + stem[i + 2 :] for i in range(len(stem) - 1)}
+            for name in _FIELD_WEIGHT:
                 near = {*reader.terms_within(name, stem, 1, prefix=1)}
                 near |= {swap for swap in swaps if (name, swap) in reader}
-                found[name] = tuple(sorted(near)[:_NEAR_LIMIT])
-            else:
-                found[name] = ()
+                best = max(
+                    near, key=lambda word: (reader.doc_frequency(name, word), word), default=None
+                )
+                found[name] = (best,) if best else ()
         self._variant_cache[stem] = found
         return found
 
@@ -909,9 +904,23 @@ class PartSearch:
         return Or(terms) if terms else NullQuery
 
     def _words_query(self, alternatives: Sequence[tuple[str, ...]]) -> Query:
+        """Any alternative, each with all of its words. An alternative with a word the index does
+        not hold is left out rather than kept as a query that matches nothing: such a branch
+        would stop Whoosh from skipping blocks, and every match would be scored."""
+        # Alternatives that come to the same index words are one ("speakr" as typed, and as
+        # corrected to "speaker"): the first, corrected, wins.
+        chosen: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
+        for words in alternatives:
+            if words and all(self._used(s) for s in words):
+                signature = tuple(
+                    tuple(sorted({w for v in self._variants(s).values() for w in v})) for s in words
+                )
+                chosen.setdefault(signature, words)
         queries: list[Query] = [
-            And([self._word_query(s) for s in words]) for words in alternatives if words
+            And([self._word_query(s) for s in words]) for words in chosen.values()
         ]
+        if not queries:
+            return NullQuery
         return Or(queries) if len(queries) > 1 else queries[0]
 
     def _matching_words(self, alternatives: Sequence[tuple[str, ...]]) -> set[str]:
