@@ -210,6 +210,8 @@ def health(session: Session, store: IndexStore) -> Health:
         waiting = search.pending_count(session)
     except SQLAlchemyError:
         waiting = 0
+    if latest is None and not waiting:
+        return Health("ok", None, None, 0, "nothing to index: no release has been imported")
     if not _readable(store):
         return Health("missing", None, latest_label, waiting, "no readable index")
     meta = store.meta()

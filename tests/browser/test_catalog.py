@@ -36,7 +36,7 @@ def test_an_old_number_leads_to_what_to_order(
     expect(options.nth(1)).to_contain_text("replaces 1-474-594-11")
     box.press("Enter")  # the plain form: the results page
     expect(page).to_have_url(live_server.url + "/search?q=1474+594+11")
-    first = page.get_by_role("listitem").filter(has_text="superseded: order 1-474-594-12").first
+    first = page.get_by_role("listitem").filter(has_text="Superseded: order 1-474-594-12").first
     first.get_by_role("link", name="1-474-594-11").click()
     expect(page).to_have_url(live_server.url + "/catalog/parts/1-474-594-11")
     answer = page.get_by_role("region", name="What to order")

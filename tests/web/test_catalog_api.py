@@ -153,7 +153,7 @@ def test_catalog_import_resolve_and_diff_commands(
         ]
     )
     assert first.exit_code == 0, first.output
-    assert first.output.strip().endswith("parts +5 -0 ~0.")
+    assert "parts +5 -0 ~0.\nSearch index rebuilt; it reflects release A." in first.output
     dry = runner.invoke(
         args=["catalog", "import", str(base_release(tmp_path / "b")), "--release", "B", "--dry-run"]
     )
