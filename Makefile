@@ -51,6 +51,7 @@ browser:
 # Benchmarks print figures; they are not part of the test run.
 bench: install
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/search.py
 
 # Re-pin every dependency after changing pyproject.toml.
 lock: install

@@ -68,7 +68,7 @@ from parts_catalog.release_files import (
     convert_supersession,
     read_rows,
 )
-from parts_catalog.search import queue_release_changes
+from parts_catalog.search_index import queue_release_changes
 from parts_catalog.sqltypes import utcnow
 from parts_catalog.supersession import find_cycles
 

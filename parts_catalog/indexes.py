@@ -54,6 +54,7 @@ class IndexMeta:
     documents: int
     built_at: str
     updated_at: str
+    schema_version: int = 0
 
 
 def _now() -> str:
@@ -63,10 +64,12 @@ def _now() -> str:
 class IndexStore:
     """One named Whoosh index under ``root``; safe to share between threads of a process."""
 
-    def __init__(self, root: Path, name: str, schema: Schema) -> None:
+    def __init__(self, root: Path, name: str, schema: Schema, *, version: int = 1) -> None:
+        """``version`` names the schema: an index written under another is rebuilt, not read."""
         self.home = root / name
         self.name = name
         self.schema = schema
+        self.version = version
         self._local = threading.local()
 
     # --- reading ---------------------------------------------------------------------------------
@@ -113,7 +116,15 @@ class IndexStore:
             else:
                 # Not Searcher.refresh(): it reuses segment readers whose deletions are stale.
                 self.close()
+                meta = self.meta()
+                if meta is None or meta.schema_version != self.version:
+                    raise IndexUnavailable(
+                        f"The {self.name} search index was built by another version of "
+                        "Benchside: run `flask --app wsgi search reindex`."
+                    )
                 searcher = whoosh_index.open_dir(str(live), schema=self.schema).searcher()
+        except IndexUnavailable:
+            raise
         except Exception as exc:  # Whoosh reports damage as many different errors
             self.close()
             raise IndexUnavailable(
@@ -187,6 +198,7 @@ class IndexStore:
             documents=self.document_count(generation),
             built_at=previous.built_at if previous else _now(),
             updated_at=_now(),
+            schema_version=self.version,
         )
         _write_atomically(generation / META_FILE, json.dumps(asdict(meta), indent=2))
         return meta

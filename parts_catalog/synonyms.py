@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from parts_catalog.errors import CatalogError
 from parts_catalog.models import SearchSynonym
-from parts_catalog.search import stems
+from parts_catalog.search_index import stems
 from parts_catalog.sqltypes import utcnow
 
 # A starting list for a new portal, from how technicians ask for parts.

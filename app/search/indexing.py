@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from parts_catalog import search
+from parts_catalog import search_index
 from parts_catalog.indexes import IndexMeta, IndexStore, IndexUnavailable, WriterBusy
 from parts_catalog.models import ModelVersion, PartVersion, Release
 from parts_catalog.services import latest_release
@@ -32,12 +32,17 @@ Progress = Callable[[int], None]
 def init_app(app: Flask) -> None:
     root = app.config["SEARCH_INDEX_DIR"]
     app.extensions["search_indexes"] = {
-        search.INDEX_NAME: IndexStore(root, search.INDEX_NAME, search.SCHEMA)
+        search_index.INDEX_NAME: IndexStore(
+            root,
+            search_index.INDEX_NAME,
+            search_index.SCHEMA,
+            version=search_index.SCHEMA_VERSION,
+        )
     }
 
 
 def parts_index(app: Flask | None = None) -> IndexStore:
-    store: IndexStore = (app or current_app).extensions["search_indexes"][search.INDEX_NAME]
+    store: IndexStore = (app or current_app).extensions["search_indexes"][search_index.INDEX_NAME]
     return store
 
 
@@ -83,7 +88,7 @@ def _rebuild_locked(
         # The release first, then the queue: a release committed in between has its changes
         # queued (same transaction), so they stay queued for the next pass, not dropped.
         release = latest_release(session)
-        queued = [row_id for row_id, _doc in search.pending(session, limit=10_000_000)]
+        queued = [row_id for row_id, _doc in search_index.pending(session, limit=10_000_000)]
         generation = store.new_generation()
         options: dict[str, Any] = {"limitmb": 256}
         if processes > 1:
@@ -91,8 +96,8 @@ def _rebuild_locked(
         writer = store.writer(generation, **options)
         try:
             if release is not None:
-                search.write_documents(
-                    writer, _counted(search.documents(session, release), progress), fresh=True
+                search_index.write_documents(
+                    writer, _counted(search_index.documents(session, release), progress), fresh=True
                 )
             writer.commit()
         except BaseException:
@@ -104,7 +109,7 @@ def _rebuild_locked(
             release_label=release.label if release else None,
         )
         store.publish(generation)
-        search.clear_pending(session, queued)
+        search_index.clear_pending(session, queued)
         session.commit()
         return meta
 
@@ -133,7 +138,7 @@ def sync(
     report = SyncReport()
     with store.writing(timeout=timeout):
         with factory() as session:
-            waiting = search.pending_count(session)
+            waiting = search_index.pending_count(session)
         if not _readable(store) or waiting > rebuild_above:
             _rebuild_locked(factory, store, progress=progress, processes=1)
             report.rebuilt = True
@@ -149,7 +154,7 @@ def sync_after_request(
     """Apply a web request's queued changes before answering, when that is quick; None when
     it is left to the index worker (a long queue, or a busy writer)."""
     with factory() as session:
-        if search.pending_count(session) > REBUILD_ABOVE:
+        if search_index.pending_count(session) > REBUILD_ABOVE:
             return None
     try:
         return sync(factory, store, timeout=timeout)
@@ -173,12 +178,12 @@ def _apply_queue(factory: sessionmaker[Session], store: IndexStore) -> int:
     while True:
         with factory() as session:
             release = latest_release(session)  # before the queue: see _rebuild_locked
-            rows = search.pending(session, limit=BATCH)
+            rows = search_index.pending(session, limit=BATCH)
             if rows and release is not None:
-                found = search.documents_for(session, release, {doc for _id, doc in rows})
+                found = search_index.documents_for(session, release, {doc for _id, doc in rows})
                 writer = store.writer(live)
                 try:
-                    search.apply_documents(writer, found)
+                    search_index.apply_documents(writer, found)
                     writer.commit()
                 except BaseException:
                     writer.cancel()
@@ -187,7 +192,7 @@ def _apply_queue(factory: sessionmaker[Session], store: IndexStore) -> int:
             meta = store.meta()
             if release is not None and (meta is None or meta.release_id != release.id or rows):
                 store.record(live, release_id=release.id, release_label=release.label)
-            search.clear_pending(session, [row_id for row_id, _doc in rows])
+            search_index.clear_pending(session, [row_id for row_id, _doc in rows])
             session.commit()
         if len(rows) < BATCH:
             return applied
@@ -207,7 +212,7 @@ def health(session: Session, store: IndexStore) -> Health:
     latest = latest_release(session)
     latest_label = latest.label if latest else None
     try:
-        waiting = search.pending_count(session)
+        waiting = search_index.pending_count(session)
     except SQLAlchemyError:
         waiting = 0
     if latest is None and not waiting:
@@ -224,14 +229,14 @@ def health(session: Session, store: IndexStore) -> Health:
     return Health("ok", indexed, latest_label, 0, f"reflects release {indexed}")
 
 
-def check(factory: sessionmaker[Session], store: IndexStore) -> search.Drift | None:
+def check(factory: sessionmaker[Session], store: IndexStore) -> search_index.Drift | None:
     """Compare the index with the database; None when there is no release to compare with."""
     with factory() as session:
         release = latest_release(session)
         if release is None:
             return None
         meta = store.meta()
-        return search.compare(
+        return search_index.compare(
             session,
             store.searcher(),
             release,
@@ -239,9 +244,11 @@ def check(factory: sessionmaker[Session], store: IndexStore) -> search.Drift | N
         )
 
 
-def repair(factory: sessionmaker[Session], store: IndexStore, drift: search.Drift) -> SyncReport:
+def repair(
+    factory: sessionmaker[Session], store: IndexStore, drift: search_index.Drift
+) -> SyncReport:
     """Queue every document that differs and apply the queue."""
     with factory() as session:
-        search.queue_documents(session, drift.differing)
+        search_index.queue_documents(session, drift.differing)
         session.commit()
     return sync(factory, store)

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parts_catalog import demo, search, synonyms
+from parts_catalog import demo, search, search_index, synonyms
 from parts_catalog.indexes import IndexStore
 from parts_catalog.models import FitmentVersion
 from parts_catalog.numbers import normalise
@@ -133,7 +133,7 @@ def _fits(session: Session, key: str, model: str, release_id: int) -> bool:
 def test_relevance(session: Session, tmp_path: Path) -> None:
     demo.load(session, tmp_path / "releases")
     synonyms.load_starter(session)
-    store = IndexStore(tmp_path / "index", search.INDEX_NAME, search.SCHEMA)
+    store = IndexStore(tmp_path / "index", search_index.INDEX_NAME, search_index.SCHEMA)
     build(session, store)
     release = release_for(session)
     engine = search.PartSearch(

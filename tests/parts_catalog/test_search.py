@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parts_catalog import search
+from parts_catalog import search, search_index
 from parts_catalog.importer import import_release
 from parts_catalog.indexes import IndexStore, IndexUnavailable, WriterBusy
 from parts_catalog.models import SearchPending
@@ -27,7 +27,7 @@ def build(session: Session, store: IndexStore) -> None:
     release = release_for(session)
     generation = store.new_generation()
     writer = store.writer(generation)
-    search.write_documents(writer, search.documents(session, release), fresh=True)
+    search_index.write_documents(writer, search_index.documents(session, release), fresh=True)
     writer.commit()
     store.record(generation, release_id=release.id, release_label=release.label)
     store.publish(generation)
@@ -36,7 +36,7 @@ def build(session: Session, store: IndexStore) -> None:
 @pytest.fixture
 def store(session: Session, tmp_path: Path) -> IndexStore:
     import_release(session, path=base_release(tmp_path / "r1", parts=PARTS), label="r1")
-    store = IndexStore(tmp_path / "index", search.INDEX_NAME, search.SCHEMA)
+    store = IndexStore(tmp_path / "index", search_index.INDEX_NAME, search_index.SCHEMA)
     build(session, store)
     return store
 
@@ -187,7 +187,7 @@ def test_without_an_index_numbers_are_still_answered(session: Session, store: In
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_a_missing_or_damaged_index_is_reported(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index", search.INDEX_NAME, search.SCHEMA)
+    store = IndexStore(tmp_path / "index", search_index.INDEX_NAME, search_index.SCHEMA)
     with pytest.raises(IndexUnavailable, match="reindex"):
         store.searcher()
     with store.writing():
@@ -196,6 +196,9 @@ def test_a_missing_or_damaged_index_is_reported(tmp_path: Path) -> None:
         store.publish(generation)
     store.searcher()
     store.close()
+    newer = IndexStore(tmp_path / "index", search_index.INDEX_NAME, search_index.SCHEMA, version=2)
+    with pytest.raises(IndexUnavailable, match="another version"):
+        newer.searcher()
     for path in generation.glob("*.toc"):
         path.write_bytes(b"not an index")
     with pytest.raises(IndexUnavailable, match="cannot be read"):
@@ -205,7 +208,7 @@ def test_a_missing_or_damaged_index_is_reported(tmp_path: Path) -> None:
 def test_readers_see_commits_and_rebuilds_without_reopening(
     session: Session, store: IndexStore, tmp_path: Path
 ) -> None:
-    other_worker = IndexStore(store.home.parent, search.INDEX_NAME, search.SCHEMA)
+    other_worker = IndexStore(store.home.parent, search_index.INDEX_NAME, search_index.SCHEMA)
     assert other_worker.searcher().doc_count() == len(PARTS) + 2
     writer = store.writer(store.live_dir())  # type: ignore[arg-type]
     writer.delete_by_term("doc_id", "part:A2072533A")
@@ -226,7 +229,7 @@ def test_a_rebuild_keeps_only_the_live_and_the_previous_generation(
 
 
 def _write_updates(home: Path, worker: int, count: int) -> None:
-    store = IndexStore(home.parent, home.name, search.SCHEMA)
+    store = IndexStore(home.parent, home.name, search_index.SCHEMA)
     for n in range(count):
         with store.writing(timeout=60):
             writer = store.writer(store.live_dir())  # type: ignore[arg-type]
@@ -237,8 +240,9 @@ def _write_updates(home: Path, worker: int, count: int) -> None:
 
 
 def test_concurrent_writers_lose_no_update(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index", search.INDEX_NAME, search.SCHEMA)
+    store = IndexStore(tmp_path / "index", search_index.INDEX_NAME, search_index.SCHEMA)
     generation = store.new_generation()
+    store.record(generation, release_id=None, release_label=None)
     store.publish(generation)
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_write_updates, args=(store.home, w, 25)) for w in range(3)]
@@ -251,7 +255,7 @@ def test_concurrent_writers_lose_no_update(tmp_path: Path) -> None:
 
 
 def test_a_busy_writer_is_reported_not_skipped(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index", search.INDEX_NAME, search.SCHEMA)
+    store = IndexStore(tmp_path / "index", search_index.INDEX_NAME, search_index.SCHEMA)
     context = multiprocessing.get_context("fork")
     held, release = context.Event(), context.Event()
 
@@ -291,24 +295,26 @@ def test_an_import_queues_only_what_changed(
     import_release(session, path=base_release(tmp_path / "r2", parts=changed), label="r2")
     queued = set(session.scalars(select(SearchPending.doc_id)))
     assert queued == {"part:A2072533A", "part:423470411", "part:199900011"}
-    found = search.documents_for(session, release_for(session), queued)
+    found = search_index.documents_for(session, release_for(session), queued)
     assert found["part:423470411"] is None
     assert found["part:A2072533A"]["title"] == "MAIN BOARD (NEW)"
 
 
 def test_compare_finds_drift(session: Session, store: IndexStore, tmp_path: Path) -> None:
     release = release_for(session)
-    clean = search.compare(session, store.searcher(), release, index_release="r1")
+    clean = search_index.compare(session, store.searcher(), release, index_release="r1")
     assert clean.clean
     assert clean.indexed == clean.expected == len(PARTS) + 2
     writer = store.writer(store.live_dir())  # type: ignore[arg-type]
     writer.delete_by_term("doc_id", "part:A2072533A")
     writer.update_document(doc_id="part:GHOST", kind="part", key="GHOST", title="GHOST")
-    current = search.documents_for(session, release, ["part:423470401"])["part:423470401"]
+    current = search_index.documents_for(session, release, ["part:423470401"])["part:423470401"]
     del current["stamp"]
-    writer.update_document(**search._stamped({**current, "title": "DOOR, OLD"}))  # as once indexed
+    writer.update_document(
+        **search_index._stamped({**current, "title": "DOOR, OLD"})
+    )  # as once indexed
     writer.commit()
-    drift = search.compare(session, store.searcher(), release, index_release="r1")
+    drift = search_index.compare(session, store.searcher(), release, index_release="r1")
     assert (drift.missing, drift.extra, drift.stale) == (
         ["part:A2072533A"],
         ["part:GHOST"],

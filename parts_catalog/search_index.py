@@ -1,0 +1,384 @@
+"""The parts search index's contents: its schema, its documents as of a release, the queue of
+changes waiting for the index writer, and the check that compares index and database.
+
+A document is a part or a model of the newest release. A part's document also carries where it
+is used (product lines, model names and numbers) and what supersedes it, so that a release that
+changes fitment or supersession queues the parts it touches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import xxhash
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, union
+from sqlalchemy.orm import Session
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.searching import Searcher
+from whoosh.writing import IndexWriter
+
+from parts_catalog.models import (
+    FitmentVersion,
+    ModelVersion,
+    PartVersion,
+    Release,
+    SearchPending,
+    SupersessionVersion,
+)
+from parts_catalog.sqltypes import UTCDateTime, utcnow
+
+INDEX_NAME = "parts"
+# Raised with every change to SCHEMA or to what documents hold: an index written under another
+# version is reported and rebuilt, never read with the wrong fields.
+SCHEMA_VERSION = 1
+PART, MODEL = "part", "model"
+KINDS = (PART, MODEL)
+_CHUNK = 2_000
+
+analyzer = StemmingAnalyzer()
+
+
+def stems(text: str) -> tuple[str, ...]:
+    """``text`` as the index sees it: lower case, stemmed, without stop words."""
+    return tuple(token.text for token in analyzer(text))
+
+
+SCHEMA = Schema(
+    doc_id=ID(stored=True, unique=True),  # "part:1474594111": kind and normal form
+    kind=ID(stored=True),
+    key=STORED(),  # the number as the catalogue spells it
+    norm=ID(stored=True),
+    title=TEXT(analyzer=analyzer, stored=True, spelling=True),
+    # Where a part is used (product lines, model names) or a model's line and chassis: found by
+    # words, but worth less than the part's own description.
+    fits=TEXT(analyzer=analyzer, stored=True, field_boost=0.4),
+    category=ID(stored=True),
+    status=ID(stored=True),
+    product_line=KEYWORD(stored=True, commas=True),
+    models=KEYWORD(stored=True, commas=True),  # normal forms of the models a part fits
+    replaced_by=STORED(),  # the numbers that directly supersede a part
+    safety=STORED(),
+    stamp=STORED(),  # a digest of the rest, for the check
+)
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+def _doc_id(kind: str, norm: str) -> str:
+    return f"{kind}:{norm}"
+
+
+def _stamped(doc: dict[str, Any]) -> dict[str, Any]:
+    digest = xxhash.xxh3_64()
+    for name in sorted(doc):
+        digest.update(f"{name}={doc[name]}\x1f".encode())
+    doc["stamp"] = digest.intdigest()
+    return doc
+
+
+@dataclass(frozen=True)
+class _Model:
+    number: str
+    name: str | None
+    product_line: str | None
+    chassis: str | None
+
+
+def _models(session: Session, release_id: int) -> dict[str, _Model]:
+    rows = session.execute(
+        select(
+            ModelVersion.number_norm,
+            ModelVersion.number,
+            ModelVersion.name,
+            ModelVersion.product_line,
+            ModelVersion.chassis,
+        ).where(ModelVersion.as_of(release_id))
+    )
+    return {norm: _Model(number, name, line, chassis) for norm, number, name, line, chassis in rows}
+
+
+def _part_document(
+    part: PartVersion,
+    fitted: Sequence[_Model],
+    fitted_norms: Sequence[str],
+    replaced_by: Sequence[str],
+) -> dict[str, Any]:
+    lines = sorted({m.product_line for m in fitted if m.product_line})
+    names = sorted({m.name for m in fitted if m.name})
+    return _stamped(
+        {
+            "doc_id": _doc_id(PART, part.number_norm),
+            "kind": PART,
+            "key": part.number,
+            "norm": part.number_norm,
+            "title": part.description,
+            "fits": " ".join([*lines, *names]),
+            "category": (part.category or "").lower(),
+            "status": part.status,
+            "product_line": ",".join(line.lower() for line in lines),
+            "models": ",".join(sorted(fitted_norms)),
+            "safety": part.safety_critical,
+            "replaced_by": ", ".join(sorted(replaced_by)),
+        }
+    )
+
+
+def _model_document(norm: str, model: _Model) -> dict[str, Any]:
+    return _stamped(
+        {
+            "doc_id": _doc_id(MODEL, norm),
+            "kind": MODEL,
+            "key": model.number,
+            "norm": norm,
+            "title": model.name or model.number,
+            "fits": " ".join(filter(None, [model.product_line, model.chassis])),
+            "category": "",
+            "status": "model",
+            "product_line": (model.product_line or "").lower(),
+            "models": norm,
+            "safety": False,
+            "replaced_by": "",
+        }
+    )
+
+
+def _part_documents(
+    session: Session, release_id: int, parts: Sequence[PartVersion], models: Mapping[str, _Model]
+) -> Iterator[dict[str, Any]]:
+    fitted: dict[str, list[str]] = defaultdict(list)
+    successors: dict[str, list[str]] = defaultdict(list)
+    new = PartVersion.__table__.alias("new")
+    for norms in _chunks([p.number_norm for p in parts], 500):
+        rows = session.execute(
+            select(FitmentVersion.part_norm, FitmentVersion.model_norm)
+            .where(FitmentVersion.as_of(release_id), FitmentVersion.part_norm.in_(norms))
+            .distinct()
+        )
+        for part_norm, model_norm in rows:
+            fitted[part_norm].append(model_norm)
+        edges = session.execute(
+            select(
+                SupersessionVersion.old_norm,
+                func.coalesce(new.c.number, SupersessionVersion.new_norm),
+            )
+            .outerjoin(
+                new,
+                and_(
+                    new.c.number_norm == SupersessionVersion.new_norm,
+                    new.c.valid_from <= release_id,
+                    or_(new.c.valid_to.is_(None), new.c.valid_to > release_id),
+                ),
+            )
+            .where(SupersessionVersion.as_of(release_id), SupersessionVersion.old_norm.in_(norms))
+        )
+        for old_norm, new_number in edges:
+            successors[old_norm].append(new_number)
+    for part in parts:
+        norms = fitted.get(part.number_norm, [])
+        yield _part_document(
+            part,
+            [models[n] for n in norms if n in models],
+            norms,
+            successors.get(part.number_norm, []),
+        )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def documents(session: Session, release: Release) -> Iterator[dict[str, Any]]:
+    """Every document of the index as of ``release``: models, then parts in number order.
+
+    Streams in chunks (memory stays flat whatever the catalogue's size).
+    """
+    models = _models(session, release.id)
+    for norm, model in sorted(models.items()):
+        yield _model_document(norm, model)
+    after = ""
+    while True:
+        parts = list(
+            session.scalars(
+                select(PartVersion)
+                .where(PartVersion.as_of(release.id), PartVersion.number_norm > after)
+                .order_by(PartVersion.number_norm)
+                .limit(_CHUNK)
+            )
+        )
+        if not parts:
+            return
+        yield from _part_documents(session, release.id, parts, models)
+        after = parts[-1].number_norm
+        session.expunge_all()
+
+
+def documents_for(session: Session, release: Release, doc_ids: Iterable[str]) -> dict[str, Any]:
+    """The documents ``doc_ids`` name as of ``release``: a dict by id, ``None`` for a document
+    the release no longer lists (to delete)."""
+    wanted: dict[str, set[str]] = {PART: set(), MODEL: set()}
+    for doc_id in doc_ids:
+        kind, _, norm = doc_id.partition(":")
+        if kind in wanted:
+            wanted[kind].add(norm)
+    found: dict[str, Any] = {
+        _doc_id(kind, norm): None for kind, norms in wanted.items() for norm in norms
+    }
+    models = _models(session, release.id)
+    for norm in wanted[MODEL]:
+        if norm in models:
+            found[_doc_id(MODEL, norm)] = _model_document(norm, models[norm])
+    for norms in _chunks(sorted(wanted[PART]), 500):
+        parts = list(
+            session.scalars(
+                select(PartVersion).where(
+                    PartVersion.as_of(release.id), PartVersion.number_norm.in_(norms)
+                )
+            )
+        )
+        for doc in _part_documents(session, release.id, parts, models):
+            found[doc["doc_id"]] = doc
+    return found
+
+
+def write_documents(writer: IndexWriter, docs: Iterable[dict[str, Any]], *, fresh: bool) -> int:
+    """Add (``fresh``: to an empty index) or replace documents; returns how many."""
+    count = 0
+    put = writer.add_document if fresh else writer.update_document
+    for doc in docs:
+        put(**doc)
+        count += 1
+    return count
+
+
+def apply_documents(writer: IndexWriter, found: Mapping[str, dict[str, Any] | None]) -> None:
+    """Replace each document with its new version, or delete it when it is gone."""
+    for doc_id, doc in found.items():
+        if doc is None:
+            writer.delete_by_term("doc_id", doc_id)
+        else:
+            writer.update_document(**doc)
+
+
+# --- the queue of pending changes ----------------------------------------------------------------
+
+
+def queue_release_changes(session: Session, release_id: int) -> None:
+    """Queue every document ``release_id`` changed: parts and models it added, changed or
+    dropped, parts whose fitment changed, and parts fitted to a model that changed."""
+    changed_model = or_(ModelVersion.valid_from == release_id, ModelVersion.valid_to == release_id)
+    parts = union(
+        select(PartVersion.number_norm.label("norm")).where(
+            or_(PartVersion.valid_from == release_id, PartVersion.valid_to == release_id)
+        ),
+        select(FitmentVersion.part_norm).where(
+            or_(FitmentVersion.valid_from == release_id, FitmentVersion.valid_to == release_id)
+        ),
+        select(FitmentVersion.part_norm).where(
+            FitmentVersion.as_of(release_id),
+            FitmentVersion.model_norm.in_(select(ModelVersion.number_norm).where(changed_model)),
+        ),
+        select(SupersessionVersion.old_norm).where(
+            or_(
+                SupersessionVersion.valid_from == release_id,
+                SupersessionVersion.valid_to == release_id,
+            )
+        ),
+    ).subquery()
+    now = literal(utcnow(), UTCDateTime())
+    columns = ["index_name", "doc_id", "queued_at"]
+    session.execute(
+        insert(SearchPending).from_select(
+            columns,
+            select(literal(INDEX_NAME), literal(f"{PART}:") + parts.c.norm, now),
+        )
+    )
+    session.execute(
+        insert(SearchPending).from_select(
+            columns,
+            select(literal(INDEX_NAME), literal(f"{MODEL}:") + ModelVersion.number_norm, now)
+            .where(changed_model)
+            .distinct(),
+        )
+    )
+
+
+def pending(session: Session, *, limit: int) -> list[tuple[int, str]]:
+    """The oldest ``limit`` queued changes: (queue id, document id)."""
+    rows = session.execute(
+        select(SearchPending.id, SearchPending.doc_id)
+        .where(SearchPending.index_name == INDEX_NAME)
+        .order_by(SearchPending.id)
+        .limit(limit)
+    )
+    return [(row_id, doc_id) for row_id, doc_id in rows]
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).where(SearchPending.index_name == INDEX_NAME)) or 0
+
+
+def clear_pending(session: Session, ids: Sequence[int]) -> None:
+    """Forget applied changes, by id: a change queued meanwhile stays for the next writer."""
+    for chunk in range(0, len(ids), 500):
+        session.execute(delete(SearchPending).where(SearchPending.id.in_(ids[chunk : chunk + 500])))
+
+
+def queue_documents(session: Session, doc_ids: Iterable[str]) -> int:
+    """Queue ``doc_ids`` for the writer (the drift repair's way back into the index)."""
+    now = utcnow()
+    rows = [{"index_name": INDEX_NAME, "doc_id": d, "queued_at": now} for d in doc_ids]
+    for start in range(0, len(rows), 1_000):
+        session.execute(insert(SearchPending), rows[start : start + 1_000])
+    return len(rows)
+
+
+# --- drift ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Drift:
+    """How the index differs from the database."""
+
+    index_release: str | None
+    database_release: str | None
+    indexed: int
+    expected: int
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def differing(self) -> list[str]:
+        return [*self.missing, *self.extra, *self.stale]
+
+    @property
+    def clean(self) -> bool:
+        return not self.differing and self.index_release == self.database_release
+
+
+def compare(
+    session: Session, searcher: Searcher, release: Release, *, index_release: str | None
+) -> Drift:
+    """Compare every document the index holds with what the database says it should hold."""
+    held = {fields["doc_id"]: fields.get("stamp") for fields in searcher.all_stored_fields()}
+    drift = Drift(
+        index_release=index_release,
+        database_release=release.label,
+        indexed=len(held),
+        expected=0,
+    )
+    for doc in documents(session, release):
+        drift.expected += 1
+        stamp = held.pop(doc["doc_id"], None)
+        if stamp is None:
+            drift.missing.append(doc["doc_id"])
+        elif stamp != doc["stamp"]:
+            drift.stale.append(doc["doc_id"])
+    drift.extra = sorted(held)
+    return drift
