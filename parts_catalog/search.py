@@ -157,6 +157,7 @@ class Results:
     ignored: list[str] = field(default_factory=list)  # words the catalogue never uses
     model: str | None = None  # a model number in the query, used as a filter
     unavailable: bool = False  # the index could not be read: only exact numbers were answered
+    total_is_estimate: bool = False  # ``total`` is an upper bound
 
 
 # How much a field's match counts, and a near word (a typo) against the word itself.
@@ -399,7 +400,7 @@ class PartSearch:
         if not any(stems(w) for w in words):
             if results.model is None:
                 return []
-            return self._numbers(results.model) if MODEL in self.kinds else []
+            return self._numbers(normalise(results.model)) if MODEL in self.kinds else []
         # Each word as typed and as corrected against the catalogue's own words (one edit or a
         # swapped pair away); words the catalogue never uses, even so, are set aside.
         typed: list[str] = []  # as typed, for synonyms ("mains lead")
@@ -431,8 +432,9 @@ class PartSearch:
         alternatives = [tuple(fixed), *_alternatives(tuple(typed), self.synonyms)]
         query = self._words_query(alternatives)
         if results.model is not None:
-            query = And([query, Term("models", results.model)])
-        found = self._search(query, limit=max(limit, 50) * 2, facets=facets)
+            query = And([query, Term("models", normalise(results.model))])
+        wanted = max(limit, 50) * 2
+        found = self._search(query, limit=wanted, facets=facets)
         if found.is_empty():
             results.did_you_mean = self._suggest(words)
             return []
@@ -444,11 +446,14 @@ class PartSearch:
                 break
             hits.append(self._word_hit(hit, matching))
         hits.sort(key=lambda h: (-h.score, h.key))
-        if len(hits) < found.scored_length():
-            results.total = len(hits)  # the tail below the floor is not shown
+        if len(hits) < found.scored_length() or found.scored_length() < wanted:
+            results.total = len(hits)  # all there is (the tail below the floor is not shown)
+        elif found.has_exact_length():
+            results.total = len(found)
         else:
-            # Counting a million matches exactly costs more than the search.
-            results.total = len(found) if found.has_exact_length() else found.estimated_length()
+            # Counting a million matches exactly costs more than the search: an upper bound.
+            results.total = found.estimated_length()
+            results.total_is_estimate = True
         if facets:
             self._facets(found, results)
         return hits
@@ -489,19 +494,20 @@ class PartSearch:
         for width in (1, 2):
             for start in range(len(tokens) - width + 1):
                 candidate = "".join(tokens[start : start + width])
-                if _is_number(candidate) and self._is_model(normalise(candidate)):
-                    results.model = normalise(candidate)
+                spelled = (
+                    self._model_number(normalise(candidate)) if _is_number(candidate) else None
+                )
+                if spelled is not None:
+                    results.model = spelled
                     return tokens[:start] + tokens[start + width :]
         return tokens
 
-    def _is_model(self, norm: str) -> bool:
-        return (
-            self.session.scalar(
-                select(ModelVersion.id).where(
-                    ModelVersion.number_norm == norm, ModelVersion.as_of(self.release.id)
-                )
+    def _model_number(self, norm: str) -> str | None:
+        """The model with this normal form, as the catalogue spells it."""
+        return self.session.scalar(
+            select(ModelVersion.number).where(
+                ModelVersion.number_norm == norm, ModelVersion.as_of(self.release.id)
             )
-            is not None
         )
 
     def _variants(self, stem: str) -> dict[str, tuple[str, ...]]:

@@ -208,6 +208,7 @@ class SearchSchema(Schema):
     results = fields.List(fields.Nested(SearchResultSchema), required=True)
     did_you_mean = fields.String(allow_none=True, required=True)
     total = fields.Integer(required=True)
+    total_is_estimate = fields.Boolean(required=True)
     ignored = fields.List(fields.String(), required=True)
     model = fields.String(
         allow_none=True, metadata={"description": "A model number in q, used as a filter."}

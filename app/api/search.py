@@ -39,6 +39,7 @@ def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> d
         ],
         "did_you_mean": found.did_you_mean,
         "total": found.total,
+        "total_is_estimate": found.total_is_estimate,
         "ignored": found.ignored,
         "model": found.model,
         "index_available": not found.unavailable,

@@ -74,7 +74,9 @@ def suggest() -> ResponseReturnValue:
     found = queries.run(text, limit=SUGGESTIONS) if len(text) >= 2 else None
     items: list[dict[str, Any]] = []
     for hit in found.hits if found else []:
-        note = next((h.text for h in hit.highlights if h.field == "replaces"), None)
+        note = next(
+            (h.text for h in hit.highlights if h.field in ("replaces", "replaced_by")), None
+        )
         items.append(
             {
                 "kind": hit.kind,

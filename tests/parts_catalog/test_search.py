@@ -146,7 +146,7 @@ def test_a_model_number_among_words_narrows_to_its_parts(
     session: Session, store: IndexStore
 ) -> None:
     results = find(session, store, "board kdl-55w800c")
-    assert results.model == "KDL55W800C"
+    assert results.model == "KDL-55W800C"
     assert set(keys(results)) == {"1-474-594-11", "A-2072-533-A"}  # not 1-474-594-12
 
 
