@@ -1,0 +1,335 @@
+"""Decision trees as plain data: parsed from the YAML/JSON contract, written back unchanged.
+
+A tree document is read into frozen dataclasses (``Tree``, ``Node``) that the walk and the
+pages use, and ``to_document`` gives back the same structure, so an export of an imported tree
+imports to the identical tree. Structural problems (a missing field, a wrong type, an unknown
+node kind) are collected, not raised one at a time: ``parse`` names every one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+CHOICE, MEASURE, STEP = "choice", "measure", "step"
+FIX, EXCHANGE, ESCALATE = "fix", "exchange", "escalate"
+QUESTIONS = (CHOICE, MEASURE, STEP)
+TERMINALS = (FIX, EXCHANGE, ESCALATE)
+KINDS = QUESTIONS + TERMINALS
+
+_TOP_KEYS = (
+    "id",
+    "title",
+    "product_line",
+    "models",
+    "chassis",
+    "codes",
+    "symptoms",
+    "start",
+    "nodes",
+)
+_NODE_KEYS = ("kind", "text", "options", "unit", "ranges", "next", "parts", "labour_minutes")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a tree: where (``nodes.psu.ranges[1]``, or a line and column of the
+    file) and what."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    next: str
+
+
+@dataclass(frozen=True)
+class Range:
+    """Values ``low <= v < high``; a missing bound is open."""
+
+    next: str
+    low: float | None = None  # "from"
+    high: float | None = None  # "below"
+
+    def contains(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value < self.high)
+
+    def describe(self, unit: str | None) -> str:
+        u = f" {unit}" if unit else ""
+        if self.low is not None and self.high is not None:
+            return f"{_num(self.low)}{u} to below {_num(self.high)}{u}"
+        if self.high is not None:
+            return f"below {_num(self.high)}{u}"
+        if self.low is not None:
+            return f"{_num(self.low)}{u} or more"
+        return "any value"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class PartRef:
+    part: str
+    qty: int = 1
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str
+    text: str
+    options: tuple[Option, ...] = ()
+    unit: str | None = None
+    ranges: tuple[Range, ...] = ()
+    next: str | None = None
+    parts: tuple[PartRef, ...] = ()
+    labour_minutes: int | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.kind in TERMINALS
+
+    def successors(self) -> list[str]:
+        found = [o.next for o in self.options] + [r.next for r in self.ranges]
+        if self.next:
+            found.append(self.next)
+        return found
+
+
+@dataclass(frozen=True)
+class Tree:
+    id: str
+    title: str
+    start: str
+    nodes: dict[str, Node]
+    product_line: str | None = None
+    models: tuple[str, ...] = ()
+    chassis: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    symptoms: tuple[str, ...] = ()
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A YAML or JSON document (JSON is YAML); a syntax error is named with line and column."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{name}line {mark.line + 1}, column {mark.column + 1}" if mark else name
+        return None, [Problem(where.strip(), f"not valid YAML or JSON: {exc.problem}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(name, f"not valid YAML or JSON: {exc}")]
+    if not isinstance(document, dict):
+        return None, [Problem(name, "a tree is a mapping with id, title, start and nodes")]
+    return document, []
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(Problem(where, message))
+
+    def text(
+        self, data: dict[str, Any], key: str, where: str, *, required: bool = True
+    ) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.add(where, f"“{key}” is missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.add(f"{where}.{key}".lstrip("."), "must be text")
+            return None
+        text = str(value).strip()
+        if required and not text:
+            self.add(f"{where}.{key}".lstrip("."), "must not be empty")
+        return text
+
+    def texts(self, data: dict[str, Any], key: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            self.add(key, "must be a list of text")
+            return ()
+        return tuple(str(v).strip() for v in value)
+
+    def number(self, value: Any, where: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(where, "must be a number")
+            return None
+        return float(value)
+
+
+def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
+    """The tree a document describes, or every structural problem in it."""
+    r = _Reader()
+    for key in document:
+        if key not in _TOP_KEYS:
+            r.add(str(key), f"unknown field (expected one of {', '.join(_TOP_KEYS)})")
+    tree_id = r.text(document, "id", "")
+    title = r.text(document, "title", "")
+    start = r.text(document, "start", "")
+    product_line = r.text(document, "product_line", "", required=False)
+    models = r.texts(document, "models")
+    chassis = r.texts(document, "chassis")
+    codes = r.texts(document, "codes")
+    symptoms = r.texts(document, "symptoms")
+    for code in codes:
+        if ":" not in code or not all(code.split(":", 1)):
+            r.add("codes", f"“{code}” is not scheme:value (e.g. blink:6)")
+    raw_nodes = document.get("nodes")
+    nodes: dict[str, Node] = {}
+    if not isinstance(raw_nodes, dict) or not raw_nodes:
+        r.add("nodes", "“nodes” is missing or empty: a mapping of node id to node")
+    else:
+        for node_id, raw in raw_nodes.items():
+            node = _parse_node(r, str(node_id), raw)
+            if node is not None:
+                nodes[node.id] = node
+    if r.problems or not (tree_id and title and start):
+        return None, r.problems
+    tree = Tree(
+        id=tree_id,
+        title=title,
+        start=start,
+        nodes=nodes,
+        product_line=product_line or None,
+        models=models,
+        chassis=chassis,
+        codes=codes,
+        symptoms=symptoms,
+        document=to_document_dict(document),
+    )
+    return tree, []
+
+
+def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
+    where = f"nodes.{node_id}"
+    if not isinstance(raw, dict):
+        r.add(where, "a node is a mapping with kind and text")
+        return None
+    for key in raw:
+        if key not in _NODE_KEYS:
+            r.add(f"{where}.{key}", "unknown field")
+    kind = r.text(raw, "kind", where)
+    text = r.text(raw, "text", where)
+    if kind is not None and kind not in KINDS:
+        r.add(f"{where}.kind", f"“{kind}” is not one of {', '.join(KINDS)}")
+        return None
+    options: list[Option] = []
+    ranges: list[Range] = []
+    parts: list[PartRef] = []
+    if kind == CHOICE:
+        raw_options = raw.get("options")
+        if not isinstance(raw_options, list) or not raw_options:
+            r.add(f"{where}.options", "a choice needs a list of options")
+        else:
+            labels: set[str] = set()
+            for i, option in enumerate(raw_options):
+                at = f"{where}.options[{i}]"
+                if not isinstance(option, dict):
+                    r.add(at, "an option is {label, next}")
+                    continue
+                label, nxt = r.text(option, "label", at), r.text(option, "next", at)
+                if label and label in labels:
+                    r.add(at, f"the label “{label}” appears twice")
+                if label and nxt:
+                    labels.add(label)
+                    options.append(Option(label, nxt))
+    elif kind == MEASURE:
+        raw_ranges = raw.get("ranges")
+        if not isinstance(raw_ranges, list) or not raw_ranges:
+            r.add(f"{where}.ranges", "a measurement needs a list of ranges")
+        else:
+            for i, item in enumerate(raw_ranges):
+                at = f"{where}.ranges[{i}]"
+                if not isinstance(item, dict):
+                    r.add(at, "a range is {below and/or from, next}")
+                    continue
+                nxt = r.text(item, "next", at)
+                low = r.number(item["from"], f"{at}.from") if "from" in item else None
+                high = r.number(item["below"], f"{at}.below") if "below" in item else None
+                if low is not None and high is not None and low >= high:
+                    r.add(at, f"from {low:g} is not below {high:g}")
+                if nxt:
+                    ranges.append(Range(nxt, low, high))
+    elif kind == FIX:
+        raw_parts = raw.get("parts")
+        if not isinstance(raw_parts, list) or not raw_parts:
+            r.add(f"{where}.parts", "a fix names the parts to replace")
+        else:
+            for i, item in enumerate(raw_parts):
+                at = f"{where}.parts[{i}]"
+                number = r.text(item, "part", at) if isinstance(item, dict) else None
+                qty = item.get("qty", 1) if isinstance(item, dict) else None
+                if not isinstance(item, dict):
+                    r.add(at, "a part is {part, qty}")
+                elif isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
+                    r.add(f"{at}.qty", "must be a whole number of at least 1")
+                elif number:
+                    parts.append(PartRef(number, qty))
+    labour = raw.get("labour_minutes")
+    if labour is not None and (
+        isinstance(labour, bool) or not isinstance(labour, int) or labour < 0
+    ):
+        r.add(f"{where}.labour_minutes", "must be a whole number of minutes")
+        labour = None
+    unit = raw.get("unit")
+    nxt = raw.get("next")
+    if kind == STEP and not nxt:
+        r.add(f"{where}.next", "a step needs “next”")
+    if kind is None or text is None:
+        return None
+    return Node(
+        id=node_id,
+        kind=kind,
+        text=text,
+        options=tuple(options),
+        unit=str(unit) if unit is not None else None,
+        ranges=tuple(ranges),
+        next=str(nxt) if nxt else None,
+        parts=tuple(parts),
+        labour_minutes=labour,
+    )
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def to_document_dict(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as stored and exported: the contract's keys in the contract's order."""
+    ordered = {key: document[key] for key in _TOP_KEYS if key in document}
+    nodes = ordered.get("nodes")
+    if isinstance(nodes, dict):
+        ordered["nodes"] = {
+            str(node_id): {k: node[k] for k in _NODE_KEYS if k in node}
+            if isinstance(node, dict)
+            else node
+            for node_id, node in nodes.items()
+        }
+    return ordered
+
+
+def dump(document: dict[str, Any], *, fmt: str = "yaml") -> str:
+    """The document as YAML (keys in the contract's order) or JSON."""
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100))

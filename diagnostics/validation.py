@@ -1,0 +1,126 @@
+"""Whether a tree can be walked: every problem named, none raised one at a time."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+
+from diagnostics.trees import MEASURE, Node, Problem, Range, Tree
+
+
+def validate(
+    tree: Tree, *, unknown_parts: Callable[[Iterable[str]], set[str]] | None = None
+) -> list[Problem]:
+    """Every problem of a parsed tree: ``start`` or a ``next`` naming no node, nodes that cannot
+    be reached, cycles, paths that end without a terminal, measurement ranges with gaps or
+    overlaps, and (given ``unknown_parts``, which returns the numbers the catalogue does not
+    know) parts that do not exist."""
+    problems: list[Problem] = []
+    nodes = tree.nodes
+    if tree.start not in nodes:
+        problems.append(Problem("start", f"“{tree.start}” is not a node"))
+    for node in nodes.values():
+        for target in node.successors():
+            if target not in nodes:
+                problems.append(Problem(f"nodes.{node.id}", f"next “{target}” is not a node"))
+        if not node.is_terminal and not any(t in nodes for t in node.successors()):
+            problems.append(
+                Problem(
+                    f"nodes.{node.id}",
+                    "a path ends here without a fix, an exchange or an escalation",
+                )
+            )
+        if node.kind == MEASURE:
+            problems += _coverage(node)
+    if tree.start in nodes:
+        reached = _reachable(tree)
+        for node_id in nodes:
+            if node_id not in reached:
+                problems.append(Problem(f"nodes.{node_id}", "cannot be reached from start"))
+        problems += _cycles(tree)
+    if unknown_parts is not None:
+        wanted = [(node, ref.part) for node in nodes.values() for ref in node.parts]
+        unknown = unknown_parts({number for _node, number in wanted})
+        for node, number in wanted:
+            if number in unknown:
+                problems.append(
+                    Problem(f"nodes.{node.id}.parts", f"part {number} is not in the catalogue")
+                )
+    return problems
+
+
+def _reachable(tree: Tree) -> set[str]:
+    seen = {tree.start}
+    stack = [tree.start]
+    while stack:
+        for target in tree.nodes[stack.pop()].successors():
+            if target in tree.nodes and target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def _cycles(tree: Tree) -> list[Problem]:
+    """Each cycle once, named by the nodes on it (iterative DFS: trees can be deep)."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(tree.nodes, white)
+    problems: list[Problem] = []
+    for root in tree.nodes:
+        if colour[root] != white:
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node_id, index = stack.pop()
+            successors = [t for t in tree.nodes[node_id].successors() if t in tree.nodes]
+            if index == 0:
+                colour[node_id] = grey
+                path.append(node_id)
+            if index < len(successors):
+                stack.append((node_id, index + 1))
+                target = successors[index]
+                if colour[target] == grey:
+                    loop = [*path[path.index(target):], target]
+                    problems.append(Problem(f"nodes.{target}", "cycle: " + " → ".join(loop)))
+                elif colour[target] == white:
+                    stack.append((target, 0))
+            else:
+                colour[node_id] = black
+                path.pop()
+    return problems
+
+
+def _coverage(node: Node) -> list[Problem]:
+    """The ranges must cover every number exactly once: from below anything to anything above."""
+    where = f"nodes.{node.id}.ranges"
+    if not node.ranges:
+        return []
+    ordered = sorted(node.ranges, key=_low_key)
+    problems: list[Problem] = []
+    if ordered[0].low is not None:
+        problems.append(Problem(where, f"no range for values below {ordered[0].low:g}"))
+    for before, after in itertools.pairwise(ordered):
+        if before.high is None:
+            problems.append(
+                Problem(where, f"ranges overlap: {_show(before, node)} and {_show(after, node)}")
+            )
+            continue
+        if after.low is None or after.low < before.high:
+            problems.append(
+                Problem(where, f"ranges overlap: {_show(before, node)} and {_show(after, node)}")
+            )
+        elif after.low > before.high:
+            problems.append(
+                Problem(where, f"gap: no range for {before.high:g} to below {after.low:g}")
+            )
+    if ordered[-1].high is not None:
+        problems.append(Problem(where, f"no range for {ordered[-1].high:g} or more"))
+    return problems
+
+
+def _low_key(r: Range) -> tuple[int, float]:
+    return (0, 0.0) if r.low is None else (1, r.low)
+
+
+def _show(r: Range, node: Node) -> str:
+    return f"“{r.describe(node.unit)}”"

@@ -1,0 +1,114 @@
+"""Walking a tree: from the answers so far to the next node. Pure functions over plain data.
+
+Answers are replayed from the start each time, so a walk is fully described by its tree revision
+and its answers: going back is dropping the last answer, and a stored session resumes exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from diagnostics.errors import InvalidAnswer
+from diagnostics.trees import CHOICE, MEASURE, STEP, Node, Tree
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to ``node``: an ``option`` label (choice), a ``value`` (measure), or neither
+    (a step done)."""
+
+    node: str
+    option: str | None = None
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node of the path so far, with what was answered there (for the breadcrumb)."""
+
+    node: str
+    kind: str
+    text: str
+    answer: str
+
+
+def answer_for(node: Node, *, option: str | None, value: object, proceed: bool) -> Answer:
+    """Check an answer against the node's kind.
+
+    :raises InvalidAnswer: naming what the node expects.
+    """
+    if node.is_terminal:
+        raise InvalidAnswer(f"“{node.id}” is the end of the walk: there is nothing to answer.")
+    if node.kind == CHOICE:
+        if option is None:
+            raise InvalidAnswer(f"This question needs one of: {_labels(node)}.")
+        if option not in {o.label for o in node.options}:
+            raise InvalidAnswer(
+                f"“{option}” is not an answer here; choose one of: {_labels(node)}."
+            )
+        return Answer(node.id, option=option)
+    if node.kind == MEASURE:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise InvalidAnswer(f"This step needs a measured value{_unit(node)}.")
+        try:
+            number = float(str(value).strip().replace(",", "."))
+        except ValueError:
+            raise InvalidAnswer(f"“{value}” is not a number{_unit(node)}.") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise InvalidAnswer("The value must be a finite number.")
+        return Answer(node.id, value=number)
+    if not proceed:
+        raise InvalidAnswer("This step is done by confirming it (continue).")
+    return Answer(node.id)
+
+
+def _labels(node: Node) -> str:
+    return ", ".join(f"“{o.label}”" for o in node.options)
+
+
+def _unit(node: Node) -> str:
+    return f" in {node.unit}" if node.unit else ""
+
+
+def follow(node: Node, answer: Answer) -> str:
+    """The node an answer leads to."""
+    if node.kind == CHOICE:
+        return next(o.next for o in node.options if o.label == answer.option)
+    if node.kind == MEASURE:
+        assert answer.value is not None
+        for r in node.ranges:
+            if r.contains(answer.value):
+                return r.next
+        raise InvalidAnswer(f"No range of this step covers {answer.value:g}.")
+    if node.kind == STEP and node.next:
+        return node.next
+    raise InvalidAnswer(f"“{node.id}” has nowhere to go.")
+
+
+def position(tree: Tree, answers: Sequence[Answer]) -> str:
+    """The node the walk is at after ``answers``.
+
+    :raises InvalidAnswer: when the answers do not fit the tree (a tampered session).
+    """
+    node_id = tree.start
+    for answer in answers:
+        if answer.node != node_id:
+            raise InvalidAnswer(f"An answer for “{answer.node}” came at “{node_id}”.")
+        node_id = follow(tree.nodes[node_id], answer)
+    return node_id
+
+
+def path(tree: Tree, answers: Sequence[Answer]) -> list[Step]:
+    """The nodes answered so far, each with its answer in words ("10.8 V", "6", "done")."""
+    steps = []
+    for answer in answers:
+        node = tree.nodes[answer.node]
+        if node.kind == CHOICE:
+            said = answer.option or ""
+        elif node.kind == MEASURE:
+            said = f"{answer.value:g}{' ' + node.unit if node.unit else ''}"
+        else:
+            said = "done"
+        steps.append(Step(node.id, node.kind, node.text, said))
+    return steps
