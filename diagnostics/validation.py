@@ -80,7 +80,7 @@ def _cycles(tree: Tree) -> list[Problem]:
                 stack.append((node_id, index + 1))
                 target = successors[index]
                 if colour[target] == grey:
-                    loop = [*path[path.index(target):], target]
+                    loop = [*path[path.index(target) :], target]
                     problems.append(Problem(f"nodes.{target}", "cycle: " + " → ".join(loop)))
                 elif colour[target] == white:
                     stack.append((target, 0))

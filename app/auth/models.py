@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base, utcnow
@@ -31,6 +32,10 @@ class ServiceCentre(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Per hour, in the catalogue's currency: repair estimates weigh labour against exchange.
+    labour_rate: Mapped[Decimal] = mapped_column(
+        Numeric(8, 2), default=Decimal("45.00"), server_default="45.00"
+    )
 
     users: Mapped[list[User]] = relationship(back_populates="centre")
 

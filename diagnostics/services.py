@@ -1,0 +1,529 @@
+"""Trees and walks in the database: import, publish, export, find, walk, conclude.
+
+Functions take a ``Session``, may flush, never commit. Parts are named by number and resolved
+through the catalogue when a fix is shown, so a tree that names a part since superseded (or made
+a kit) still leads to what can be ordered today.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fnmatch import fnmatchcase
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from diagnostics import trees, validation, walk
+from diagnostics.errors import InvalidAnswer, InvalidTree, NoTreeFound, UnknownSession, UnknownTree
+from diagnostics.models import (
+    DRAFT,
+    PUBLISHED,
+    RETIRED,
+    DiagnosticSession,
+    SessionAnswer,
+    TreeCode,
+    TreeRevision,
+)
+from diagnostics.trees import EXCHANGE, FIX, Node, Problem, Tree
+from parts_catalog import services as catalogue
+from parts_catalog.models import ModelVersion, PartVersion
+from parts_catalog.numbers import normalise
+from parts_catalog.search_index import stems
+from parts_catalog.sqltypes import utcnow
+from parts_catalog.supersession import NLA, Resolution
+
+CENT = Decimal("0.01")
+
+
+# --- trees ---------------------------------------------------------------------------------------
+
+
+def read(text: str, *, name: str = "") -> Tree:
+    """Parse and check a tree's YAML or JSON text on its own (no database).
+
+    :raises InvalidTree: naming every problem.
+    """
+    document, problems = trees.load_text(text, name=name)
+    if document is None:
+        raise InvalidTree(problems)
+    tree, problems = trees.parse(document)
+    if tree is None:
+        raise InvalidTree(problems)
+    problems = validation.validate(tree)
+    if problems:
+        raise InvalidTree(problems)
+    return tree
+
+
+def _unknown_parts(session: Session) -> Any:
+    def unknown(numbers: Iterable[str]) -> set[str]:
+        wanted = {normalise(n): n for n in numbers}
+        known = set(
+            session.scalars(
+                select(PartVersion.number_norm).where(PartVersion.number_norm.in_(list(wanted)))
+            )
+        )
+        return {number for norm, number in wanted.items() if norm not in known}
+
+    return unknown
+
+
+def check(session: Session, tree: Tree, *, publishing: bool) -> list[Problem]:
+    """What the database adds to validation: unknown part numbers, and (when publishing) codes
+    that another published tree already answers for some of the same models."""
+    problems = validation.validate(tree, unknown_parts=_unknown_parts(session))
+    if publishing:
+        problems += _code_clashes(session, tree)
+    return problems
+
+
+def import_tree(
+    session: Session, text: str, *, by: str | None, publish: bool = False
+) -> TreeRevision:
+    """Store ``text`` as the next revision of its tree (a draft, or published).
+
+    :raises InvalidTree: naming every problem; nothing is stored.
+    """
+    tree = read(text)
+    problems = check(session, tree, publishing=publish)
+    if problems:
+        raise InvalidTree(problems)
+    number = (
+        session.scalar(select(func.max(TreeRevision.number)).where(TreeRevision.tree_id == tree.id))
+        or 0
+    ) + 1
+    revision = TreeRevision(
+        tree_id=tree.id,
+        number=number,
+        status=DRAFT,
+        title=tree.title,
+        product_line=tree.product_line,
+        document=tree.document,
+        created_by=by,
+        created_at=utcnow(),
+    )
+    session.add(revision)
+    session.flush()
+    if publish:
+        _publish(session, revision, tree)
+    return revision
+
+
+def publish(session: Session, tree_id: str, number: int) -> TreeRevision:
+    """Publish a revision; the one published before it is retired (walks keep their revision).
+
+    :raises UnknownTree:
+    :raises InvalidTree: when its codes clash with another published tree, or its parts are
+        unknown.
+    """
+    revision = get_revision(session, tree_id, number)
+    tree = tree_of(revision)
+    problems = check(session, tree, publishing=True)
+    if problems:
+        raise InvalidTree(problems)
+    _publish(session, revision, tree)
+    return revision
+
+
+def _publish(session: Session, revision: TreeRevision, tree: Tree) -> None:
+    for older in session.scalars(
+        select(TreeRevision).where(
+            TreeRevision.tree_id == revision.tree_id,
+            TreeRevision.status == PUBLISHED,
+            TreeRevision.id != revision.id,
+        )
+    ):
+        older.status = RETIRED
+        older.codes.clear()
+    revision.status = PUBLISHED
+    revision.published_at = utcnow()
+    revision.codes = [TreeCode(code=_code(c)) for c in dict.fromkeys(tree.codes)]
+    session.flush()
+
+
+def _code(code: str) -> str:
+    scheme, _, value = code.partition(":")
+    return f"{scheme.strip().lower()}:{value.strip().upper()}"
+
+
+def _code_clashes(session: Session, tree: Tree) -> list[Problem]:
+    """Another published tree with one of these codes for an overlapping set of models (and
+    chassis): a technician entering that code would not know which tree is meant."""
+    if not tree.codes:
+        return []
+    rows = session.scalars(
+        select(TreeRevision)
+        .join(TreeCode)
+        .where(
+            TreeRevision.status == PUBLISHED,
+            TreeRevision.tree_id != tree.id,
+            TreeCode.code.in_([_code(c) for c in tree.codes]),
+        )
+        .options(selectinload(TreeRevision.codes))
+        .distinct()
+    )
+    problems = []
+    for other in rows:
+        theirs = tree_of(other)
+        if _models_overlap(session, tree, theirs) and _chassis_overlap(tree, theirs):
+            shared = sorted({_code(c) for c in tree.codes} & {c.code for c in other.codes})
+            problems.append(
+                Problem(
+                    "codes",
+                    f"{', '.join(shared)} already open “{other.tree_id}” (published) for some of "
+                    "the same models; name a chassis or narrow the models",
+                )
+            )
+    return problems
+
+
+def _chassis_overlap(a: Tree, b: Tree) -> bool:
+    return not a.chassis or not b.chassis or bool({*a.chassis} & {*b.chassis})
+
+
+def model_matches(patterns: Sequence[str], model_number: str) -> bool:
+    """Whether a model number (any spelling) matches one of a tree's glob patterns."""
+    norm = normalise(model_number)
+    return any(fnmatchcase(norm, normalise(p)) for p in patterns) if patterns else True
+
+
+def _models_overlap(session: Session, a: Tree, b: Tree) -> bool:
+    if not a.models or not b.models:
+        return True
+    for pa in a.models:
+        for pb in b.models:
+            na, nb = normalise(pa), normalise(pb)
+            if fnmatchcase(na, nb) or fnmatchcase(nb, na):
+                return True
+    # Patterns like "KDL-*" and "*W800C" overlap only if some model matches both.
+    models = session.scalars(select(ModelVersion.number).where(ModelVersion.valid_to.is_(None)))
+    return any(model_matches(a.models, m) and model_matches(b.models, m) for m in models)
+
+
+def tree_of(revision: TreeRevision) -> Tree:
+    tree, problems = trees.parse(revision.document)
+    if tree is None:  # stored trees were validated; a failure here is a bug
+        raise InvalidTree(problems)
+    return tree
+
+
+def get_revision(session: Session, tree_id: str, number: int | None = None) -> TreeRevision:
+    """A revision by number, or the published one (else the newest)."""
+    query = select(TreeRevision).where(TreeRevision.tree_id == tree_id)
+    if number is not None:
+        revision = session.scalar(query.where(TreeRevision.number == number))
+    else:
+        revision = session.scalar(
+            query.order_by((TreeRevision.status == PUBLISHED).desc(), TreeRevision.number.desc())
+        )
+    if revision is None:
+        raise UnknownTree(tree_id, number)
+    return revision
+
+
+def published(session: Session) -> list[TreeRevision]:
+    return list(
+        session.scalars(
+            select(TreeRevision)
+            .where(TreeRevision.status == PUBLISHED)
+            .order_by(TreeRevision.product_line, TreeRevision.title)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    number: str
+    chassis: str | None
+    product_line: str | None
+    exchange_value: Decimal | None
+
+
+def model_facts(session: Session, model_number: str) -> ModelFacts | None:
+    model = session.scalar(
+        select(ModelVersion).where(
+            ModelVersion.number_norm == normalise(model_number), ModelVersion.valid_to.is_(None)
+        )
+    )
+    if model is None:
+        return None
+    return ModelFacts(model.number, model.chassis, model.product_line, model.exchange_value)
+
+
+def trees_for_model(session: Session, model_number: str) -> list[TreeRevision]:
+    """Published trees that apply to a model (its chassis decides where trees name one)."""
+    facts = model_facts(session, model_number)
+    return [r for r in published(session) if _applies(tree_of(r), model_number, facts)]
+
+
+def _applies(tree: Tree, model_number: str, facts: ModelFacts | None) -> bool:
+    if not model_matches(tree.models, model_number):
+        return False
+    if tree.chassis:
+        return facts is not None and facts.chassis in tree.chassis
+    return True
+
+
+def find_by_code(session: Session, code: str, model_number: str) -> TreeRevision:
+    """The published tree a self-diagnosis code opens for a model.
+
+    Where trees name chassis, the model's chassis (from the catalogue) decides: the same blink
+    count means different faults on different chassis. A tree for the model's chassis wins over
+    one for any chassis.
+
+    :raises NoTreeFound:
+    """
+    facts = model_facts(session, model_number)
+    candidates = session.scalars(
+        select(TreeRevision)
+        .join(TreeCode)
+        .where(TreeRevision.status == PUBLISHED, TreeCode.code == _code(code))
+    ).all()
+    fitting = [r for r in candidates if _applies(tree_of(r), model_number, facts)]
+    if not fitting:
+        known = "" if facts else f" ({model_number} is not in the catalogue)"
+        raise NoTreeFound(f"No published tree answers {code} for {model_number}{known}.")
+    fitting.sort(key=lambda r: (not tree_of(r).chassis, r.tree_id))
+    return fitting[0]
+
+
+def search_symptoms(
+    session: Session, text: str, model_number: str | None = None
+) -> list[TreeRevision]:
+    """Published trees whose title, symptoms or codes hold every word of ``text``, stemmed as
+    the catalogue search stems ("blinking" finds "blinks"); a model narrows to its trees."""
+    wanted = set(stems(text))
+    if not wanted:
+        return []
+    facts = model_facts(session, model_number) if model_number else None
+    found = []
+    for revision in published(session):
+        tree = tree_of(revision)
+        held = set(stems(" ".join([tree.title, *tree.symptoms, *tree.codes])))
+        applies = model_number is None or _applies(tree, model_number, facts)
+        if wanted <= held and applies:
+            found.append(revision)
+    return found
+
+
+# --- walks ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartLine:
+    """A part a fix names, and what the catalogue says to order for it today."""
+
+    requested: str
+    qty: int
+    resolution: Resolution
+    order: tuple[
+        tuple[str, int, Decimal | None, int | None, str], ...
+    ]  # number, qty, price, stock, status
+
+
+@dataclass(frozen=True)
+class Estimate:
+    parts_total: Decimal | None
+    labour: Decimal
+    total: Decimal | None
+    exchange_value: Decimal | None
+    recommend_exchange: bool
+    currency: str | None = None
+    missing_prices: tuple[str, ...] = ()
+
+
+@dataclass
+class WalkState:
+    session: DiagnosticSession
+    revision: TreeRevision
+    tree: Tree
+    node: Node
+    path: list[walk.Step]
+    previous: walk.Answer | None = None  # what was answered here before going back
+    parts: list[PartLine] = field(default_factory=list)
+    estimate: Estimate | None = None
+
+
+def start(
+    session: Session,
+    revision: TreeRevision,
+    *,
+    by: str,
+    model_number: str | None = None,
+    serial: str | None = None,
+    code: str | None = None,
+) -> DiagnosticSession:
+    now = utcnow()
+    facts = model_facts(session, model_number) if model_number else None
+    walk_session = DiagnosticSession(
+        id=secrets.token_urlsafe(12),
+        revision=revision,
+        started_by=by,
+        model_number=facts.number if facts else (model_number or None),
+        serial=serial or None,
+        code=_code(code) if code else None,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(walk_session)
+    session.flush()
+    return walk_session
+
+
+def get(session: Session, session_id: str) -> DiagnosticSession:
+    found = session.scalar(
+        select(DiagnosticSession)
+        .where(DiagnosticSession.id == session_id)
+        .options(selectinload(DiagnosticSession.answers), selectinload(DiagnosticSession.revision))
+    )
+    if found is None:
+        raise UnknownSession(session_id)
+    return found
+
+
+def _answers(walk_session: DiagnosticSession) -> list[walk.Answer]:
+    return [
+        walk.Answer(a.node, a.option, a.value)
+        for a in walk_session.answers
+        if a.taken_back_at is None
+    ]
+
+
+def answer(
+    session: Session,
+    walk_session: DiagnosticSession,
+    *,
+    option: str | None = None,
+    value: object = None,
+    proceed: bool = False,
+) -> None:
+    """Record an answer to the current node.
+
+    :raises InvalidAnswer: naming what the node expects; nothing is recorded.
+    """
+    tree = tree_of(walk_session.revision)
+    current = tree.nodes[walk.position(tree, _answers(walk_session))]
+    given = walk.answer_for(current, option=option, value=value, proceed=proceed)
+    following = tree.nodes[walk.follow(current, given)]  # refuses a value no range covers
+    now = utcnow()
+    walk_session.answers.append(
+        SessionAnswer(node=given.node, option=given.option, value=given.value, answered_at=now)
+    )
+    walk_session.updated_at = now
+    walk_session.outcome = following.kind if following.is_terminal else None
+    session.flush()
+
+
+def back(session: Session, walk_session: DiagnosticSession) -> None:
+    """Take back the last answer (kept, marked, and offered again on that question)."""
+    live = [a for a in walk_session.answers if a.taken_back_at is None]
+    if not live:
+        raise InvalidAnswer("This is the first question: there is nothing to go back to.")
+    now = utcnow()
+    live[-1].taken_back_at = now
+    walk_session.updated_at = now
+    walk_session.outcome = None
+    session.flush()
+
+
+def restart(session: Session, walk_session: DiagnosticSession) -> None:
+    now = utcnow()
+    for a in walk_session.answers:
+        if a.taken_back_at is None:
+            a.taken_back_at = now
+    walk_session.outcome = None
+    walk_session.updated_at = now
+    session.flush()
+
+
+def state(
+    session: Session, walk_session: DiagnosticSession, *, labour_rate: Decimal | None = None
+) -> WalkState:
+    """Where a walk stands; at a fix, its parts resolved and the repair estimate."""
+    tree = tree_of(walk_session.revision)
+    answers = _answers(walk_session)
+    node = tree.nodes[walk.position(tree, answers)]
+    taken_back = [
+        a for a in walk_session.answers if a.taken_back_at is not None and a.node == node.id
+    ]
+    previous = (
+        walk.Answer(taken_back[-1].node, taken_back[-1].option, taken_back[-1].value)
+        if taken_back
+        else None
+    )
+    result = WalkState(
+        walk_session, walk_session.revision, tree, node, walk.path(tree, answers), previous
+    )
+    if node.kind in (FIX, EXCHANGE):
+        facts = (
+            model_facts(session, walk_session.model_number) if walk_session.model_number else None
+        )
+        result.parts = resolve_parts(session, node)
+        result.estimate = estimate(
+            result.parts,
+            labour_minutes=node.labour_minutes or 0,
+            labour_rate=labour_rate,
+            exchange_value=facts.exchange_value if facts else None,
+            exchange=node.kind == EXCHANGE,
+        )
+    return result
+
+
+def resolve_parts(session: Session, node: Node) -> list[PartLine]:
+    """Each part a fix names, resolved through supersession as of the newest release."""
+    release = catalogue.latest_release(session)
+    if release is None:
+        return []
+    lines = []
+    for ref in node.parts:
+        resolution = catalogue.resolve_number(session, ref.part, release=release)
+        order = []
+        for item in resolution.result:
+            if item.status == NLA:
+                continue
+            info = catalogue.get_part(session, item.part_number, release=release)
+            stock = catalogue.stock_of(session, [info.number_norm]).get(info.number_norm)
+            order.append(
+                (info.number, item.quantity * ref.qty, info.unit_price, stock, info.status)
+            )
+        lines.append(PartLine(ref.part, ref.qty, resolution, tuple(order)))
+    return lines
+
+
+def estimate(
+    parts: Sequence[PartLine],
+    *,
+    labour_minutes: int,
+    labour_rate: Decimal | None,
+    exchange_value: Decimal | None,
+    exchange: bool = False,
+) -> Estimate:
+    """Parts plus labour at the centre's rate, against the product's exchange value: an exchange
+    is recommended when the repair would cost more (or when the tree itself says exchange)."""
+    rate = labour_rate if labour_rate is not None else Decimal("0")
+    labour = (rate * Decimal(labour_minutes) / Decimal(60)).quantize(CENT, ROUND_HALF_UP)
+    missing = tuple(
+        number for line in parts for number, _q, price, _s, _st in line.order if price is None
+    )
+    priced = [
+        price * qty for line in parts for _n, qty, price, _s, _st in line.order if price is not None
+    ]
+    parts_total = None if missing else sum(priced, Decimal("0")).quantize(CENT)
+    total = None if parts_total is None else parts_total + labour
+    recommend = exchange or (
+        exchange_value is not None and total is not None and total > exchange_value
+    )
+    return Estimate(parts_total, labour, total, exchange_value, recommend, None, missing)
+
+
+def give_feedback(
+    session: Session, walk_session: DiagnosticSession, *, fixed: bool, note: str
+) -> None:
+    walk_session.fixed = fixed
+    walk_session.feedback = note.strip() or None
+    walk_session.feedback_at = utcnow()
+    session.flush()
