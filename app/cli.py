@@ -27,6 +27,7 @@ from app.mail.compose import smtp_settings
 from app.migrate import alembic_config
 from app.roles import Role
 from app.search.commands import update_index
+from diagnostics import demo as demo_trees
 from parts_catalog import demo as demo_catalogue
 from parts_catalog import synonyms
 
@@ -38,9 +39,11 @@ outbox_cli = AppGroup("outbox", help="Send queued mail.")
 
 def register(app: Flask) -> None:
     from app.catalog.commands import catalog_cli
+    from app.diagnose.commands import diagnostics_cli
     from app.search.commands import search_cli
 
-    for group in (db_cli, users_cli, demo_cli, outbox_cli, catalog_cli, search_cli):
+    groups = (db_cli, users_cli, demo_cli, outbox_cli, catalog_cli, search_cli, diagnostics_cli)
+    for group in groups:
         app.cli.add_command(group)
 
 
@@ -133,6 +136,8 @@ def demo_load() -> None:
         with session_factory().begin() as session, tempfile.TemporaryDirectory() as workdir:
             releases = demo_catalogue.load(session, Path(workdir))
             synonyms.load_starter(session)
+        with session_factory().begin() as session:
+            trees = demo_trees.load(session)
     except (OperationalError, ProgrammingError) as exc:
         raise click.ClickException(
             f"The database is not ready ({exc.orig}). Run `flask --app wsgi db upgrade` first."
@@ -142,6 +147,8 @@ def demo_load() -> None:
     if not releases:
         click.echo("Demo catalogue: both releases are there already.")
     update_index()
+    if trees:
+        click.echo(f"Demo diagnostic trees: {', '.join(trees)}.")
     click.echo(f"Demo service centre: {demo.DEMO_CENTRE}")
     click.echo("Demo accounts (email / password / role):")
     for person in people:

@@ -8,6 +8,13 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from app.access import is_api_request
+from diagnostics.errors import (
+    DiagnosticsError,
+    InvalidTree,
+    NoTreeFound,
+    UnknownSession,
+    UnknownTree,
+)
 from parts_catalog.errors import (
     CatalogError,
     InvalidRelease,
@@ -78,6 +85,14 @@ def register(app: Flask) -> None:
         if isinstance(exc, InvalidRelease):
             return _respond(422, str(exc), details=[str(p) for p in exc.problems])
         return _respond(400, str(exc))
+
+    @app.errorhandler(DiagnosticsError)
+    def _diagnostics_error(exc: DiagnosticsError) -> tuple[Response | str, int]:
+        if isinstance(exc, UnknownSession | UnknownTree | NoTreeFound):
+            return _respond(404, str(exc))
+        if isinstance(exc, InvalidTree):
+            return _respond(422, str(exc), details=[str(p) for p in exc.problems])
+        return _respond(422, str(exc))
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError) -> tuple[Response | str, int]:

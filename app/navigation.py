@@ -33,6 +33,7 @@ class MenuItem:
 
 MENU = (
     MenuItem("Home", "home.index"),
+    MenuItem("Diagnose", "diagnose.index"),
     MenuItem("Catalogue", "catalog.index"),
     MenuItem("Releases", "catalog.releases"),
     MenuItem("Errata", "catalog.errata_queue"),

@@ -272,9 +272,9 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
                 if nxt:
                     ranges.append(Range(nxt, low, high))
     elif kind == FIX:
-        raw_parts = raw.get("parts")
-        if not isinstance(raw_parts, list) or not raw_parts:
-            r.add(f"{where}.parts", "a fix names the parts to replace")
+        raw_parts = raw.get("parts", [])  # a fix may need no part (a reseated connector)
+        if not isinstance(raw_parts, list):
+            r.add(f"{where}.parts", "a list of {part, qty}")
         else:
             for i, item in enumerate(raw_parts):
                 at = f"{where}.parts[{i}]"

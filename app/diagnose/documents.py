@@ -1,0 +1,94 @@
+"""Walks as JSON documents (the API's, and the data the pages render)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_login import current_user
+
+from diagnostics.services import Estimate, PartLine, WalkState
+from diagnostics.trees import CHOICE, MEASURE, Node
+from diagnostics.walk import Step
+from parts_catalog.documents import resolution_document
+
+
+def labour_rate() -> Decimal | None:
+    """The signed-in user's centre's labour rate (none for people without a centre)."""
+    centre = getattr(current_user, "centre", None)
+    rate: Decimal | None = centre.labour_rate if centre is not None else None
+    return rate
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def node_document(
+    node: Node, state: WalkState | None = None, *, release: str = ""
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": node.id, "kind": node.kind, "text": node.text}
+    if node.kind == CHOICE:
+        doc["options"] = [o.label for o in node.options]
+    if node.kind == MEASURE:
+        doc["unit"] = node.unit
+        doc["ranges"] = [
+            {"from": r.low, "below": r.high, "label": r.describe(node.unit)} for r in node.ranges
+        ]
+    if state is not None and state.node.id == node.id and state.estimate is not None:
+        doc["parts"] = [part_document(line, release=release) for line in state.parts]
+        doc["labour_minutes"] = node.labour_minutes or 0
+        doc["estimate"] = estimate_document(state.estimate)
+    return doc
+
+
+def part_document(line: PartLine, *, release: str) -> dict[str, Any]:
+    return {
+        "requested": line.requested,
+        "quantity": line.qty,
+        "resolution": resolution_document(line.resolution, release=release),
+        "order": [
+            {
+                "part_number": number,
+                "quantity": qty,
+                "unit_price": _amount(price),
+                "stock": stock,
+                "status": status,
+            }
+            for number, qty, price, stock, status in line.order
+        ],
+    }
+
+
+def estimate_document(estimate: Estimate) -> dict[str, Any]:
+    return {
+        "parts_total": _amount(estimate.parts_total),
+        "labour": _amount(estimate.labour),
+        "total": _amount(estimate.total),
+        "exchange_value": _amount(estimate.exchange_value),
+        "recommend_exchange": estimate.recommend_exchange,
+        "missing_prices": list(estimate.missing_prices),
+    }
+
+
+def path_document(path: list[Step]) -> list[dict[str, Any]]:
+    return [{"node": s.node, "kind": s.kind, "text": s.text, "answer": s.answer} for s in path]
+
+
+def session_document(state: WalkState, *, release: str) -> dict[str, Any]:
+    walk_session = state.session
+    return {
+        "id": walk_session.id,
+        "tree": state.revision.tree_id,
+        "revision": state.revision.number,
+        "title": state.tree.title,
+        "model": walk_session.model_number,
+        "serial": walk_session.serial,
+        "code": walk_session.code,
+        "started_by": walk_session.started_by,
+        "started_at": walk_session.started_at.isoformat(),
+        "node": node_document(state.node, state, release=release),
+        "path": path_document(state.path),
+        "outcome": walk_session.outcome,
+        "fixed": walk_session.fixed,
+    }

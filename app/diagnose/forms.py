@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.forms import Form
+
+SCHEMES = [
+    SelectChoice("blink", "Standby LED blinks (count)"),
+    SelectChoice("error", "Error code on screen (e.g. E61)"),
+    SelectChoice("display", "Front display message"),
+]
+
+
+class CodeForm(Form):
+    scheme = SelectField("Kind of code", choices=SCHEMES, default="blink")
+    value = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=30)],
+        description="The number of blinks, or the code as shown: 6, E61, PROTECT.",
+    )
+    model = StringField(
+        "Model number",
+        validators=[DataRequired(), Length(max=40)],
+        description="From the rating plate, in any spelling: KDL-55W800C, kdl55w800c.",
+    )
+    serial = StringField("Serial number", validators=[Optional(), Length(max=40)])
+
+
+class StartForm(Form):
+    """Start a chosen tree (from the model's list or a symptom search)."""
+
+    tree = StringField(validators=[DataRequired(), Length(max=80)])
+    model = StringField(validators=[Optional(), Length(max=40)])
+    serial = StringField(validators=[Optional(), Length(max=40)])
+
+
+class AnswerForm(Form):
+    option = StringField(validators=[Optional(), Length(max=200)])
+    value = StringField("Measured value", validators=[Optional(), Length(max=30)])
+    proceed = BooleanField()
+
+
+class FeedbackForm(Form):
+    fixed = SelectField(
+        "Did this fix it?",
+        choices=[SelectChoice("yes", "Yes, it works"), SelectChoice("no", "No, still faulty")],
+    )
+    note = TextAreaField("Anything the engineers should know", validators=[Length(max=2000)])
+
+
+class ButtonForm(Form):
+    """A button: only the CSRF token."""

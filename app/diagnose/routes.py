@@ -1,0 +1,216 @@
+"""Diagnose pages. Views are thin: read the form, ask ``diagnostics``, commit, redirect."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.access import form_page, signed_in
+from app.db import get_session
+from app.diagnose import bp
+from app.diagnose.documents import labour_rate
+from app.diagnose.forms import AnswerForm, ButtonForm, CodeForm, FeedbackForm, StartForm
+from diagnostics import services
+from diagnostics.errors import InvalidAnswer, NoTreeFound, UnknownTree
+from diagnostics.models import PUBLISHED, DiagnosticSession
+from parts_catalog.services import latest_release
+
+
+def _entry_page(
+    code_form: CodeForm, *, status: int = 200, problem: str | None = None
+) -> tuple[str, int]:
+    session = get_session()
+    model = request.args.get("model", "").strip()[:40]
+    query = request.args.get("q", "").strip()[:200]
+    for_model = services.trees_for_model(session, model) if model else None
+    matches = services.search_symptoms(session, query, model or None) if query else None
+    recent = session.scalars(
+        select(DiagnosticSession)
+        .where(DiagnosticSession.started_by == current_user.email)
+        .order_by(DiagnosticSession.updated_at.desc())
+        .limit(8)
+    ).all()
+    facts = services.model_facts(session, model) if model else None
+    return render_template(
+        "diagnose/index.html",
+        code_form=code_form,
+        start_form=StartForm(),
+        problem=problem,
+        model=model,
+        facts=facts,
+        query=query,
+        for_model=for_model,
+        matches=matches,
+        recent=recent,
+    ), status
+
+
+@bp.get("")
+@signed_in
+def index() -> ResponseReturnValue:
+    form = CodeForm(formdata=None)
+    if request.args.get("model"):
+        form.model.data = request.args["model"]
+    return _entry_page(form)
+
+
+@bp.post("/code")
+@signed_in
+@form_page
+def by_code() -> ResponseReturnValue:
+    form = CodeForm()
+    if not form.validate():
+        return _entry_page(form, status=form.status)
+    session = get_session()
+    code = f"{form.scheme.data}:{(form.value.data or '').strip()}"
+    try:
+        revision = services.find_by_code(session, code, form.model.data or "")
+    except NoTreeFound as exc:
+        return _entry_page(form, status=422, problem=str(exc))
+    walk = services.start(
+        session,
+        revision,
+        by=current_user.email,
+        model_number=form.model.data,
+        serial=form.serial.data,
+        code=code,
+    )
+    session.commit()
+    return redirect(url_for("diagnose.walk", session_id=walk.id))
+
+
+@bp.post("/start")
+@signed_in
+@form_page
+def start() -> ResponseReturnValue:
+    form = StartForm()
+    if not form.validate():
+        flash("That tree could not be started; please choose it again.", "error")
+        return redirect(url_for("diagnose.index"))
+    session = get_session()
+    try:
+        revision = services.get_revision(session, form.tree.data or "")
+    except UnknownTree as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("diagnose.index"))
+    if revision.status != PUBLISHED:
+        flash("That tree is not published.", "error")
+        return redirect(url_for("diagnose.index"))
+    walk = services.start(
+        session,
+        revision,
+        by=current_user.email,
+        model_number=form.model.data,
+        serial=form.serial.data,
+    )
+    session.commit()
+    return redirect(url_for("diagnose.walk", session_id=walk.id))
+
+
+def _walk_page(
+    session_id: str,
+    form: AnswerForm | None = None,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+) -> tuple[str, int]:
+    session = get_session()
+    walk = services.get(session, session_id)
+    state = services.state(session, walk, labour_rate=labour_rate())
+    answer_form = form or AnswerForm(formdata=None)
+    if form is None and state.previous is not None and state.previous.value is not None:
+        answer_form.value.data = f"{state.previous.value:g}"
+    release = latest_release(session)
+    feedback = FeedbackForm(formdata=None)
+    return render_template(
+        "diagnose/walk.html",
+        state=state,
+        form=answer_form,
+        button=ButtonForm(),
+        feedback=feedback,
+        problem=problem,
+        release=release.label if release else None,
+    ), status
+
+
+@bp.get("/sessions/<session_id>")
+@signed_in
+def walk(session_id: str) -> ResponseReturnValue:
+    return _walk_page(session_id)
+
+
+@bp.post("/sessions/<session_id>/answer")
+@signed_in
+@form_page
+def answer(session_id: str) -> ResponseReturnValue:
+    form = AnswerForm()
+    if not form.validate():
+        return _walk_page(session_id, form, status=form.status)
+    session = get_session()
+    walk_session = services.get(session, session_id)
+    try:
+        services.answer(
+            session,
+            walk_session,
+            option=form.option.data or None,
+            value=form.value.data if form.value.data not in (None, "") else None,
+            proceed=bool(form.proceed.data),
+        )
+    except InvalidAnswer as exc:
+        session.rollback()
+        return _walk_page(session_id, form, status=422, problem=str(exc))
+    session.commit()
+    return redirect(url_for("diagnose.walk", session_id=session_id))
+
+
+@bp.post("/sessions/<session_id>/back")
+@signed_in
+def back(session_id: str) -> ResponseReturnValue:
+    session = get_session()
+    try:
+        services.back(session, services.get(session, session_id))
+    except InvalidAnswer as exc:
+        flash(str(exc), "info")
+    session.commit()
+    return redirect(url_for("diagnose.walk", session_id=session_id))
+
+
+@bp.post("/sessions/<session_id>/restart")
+@signed_in
+def restart(session_id: str) -> ResponseReturnValue:
+    session = get_session()
+    services.restart(session, services.get(session, session_id))
+    session.commit()
+    return redirect(url_for("diagnose.walk", session_id=session_id))
+
+
+@bp.post("/sessions/<session_id>/feedback")
+@signed_in
+@form_page
+def feedback(session_id: str) -> ResponseReturnValue:
+    form = FeedbackForm()
+    if not form.validate():
+        return _walk_page(
+            session_id, status=form.status, problem="The feedback could not be saved."
+        )
+    session = get_session()
+    services.give_feedback(
+        session,
+        services.get(session, session_id),
+        fixed=form.fixed.data == "yes",
+        note=form.note.data or "",
+    )
+    session.commit()
+    flash("Thank you: the engineers see this with the tree.", "success")
+    return redirect(url_for("diagnose.walk", session_id=session_id))
+
+
+@bp.get("/sessions/<session_id>/summary")
+@signed_in
+def summary(session_id: str) -> ResponseReturnValue:
+    session = get_session()
+    walk_session = services.get(session, session_id)
+    state = services.state(session, walk_session, labour_rate=labour_rate())
+    return render_template("diagnose/summary.html", state=state)
