@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.roles import Role
+from diagnostics import services, trees
+from parts_catalog.importer import import_release
+from tests.browser.conftest import LiveServer
+from tests.diagnostics.test_trees import TREE
+from tests.factories import PASSWORD, make_user
+from tests.parts_catalog.releases import base_release
+
+pytestmark = pytest.mark.browser
+
+
+def test_from_a_blink_code_to_the_part_to_order(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    with live_server.session() as session:
+        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+        services.import_tree(session, trees.dump(TREE), by="eng", publish=True)
+        user = make_user(session, role=Role.TECHNICIAN)
+        session.commit()
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Diagnose").click()
+    # The code as the TV shows it, the model in any spelling.
+    page.get_by_role("textbox", name="Code").fill("2")
+    page.get_by_role("textbox", name="Model number").first.fill("kdl 55w800c")
+    page.get_by_role("button", name="Open the tree").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("How many times does it blink?")
+    page.get_by_role("button", name="2", exact=True).click()
+    # A mistyped measurement comes back with what was typed and says why.
+    page.get_by_label("Measured value").fill("ten")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_contain_text("“ten” is not a number in V")
+    expect(page.get_by_label("Measured value")).to_have_value("ten")
+    page.get_by_label("Measured value").fill("10.9")
+    page.get_by_role("button", name="Continue").click()
+    # The path so far, and back without losing the answer.
+    expect(page.get_by_role("navigation", name="Your answers so far")).to_contain_text("10.9 V")
+    page.get_by_role("button", name="← Back").click()
+    expect(page.get_by_label("Measured value")).to_have_value("10.9")
+    page.get_by_role("button", name="Continue").click()
+    # The fix names a superseded part: the page orders its replacement.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Replace the power board")
+    expect(page.get_by_role("cell", name="1-474-594-12", exact=True)).to_be_visible()
+    order = page.get_by_label("copy this list into your order")
+    expect(order).to_have_value("1-474-594-12 × 1\n")
+    page.get_by_role("link", name="Printable summary").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(TREE["title"])

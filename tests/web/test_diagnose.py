@@ -1,0 +1,175 @@
+"""Diagnostics through the portal: the sessions API as the contract names it, the commands,
+and the pages."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.roles import Role
+from diagnostics import services, trees
+from diagnostics.models import TreeRevision
+from parts_catalog.importer import import_release
+from tests.conftest import AuthActions
+from tests.diagnostics.test_trees import TREE
+from tests.parts_catalog.releases import base_release
+
+
+@pytest.fixture
+def published(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    services.import_tree(session, trees.dump(TREE), by="eng", publish=True)
+    session.commit()
+
+
+@pytest.fixture
+def signed_in(auth: AuthActions) -> None:
+    auth.login(Role.TECHNICIAN)
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_the_sessions_api(client: FlaskClient, auth: AuthActions) -> None:
+    # A browser session's POSTs carry the CSRF token in a header (a Bearer token needs none).
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    started = client.post(
+        "/api/v1/diagnostics/sessions", json={"code": "blink:2", "model": "kdl-55w800c"}
+    )
+    assert started.status_code == 201
+    body = started.get_json()
+    assert (body["tree"], body["revision"]) == ("tv-red-led-blinks", 1)
+    assert body["node"] == {
+        "id": "count",
+        "kind": "choice",
+        "text": "How many times does it blink?",
+        "options": ["2", "6"],
+    }
+    url = f"/api/v1/diagnostics/sessions/{body['id']}"
+    step = client.post(f"{url}/answers", json={"option": "2"}).get_json()
+    assert step["node"]["kind"] == "measure"
+    assert step["node"]["unit"] == "V"
+    assert [r["label"] for r in step["node"]["ranges"]] == ["below 11.4 V", "11.4 V or more"]
+    assert step["path"] == [
+        {"node": "count", "kind": "choice", "text": "How many times does it blink?", "answer": "2"}
+    ]
+    wrong = client.post(f"{url}/answers", json={"option": "2"})
+    assert wrong.status_code == 422
+    assert "needs a measured value" in wrong.get_json()["message"]
+    assert client.get(url).get_json()["node"]["id"] == "psu"  # nothing changed
+    fix = client.post(f"{url}/answers", json={"value": 10.9}).get_json()["node"]
+    assert fix["kind"] == "fix"
+    part = fix["parts"][0]
+    assert part["requested"] == "1-474-594-11"
+    assert part["resolution"]["outcome"] == "superseded"
+    assert part["resolution"]["result"][0]["part_number"] == "1-474-594-12"
+    assert set(fix["estimate"]) >= {
+        "parts_total",
+        "labour",
+        "total",
+        "exchange_value",
+        "recommend_exchange",
+    }
+    assert fix["estimate"]["parts_total"] == "89.00"
+    back = client.post(f"{url}/back").get_json()
+    assert back["node"]["id"] == "psu"
+    assert client.post(f"{url}/answers", json={"value": "12.1"}).get_json()["node"]["kind"] == (
+        "escalate"
+    )
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_the_sessions_api_refuses_clearly(client: FlaskClient, auth: AuthActions) -> None:
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    missing = client.post(
+        "/api/v1/diagnostics/sessions", json={"code": "blink:9", "model": "KDL-55W800C"}
+    )
+    assert missing.status_code == 404
+    assert "No published tree answers blink:9" in missing.get_json()["message"]
+    assert client.post("/api/v1/diagnostics/sessions", json={"tree": "nope"}).status_code == 404
+    assert client.post("/api/v1/diagnostics/sessions", json={}).status_code == 422
+    started = client.post("/api/v1/diagnostics/sessions", json={"tree": "tv-red-led-blinks"})
+    assert started.status_code == 201
+    url = f"/api/v1/diagnostics/sessions/{started.get_json()['id']}"
+    assert client.post(f"{url}/answers", json={"option": "2", "value": 3}).status_code == 422
+    assert client.post(f"{url}/answers", json={}).status_code == 422
+    assert client.post(f"{url}/back").status_code == 422
+    assert client.get("/api/v1/diagnostics/sessions/unknown").status_code == 404
+
+
+@pytest.mark.usefixtures("published")
+def test_import_export_validate_commands(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    exported = runner.invoke(args=["diagnostics", "export", "tv-red-led-blinks"])
+    assert exported.exit_code == 0
+    path = tmp_path / "tree.yaml"
+    path.write_text(exported.output, encoding="utf-8")
+    assert (
+        "tv-red-led-blinks: valid (5 nodes)."
+        in runner.invoke(args=["diagnostics", "validate", str(path)]).output
+    )
+    imported = runner.invoke(args=["diagnostics", "import", str(path)])
+    assert "Imported tv-red-led-blinks revision 2 (draft)." in imported.output
+    as_json = runner.invoke(
+        args=["diagnostics", "export", "tv-red-led-blinks", "--revision", "2", "--format", "json"]
+    )
+    assert json.loads(as_json.output) == TREE
+    assert as_json.output == trees.dump(TREE, fmt="json")
+
+    broken = copy.deepcopy(TREE)
+    broken["start"] = "begin"
+    broken["nodes"]["replace-psu"]["parts"] = [{"part": "9-999-999-99", "qty": 1}]
+    path.write_text(trees.dump(broken), encoding="utf-8")
+    before = session.scalar(select(func.count()).select_from(TreeRevision))
+    refused = runner.invoke(args=["diagnostics", "import", str(path), "--publish"])
+    assert refused.exit_code == 1
+    assert "tree.yaml: start: “begin” is not a node" in refused.output
+    assert "Refused: The tree has " in refused.output
+    assert session.scalar(select(func.count()).select_from(TreeRevision)) == before
+    assert runner.invoke(args=["diagnostics", "validate", str(path)]).exit_code == 1
+    missing = runner.invoke(args=["diagnostics", "export", "nope"])
+    assert missing.exit_code == 1
+    assert "There is no tree “nope”." in missing.output
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_walking_the_pages(client: FlaskClient, auth: AuthActions) -> None:
+    token = auth.csrf()
+    entry = client.post(
+        "/diagnose/code",
+        data={"scheme": "blink", "value": "9", "model": "KDL-55W800C", "csrf_token": token},
+    )
+    assert entry.status_code == 422
+    html = entry.get_data(as_text=True)
+    assert "No published tree answers blink:9" in html
+    assert 'value="KDL-55W800C"' in html
+    opened = client.post(
+        "/diagnose/code",
+        data={"scheme": "blink", "value": "2", "model": "kdl55w800c", "csrf_token": token},
+    )
+    assert opened.status_code == 302
+    walk = opened.headers["Location"]
+    answer = f"{walk}/answer"
+    assert client.post(answer, data={"option": "2", "csrf_token": token}).status_code == 302
+    wrong = client.post(answer, data={"value": "about twelve", "csrf_token": token})
+    assert wrong.status_code == 422
+    assert "is not a number in V" in wrong.get_data(as_text=True)
+    assert 'value="about twelve"' in wrong.get_data(as_text=True)
+    client.post(answer, data={"value": "10.9", "csrf_token": token})
+    page = client.get(walk).get_data(as_text=True)
+    assert "Fix: Replace the power board" in page
+    assert "1-474-594-12 × 1" in page
+    assert "How many times does it blink?</span> <strong>2</strong>" in page
+    client.post(f"{walk}/feedback", data={"fixed": "yes", "note": "Works", "csrf_token": token})
+    assert "Recorded: fixed" in client.get(walk).get_data(as_text=True)
+    summary = client.get(f"{walk}/summary").get_data(as_text=True)
+    assert "Measure 12 V at CN6101 pin 1 — <strong>10.9 V</strong>" in summary
+    listing = client.get("/diagnose?model=KDL-55W800C").get_data(as_text=True)
+    assert "Red standby LED blinks, no picture" in listing
+    found = client.get("/diagnose?q=standby+blinking").get_data(as_text=True)
+    assert "Red standby LED blinks, no picture" in found
