@@ -155,16 +155,15 @@ def _code_clashes(session: Session, tree: Tree) -> list[Problem]:
     chassis): a technician entering that code would not know which tree is meant."""
     if not tree.codes:
         return []
+    sharing = select(TreeCode.revision_id).where(TreeCode.code.in_([_code(c) for c in tree.codes]))
     rows = session.scalars(
         select(TreeRevision)
-        .join(TreeCode)
         .where(
             TreeRevision.status == PUBLISHED,
             TreeRevision.tree_id != tree.id,
-            TreeCode.code.in_([_code(c) for c in tree.codes]),
+            TreeRevision.id.in_(sharing),
         )
         .options(selectinload(TreeRevision.codes))
-        .distinct()
     )
     problems = []
     for other in rows:
