@@ -30,7 +30,7 @@ from diagnostics.models import (
 )
 from diagnostics.trees import EXCHANGE, FIX, Node, Problem, Tree
 from parts_catalog import services as catalogue
-from parts_catalog.models import ModelVersion, PartVersion
+from parts_catalog.models import FitmentVersion, ModelVersion, PartVersion
 from parts_catalog.numbers import normalise
 from parts_catalog.search_index import stems
 from parts_catalog.sqltypes import utcnow
@@ -313,15 +313,25 @@ def search_symptoms(
 
 
 @dataclass(frozen=True)
+class OrderLine:
+    number: str
+    qty: int
+    unit_price: Decimal | None
+    stock: int | None
+    status: str
+
+
+@dataclass(frozen=True)
 class PartLine:
     """A part a fix names, and what the catalogue says to order for it today."""
 
     requested: str
     qty: int
     resolution: Resolution
-    order: tuple[
-        tuple[str, int, Decimal | None, int | None, str], ...
-    ]  # number, qty, price, stock, status
+    order: tuple[OrderLine, ...]
+    # Whether the catalogue lists the part (as named, or what replaces it) for the walk's model;
+    # None without a model. A part bought for a model it does not fit fails and costs a customer.
+    fits: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -461,7 +471,7 @@ def state(
         facts = (
             model_facts(session, walk_session.model_number) if walk_session.model_number else None
         )
-        result.parts = resolve_parts(session, node)
+        result.parts = resolve_parts(session, node, model_number=walk_session.model_number)
         result.estimate = estimate(
             result.parts,
             labour_minutes=node.labour_minutes or 0,
@@ -472,8 +482,11 @@ def state(
     return result
 
 
-def resolve_parts(session: Session, node: Node) -> list[PartLine]:
-    """Each part a fix names, resolved through supersession as of the newest release."""
+def resolve_parts(
+    session: Session, node: Node, *, model_number: str | None = None
+) -> list[PartLine]:
+    """Each part a fix names, resolved through supersession as of the newest release, and
+    whether it is listed for ``model_number``."""
     release = catalogue.latest_release(session)
     if release is None:
         return []
@@ -487,10 +500,25 @@ def resolve_parts(session: Session, node: Node) -> list[PartLine]:
             info = catalogue.get_part(session, item.part_number, release=release)
             stock = catalogue.stock_of(session, [info.number_norm]).get(info.number_norm)
             order.append(
-                (info.number, item.quantity * ref.qty, info.unit_price, stock, info.status)
+                OrderLine(info.number, item.quantity * ref.qty, info.unit_price, stock, info.status)
             )
-        lines.append(PartLine(ref.part, ref.qty, resolution, tuple(order)))
+        fits = None
+        if model_number:
+            norms = {normalise(ref.part)} | {normalise(line.number) for line in order}
+            fits = _listed_for(session, norms, model_number, release.id)
+        lines.append(PartLine(ref.part, ref.qty, resolution, tuple(order), fits))
     return lines
+
+
+def _listed_for(session: Session, part_norms: set[str], model_number: str, release_id: int) -> bool:
+    found = session.scalar(
+        select(FitmentVersion.id).where(
+            FitmentVersion.model_norm == normalise(model_number),
+            FitmentVersion.part_norm.in_(part_norms),
+            FitmentVersion.as_of(release_id),
+        )
+    )
+    return found is not None
 
 
 def estimate(
@@ -505,12 +533,9 @@ def estimate(
     is recommended when the repair would cost more (or when the tree itself says exchange)."""
     rate = labour_rate if labour_rate is not None else Decimal("0")
     labour = (rate * Decimal(labour_minutes) / Decimal(60)).quantize(CENT, ROUND_HALF_UP)
-    missing = tuple(
-        number for line in parts for number, _q, price, _s, _st in line.order if price is None
-    )
-    priced = [
-        price * qty for line in parts for _n, qty, price, _s, _st in line.order if price is not None
-    ]
+    ordered = [line for part in parts for line in part.order]
+    missing = tuple(line.number for line in ordered if line.unit_price is None)
+    priced = [line.unit_price * line.qty for line in ordered if line.unit_price is not None]
     parts_total = None if missing else sum(priced, Decimal("0")).quantize(CENT)
     total = None if parts_total is None else parts_total + labour
     recommend = exchange or (

@@ -46,16 +46,17 @@ def part_document(line: PartLine, *, release: str) -> dict[str, Any]:
     return {
         "requested": line.requested,
         "quantity": line.qty,
+        "fits_model": line.fits,
         "resolution": resolution_document(line.resolution, release=release),
         "order": [
             {
-                "part_number": number,
-                "quantity": qty,
-                "unit_price": _amount(price),
-                "stock": stock,
-                "status": status,
+                "part_number": o.number,
+                "quantity": o.qty,
+                "unit_price": _amount(o.unit_price),
+                "stock": o.stock,
+                "status": o.status,
             }
-            for number, qty, price, stock, status in line.order
+            for o in line.order
         ],
     }
 

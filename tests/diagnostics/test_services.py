@@ -103,7 +103,9 @@ def test_a_fix_resolves_its_parts_and_weighs_repair_against_exchange(session: Se
     line = state.parts[0]
     assert line.requested == "1-474-594-11"
     assert line.resolution.outcome == "superseded"
-    assert [(n, q, p) for n, q, p, _s, _st in line.order] == [("1-474-594-12", 1, Decimal("89.00"))]
+    assert [(o.number, o.qty, o.unit_price) for o in line.order] == [
+        ("1-474-594-12", 1, Decimal("89.00"))
+    ]
     estimate = state.estimate
     assert estimate is not None
     assert (estimate.parts_total, estimate.labour, estimate.total) == (
@@ -113,11 +115,15 @@ def test_a_fix_resolves_its_parts_and_weighs_repair_against_exchange(session: Se
     )
     assert estimate.exchange_value == Decimal("900.00")
     assert not estimate.recommend_exchange
+    assert line.fits is True  # 1-474-594-11 is listed for KDL-55W800C
     cheap = services.start(session, revision, by="tech", model_number="KDL-40W650D")
     # Not the right chassis for a code, but started by tree: the estimate uses its value.
     services.answer(session, cheap, option="2")
     services.answer(session, cheap, value=1)
-    assert services.state(session, cheap, labour_rate=Decimal("60")).estimate.recommend_exchange  # type: ignore[union-attr]
+    cheap_state = services.state(session, cheap, labour_rate=Decimal("60"))
+    assert cheap_state.estimate is not None
+    assert cheap_state.estimate.recommend_exchange
+    assert cheap_state.parts[0].fits is False  # and the page warns before anyone orders it
 
 
 @pytest.mark.usefixtures("catalogue")
