@@ -28,6 +28,7 @@ from diagnostics.models import (
     TreeCode,
     TreeRevision,
 )
+from diagnostics.search import queue_tree
 from diagnostics.trees import EXCHANGE, FIX, Node, Problem, Tree
 from parts_catalog import services as catalogue
 from parts_catalog.models import FitmentVersion, ModelVersion, PartVersion
@@ -142,6 +143,7 @@ def _publish(session: Session, revision: TreeRevision, tree: Tree) -> None:
     revision.status = PUBLISHED
     revision.published_at = utcnow()
     revision.codes = [TreeCode(code=_code(c)) for c in dict.fromkeys(tree.codes)]
+    queue_tree(session, revision.tree_id)  # the search index follows after the commit
     session.flush()
 
 

@@ -19,12 +19,13 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.fields import Schema
 from whoosh.searching import Searcher
@@ -64,13 +65,27 @@ def _now() -> str:
 class IndexStore:
     """One named Whoosh index under ``root``; safe to share between threads of a process."""
 
-    def __init__(self, root: Path, name: str, schema: Schema, *, version: int = 1) -> None:
-        """``version`` names the schema: an index written under another is rebuilt, not read."""
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        schema: Schema,
+        *,
+        version: int = 1,
+        corpus: Corpus | None = None,
+    ) -> None:
+        """``version`` names the schema: an index written under another is rebuilt, not read.
+        ``corpus`` says what the index holds, for the writer."""
         self.home = root / name
         self.name = name
         self.schema = schema
         self.version = version
+        self.corpus = corpus
         self._local = threading.local()
+
+    @classmethod
+    def of(cls, root: Path, corpus: Corpus) -> IndexStore:
+        return cls(root, corpus.name, corpus.schema, version=corpus.version, corpus=corpus)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -212,6 +227,68 @@ class IndexStore:
         for path in self.home.glob("gen-*"):
             if path not in keep:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+class Corpus(Protocol):
+    """What one index holds, read from the database by the index writer."""
+
+    name: str
+    schema: Schema
+    version: int
+
+    def source(self, session: Session) -> tuple[int | None, str | None]:
+        """The release (id, label) the documents come from, or (None, None)."""
+
+    def count(self, session: Session) -> int:
+        """How many documents a rebuild writes."""
+
+    def documents(self, session: Session) -> Iterator[dict[str, Any]]:
+        """Every document, each with ``doc_id`` and a ``stamp`` digest."""
+
+    def documents_for(self, session: Session, doc_ids: Iterable[str]) -> dict[str, Any]:
+        """The named documents; ``None`` for one to delete."""
+
+
+@dataclass
+class Drift:
+    """How an index differs from the database."""
+
+    index_release: str | None
+    database_release: str | None
+    indexed: int
+    expected: int
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def differing(self) -> list[str]:
+        return [*self.missing, *self.extra, *self.stale]
+
+    @property
+    def clean(self) -> bool:
+        return not self.differing and self.index_release == self.database_release
+
+
+def compare(
+    searcher: Searcher,
+    expected: Iterable[dict[str, Any]],
+    *,
+    index_release: str | None,
+    database_release: str | None,
+) -> Drift:
+    """Compare every document an index holds with the documents it should hold."""
+    held = {fields["doc_id"]: fields.get("stamp") for fields in searcher.all_stored_fields()}
+    drift = Drift(index_release, database_release, indexed=len(held), expected=0)
+    for doc in expected:
+        drift.expected += 1
+        stamp = held.pop(doc["doc_id"], None)
+        if stamp is None:
+            drift.missing.append(doc["doc_id"])
+        elif stamp != doc["stamp"]:
+            drift.stale.append(doc["doc_id"])
+    drift.extra = sorted(held)
+    return drift
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import xxhash
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, union
+from sqlalchemy import and_, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from parts_catalog.models import (
@@ -29,6 +28,7 @@ from parts_catalog.models import (
     SearchPending,
     SupersessionVersion,
 )
+from parts_catalog.services import latest_release
 from parts_catalog.sqltypes import UTCDateTime, utcnow
 
 INDEX_NAME = "parts"
@@ -73,7 +73,7 @@ def _doc_id(kind: str, norm: str) -> str:
     return f"{kind}:{norm}"
 
 
-def _stamped(doc: dict[str, Any]) -> dict[str, Any]:
+def stamped(doc: dict[str, Any]) -> dict[str, Any]:
     digest = xxhash.xxh3_64()
     for name in sorted(doc):
         digest.update(f"{name}={doc[name]}\x1f".encode())
@@ -110,7 +110,7 @@ def _part_document(
 ) -> dict[str, Any]:
     lines = sorted({m.product_line for m in fitted if m.product_line})
     names = sorted({m.name for m in fitted if m.name})
-    return _stamped(
+    return stamped(
         {
             "doc_id": _doc_id(PART, part.number_norm),
             "kind": PART,
@@ -129,7 +129,7 @@ def _part_document(
 
 
 def _model_document(norm: str, model: _Model) -> dict[str, Any]:
-    return _stamped(
+    return stamped(
         {
             "doc_id": _doc_id(MODEL, norm),
             "kind": MODEL,
@@ -308,77 +308,37 @@ def queue_release_changes(session: Session, release_id: int) -> None:
     )
 
 
-def pending(session: Session, *, limit: int) -> list[tuple[int, str]]:
-    """The oldest ``limit`` queued changes: (queue id, document id)."""
-    rows = session.execute(
-        select(SearchPending.id, SearchPending.doc_id)
-        .where(SearchPending.index_name == INDEX_NAME)
-        .order_by(SearchPending.id)
-        .limit(limit)
-    )
-    return [(row_id, doc_id) for row_id, doc_id in rows]
+# --- the corpus, for the index writer ------------------------------------------------------------
 
 
-def pending_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(SearchPending.index_name == INDEX_NAME)) or 0
+class PartsCorpus:
+    """The parts index's side of ``parts_catalog.indexes.Corpus``: parts and models of the
+    newest release."""
 
+    name = INDEX_NAME
+    schema = SCHEMA
+    version = SCHEMA_VERSION
 
-def clear_pending(session: Session, ids: Sequence[int]) -> None:
-    """Forget applied changes, by id: a change queued meanwhile stays for the next writer."""
-    for chunk in range(0, len(ids), 500):
-        session.execute(delete(SearchPending).where(SearchPending.id.in_(ids[chunk : chunk + 500])))
+    def source(self, session: Session) -> tuple[int | None, str | None]:
+        release = latest_release(session)
+        return (release.id, release.label) if release else (None, None)
 
+    def count(self, session: Session) -> int:
+        release_id, _label = self.source(session)
+        if release_id is None:
+            return 0
+        parts = session.scalar(select(func.count()).where(PartVersion.as_of(release_id))) or 0
+        models = session.scalar(select(func.count()).where(ModelVersion.as_of(release_id))) or 0
+        return parts + models
 
-def queue_documents(session: Session, doc_ids: Iterable[str]) -> int:
-    """Queue ``doc_ids`` for the writer (the drift repair's way back into the index)."""
-    now = utcnow()
-    rows = [{"index_name": INDEX_NAME, "doc_id": d, "queued_at": now} for d in doc_ids]
-    for start in range(0, len(rows), 1_000):
-        session.execute(insert(SearchPending), rows[start : start + 1_000])
-    return len(rows)
+    def documents(self, session: Session) -> Iterator[dict[str, Any]]:
+        release = self._release(session)
+        return documents(session, release) if release else iter(())
 
+    def documents_for(self, session: Session, doc_ids: Iterable[str]) -> dict[str, Any]:
+        release = self._release(session)
+        return documents_for(session, release, doc_ids) if release else {}
 
-# --- drift ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Drift:
-    """How the index differs from the database."""
-
-    index_release: str | None
-    database_release: str | None
-    indexed: int
-    expected: int
-    missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-
-    @property
-    def differing(self) -> list[str]:
-        return [*self.missing, *self.extra, *self.stale]
-
-    @property
-    def clean(self) -> bool:
-        return not self.differing and self.index_release == self.database_release
-
-
-def compare(
-    session: Session, searcher: Searcher, release: Release, *, index_release: str | None
-) -> Drift:
-    """Compare every document the index holds with what the database says it should hold."""
-    held = {fields["doc_id"]: fields.get("stamp") for fields in searcher.all_stored_fields()}
-    drift = Drift(
-        index_release=index_release,
-        database_release=release.label,
-        indexed=len(held),
-        expected=0,
-    )
-    for doc in documents(session, release):
-        drift.expected += 1
-        stamp = held.pop(doc["doc_id"], None)
-        if stamp is None:
-            drift.missing.append(doc["doc_id"])
-        elif stamp != doc["stamp"]:
-            drift.stale.append(doc["doc_id"])
-    drift.extra = sorted(held)
-    return drift
+    def _release(self, session: Session) -> Release | None:
+        release_id, _label = self.source(session)
+        return session.get(Release, release_id) if release_id is not None else None

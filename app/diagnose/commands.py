@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.db import session_factory
+from app.search.commands import update_index
 from diagnostics import services, trees
 from diagnostics.errors import DiagnosticsError, InvalidTree
 
@@ -43,6 +44,8 @@ def import_command(path: Path, publish: bool) -> None:
         _refuse(exc, path)
         return
     click.echo(f"Imported {tree_id} revision {number} ({status}).")
+    if publish:
+        update_index(("trees",))
 
 
 @diagnostics_cli.command("validate")

@@ -12,9 +12,12 @@ from app.db import get_session
 from app.diagnose import bp
 from app.diagnose.documents import labour_rate
 from app.diagnose.forms import AnswerForm, ButtonForm, CodeForm, FeedbackForm, StartForm
+from app.search.indexing import trees_index
 from diagnostics import services
 from diagnostics.errors import InvalidAnswer, NoTreeFound, UnknownTree
-from diagnostics.models import PUBLISHED, DiagnosticSession
+from diagnostics.models import PUBLISHED, DiagnosticSession, TreeRevision
+from diagnostics.search import search_trees
+from parts_catalog.indexes import IndexUnavailable
 from parts_catalog.services import latest_release
 
 
@@ -25,7 +28,7 @@ def _entry_page(
     model = request.args.get("model", "").strip()[:40]
     query = request.args.get("q", "").strip()[:200]
     for_model = services.trees_for_model(session, model) if model else None
-    matches = services.search_symptoms(session, query, model or None) if query else None
+    matches = _symptom_search(query, model) if query else None
     recent = session.scalars(
         select(DiagnosticSession)
         .where(DiagnosticSession.started_by == current_user.email)
@@ -45,6 +48,28 @@ def _entry_page(
         matches=matches,
         recent=recent,
     ), status
+
+
+def _symptom_search(query: str, model: str) -> list[TreeRevision]:
+    """Trees for a described symptom, through the search index (typos forgiven); by plain
+    word matching while the index cannot be read. A model keeps only its trees."""
+    session = get_session()
+    try:
+        hits = search_trees(trees_index().searcher(), query, limit=20)
+    except IndexUnavailable:
+        return services.search_symptoms(session, query, model or None)
+    revisions = []
+    for hit in hits:
+        try:
+            revision = services.get_revision(session, hit.key)
+        except UnknownTree:
+            continue
+        if revision.status == PUBLISHED:
+            revisions.append(revision)
+    if model:
+        applying = {r.tree_id for r in services.trees_for_model(session, model)}
+        revisions = [r for r in revisions if r.tree_id in applying]
+    return revisions
 
 
 @bp.get("")
@@ -107,6 +132,21 @@ def start() -> ResponseReturnValue:
     )
     session.commit()
     return redirect(url_for("diagnose.walk", session_id=walk.id))
+
+
+@bp.get("/trees/<tree_id>")
+@signed_in
+def tree(tree_id: str) -> ResponseReturnValue:
+    """A published tree: what it is for, and a start with the model and serial."""
+    revision = services.get_revision(get_session(), tree_id)
+    if revision.status != PUBLISHED:
+        raise UnknownTree(tree_id)
+    return render_template(
+        "diagnose/tree.html",
+        revision=revision,
+        tree=services.tree_of(revision),
+        start_form=StartForm(formdata=None),
+    )
 
 
 def _walk_page(

@@ -35,8 +35,9 @@ def healthz() -> ResponseReturnValue:
     if healthy:
         # A search index that is behind or missing degrades the portal (numbers are still
         # answered) but does not take it out of service: reported, with a 200.
-        index = indexing.health(get_session(), indexing.parts_index())
-        report["search"] = asdict(index)
-        if index.status != "ok":
+        indexes = {s.name: indexing.health(get_session(), s) for s in indexing.stores()}
+        parts = indexes.pop("parts")
+        report["search"] = {**asdict(parts), "others": {n: asdict(h) for n, h in indexes.items()}}
+        if any(h.status != "ok" for h in (parts, *indexes.values())):
             report["status"] = "degraded"
     return jsonify(report), 200 if healthy else 503

@@ -1,4 +1,8 @@
-"""``flask --app wsgi search ...``: rebuild, apply queued changes, check, and the writer loop."""
+"""``flask --app wsgi search ...``: rebuild, apply queued changes, check, and the writer loop.
+
+Each command works on every index (parts and models; diagnostic trees) unless ``--index``
+names one.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,40 @@ from flask.cli import AppGroup
 
 from app.db import session_factory
 from app.search import indexing
-from parts_catalog.indexes import IndexUnavailable, WriterBusy
+from parts_catalog.indexes import IndexStore, IndexUnavailable, WriterBusy
 
-search_cli = AppGroup("search", help="The search index.")
+search_cli = AppGroup("search", help="The search indexes.")
+
+index_option = click.option(
+    "--index",
+    "names",
+    multiple=True,
+    type=click.Choice(["parts", "trees"]),
+    help="Only this index (repeatable; default: all).",
+)
 
 
-def update_index() -> None:
+def _chosen(names: tuple[str, ...]) -> list[IndexStore]:
+    return [s for s in indexing.stores() if not names or s.name in names]
+
+
+def _reflects(store: IndexStore, release: str | None) -> str:
+    return f"it reflects release {release}" if store.name == "parts" else "it is up to date"
+
+
+def update_index(names: tuple[str, ...] = ()) -> None:
     """Apply what a command queued, after its transaction committed; say so if it cannot."""
-    try:
-        report = indexing.sync(session_factory(), indexing.parts_index(), timeout=120)
-    except WriterBusy as exc:
-        click.echo(f"Search index: {exc} Run `flask --app wsgi search sync` later.")
-        return
-    action = "rebuilt" if report.rebuilt else f"{report.applied:,} document(s) updated"
-    click.echo(f"Search index {action}; it reflects release {report.release}.")
+    for store in _chosen(names):
+        try:
+            report = indexing.sync(session_factory(), store, timeout=120)
+        except WriterBusy as exc:
+            click.echo(
+                f"Search index {store.name}: {exc} Run `flask --app wsgi search sync` later."
+            )
+            continue
+        action = "rebuilt" if report.rebuilt else f"{report.applied:,} document(s) updated"
+        label = "Search index" if store.name == "parts" else f"Search index ({store.name})"
+        click.echo(f"{label} {action}; {_reflects(store, report.release)}.")
 
 
 @search_cli.command("reindex")
@@ -34,61 +58,71 @@ def update_index() -> None:
     show_default=True,
     help="Processes writing segments in parallel.",
 )
-def reindex_command(processes: int) -> None:
-    """Rebuild the index from the database into a new directory; it replaces the live index
-    only when complete, so searches keep working meanwhile."""
+@index_option
+def reindex_command(processes: int, names: tuple[str, ...]) -> None:
+    """Rebuild from the database into a new directory, which replaces the live index only when
+    complete, so searches keep working meanwhile."""
     factory = session_factory()
-    store = indexing.parts_index()
-    with factory() as session:
-        total = indexing.document_total(session, indexing.latest_release(session))
-    started = time.monotonic()
-    with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
-        meta = indexing.rebuild(factory, store, progress=bar.update, processes=processes)
-    click.echo(
-        f"Indexed {meta.documents:,} documents (release {meta.release_label}) "
-        f"in {time.monotonic() - started:.1f} s."
-    )
+    for store in _chosen(names):
+        total = indexing.document_total(factory, store)
+        started = time.monotonic()
+        with click.progressbar(
+            length=total, label=f"Indexing {store.name}", file=sys.stderr
+        ) as bar:
+            meta = indexing.rebuild(factory, store, progress=bar.update, processes=processes)
+        source = f"release {meta.release_label}" if store.name == "parts" else "published"
+        click.echo(
+            f"Indexed {meta.documents:,} {store.name} documents ({source}) "
+            f"in {time.monotonic() - started:.1f} s."
+        )
 
 
 @search_cli.command("sync")
-def sync_command() -> None:
-    """Apply queued changes now (rebuilding if the index is missing or damaged)."""
-    update_index()
+@index_option
+def sync_command(names: tuple[str, ...]) -> None:
+    """Apply queued changes now (rebuilding an index that is missing or damaged)."""
+    update_index(names)
 
 
 @search_cli.command("check")
 @click.option("--repair", is_flag=True, help="Re-index every document that differs.")
-def check_command(repair: bool) -> None:
-    """Compare the index with the database: release, counts, every document's content."""
+@index_option
+def check_command(repair: bool, names: tuple[str, ...]) -> None:
+    """Compare each index with the database: release, counts, every document's content."""
     factory = session_factory()
-    store = indexing.parts_index()
-    try:
-        drift = indexing.check(factory, store)
-    except IndexUnavailable as exc:
-        click.echo(str(exc))
-        if repair:
-            update_index()
-            return
+    drifted = False
+    for store in _chosen(names):
+        try:
+            drift = indexing.check(factory, store)
+        except IndexUnavailable as exc:
+            click.echo(str(exc))
+            if repair:
+                update_index((store.name,))
+            else:
+                drifted = True
+            continue
+        click.echo(
+            f"{store.name}: index {drift.index_release or '-'}, {drift.indexed:,} documents; "
+            f"database {drift.database_release or '-'}, {drift.expected:,} documents."
+        )
+        for label, ids in (
+            ("missing", drift.missing),
+            ("extra", drift.extra),
+            ("stale", drift.stale),
+        ):
+            if ids:
+                shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
+                click.echo(f"  {len(ids):,} {label}: {shown}")
+        if drift.clean:
+            click.echo(f"The {store.name} index matches the database.")
+        elif repair:
+            report = indexing.repair(factory, store, drift)
+            click.echo(f"Repaired: {report.applied:,} document(s) re-indexed.")
+        else:
+            drifted = True
+    if drifted:
+        click.echo("An index has drifted or cannot be read: run with --repair.")
         sys.exit(1)
-    if drift is None:
-        click.echo("No release has been imported: nothing to compare.")
-        return
-    click.echo(
-        f"Index: release {drift.index_release}, {drift.indexed:,} documents. "
-        f"Database: release {drift.database_release}, {drift.expected:,} documents."
-    )
-    for label, ids in (("missing", drift.missing), ("extra", drift.extra), ("stale", drift.stale)):
-        if ids:
-            shown = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
-            click.echo(f"  {len(ids):,} {label}: {shown}")
-    if drift.clean:
-        click.echo("The index matches the database.")
-        return
-    if not repair:
-        click.echo("The index has drifted: run with --repair.")
-        sys.exit(1)
-    report = indexing.repair(factory, store, drift)
-    click.echo(f"Repaired: {report.applied:,} document(s) re-indexed; release {report.release}.")
 
 
 @search_cli.command("worker")
@@ -96,15 +130,15 @@ def check_command(repair: bool) -> None:
     "--interval", type=float, default=2.0, show_default=True, help="Seconds between polls."
 )
 def worker_command(interval: float) -> None:
-    """Be the index's one writer: apply queued changes as they come (for production)."""
+    """Be the indexes' one writer: apply queued changes as they come (for production)."""
     factory = session_factory()
-    store = indexing.parts_index()
     click.echo(f"Search index writer polling every {interval:g} s (Ctrl+C stops).")
     while True:
-        try:
-            report = indexing.sync(factory, store)
-            if report.applied or report.rebuilt:
-                click.echo(f"Applied {report.applied:,}; release {report.release}.")
-        except WriterBusy:
-            pass
+        for store in indexing.stores():
+            try:
+                report = indexing.sync(factory, store)
+                if report.applied or report.rebuilt:
+                    click.echo(f"{store.name}: applied {report.applied:,}.")
+            except WriterBusy:
+                pass
         time.sleep(interval)

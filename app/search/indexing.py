@@ -1,9 +1,10 @@
-"""Keeping the search index true to the database: rebuild, apply queued changes, check.
+"""Keeping the search indexes true to the database: rebuild, apply queued changes, check.
 
-Every function here writes through ``IndexStore.writing``, the one writer's lock, and reads what
-to write from the database: the queue (``search_pending``) is filled in the transactions that
-change the catalogue and emptied here, by id, only after the index has committed. A writer that
-dies midway leaves its changes queued; applying a change twice is harmless.
+Every function here writes through ``IndexStore.writing``, an index's one writer's lock, and
+reads what to write from the database through the index's corpus: the queue
+(``search_pending``) is filled in the transactions that change the data and emptied here, by
+id, only after the index has committed. A writer that dies midway leaves its changes queued;
+applying a change twice is harmless.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from parts_catalog import search_index
-from parts_catalog.indexes import IndexMeta, IndexStore, IndexUnavailable, WriterBusy
-from parts_catalog.models import ModelVersion, PartVersion, Release
-from parts_catalog.services import latest_release
+from diagnostics.search import TreesCorpus
+from parts_catalog import search_index, search_queue
+from parts_catalog.indexes import (
+    Corpus,
+    Drift,
+    IndexMeta,
+    IndexStore,
+    IndexUnavailable,
+    WriterBusy,
+    compare,
+)
 
 # Past this many queued changes a rebuild is quicker than applying them one by one.
 REBUILD_ABOVE = 50_000
@@ -31,19 +38,27 @@ Progress = Callable[[int], None]
 
 def init_app(app: Flask) -> None:
     root = app.config["SEARCH_INDEX_DIR"]
-    app.extensions["search_indexes"] = {
-        search_index.INDEX_NAME: IndexStore(
-            root,
-            search_index.INDEX_NAME,
-            search_index.SCHEMA,
-            version=search_index.SCHEMA_VERSION,
-        )
-    }
+    corpora: list[Corpus] = [search_index.PartsCorpus(), TreesCorpus()]
+    app.extensions["search_indexes"] = {c.name: IndexStore.of(root, c) for c in corpora}
+
+
+def stores(app: Flask | None = None) -> list[IndexStore]:
+    return list((app or current_app).extensions["search_indexes"].values())
 
 
 def parts_index(app: Flask | None = None) -> IndexStore:
     store: IndexStore = (app or current_app).extensions["search_indexes"][search_index.INDEX_NAME]
     return store
+
+
+def trees_index(app: Flask | None = None) -> IndexStore:
+    store: IndexStore = (app or current_app).extensions["search_indexes"][TreesCorpus.name]
+    return store
+
+
+def _corpus(store: IndexStore) -> Corpus:
+    assert store.corpus is not None, "an index the writer keeps has a corpus"
+    return store.corpus
 
 
 def _counted(docs: Iterable[dict[str, Any]], progress: Progress | None) -> Iterator[dict[str, Any]]:
@@ -53,13 +68,10 @@ def _counted(docs: Iterable[dict[str, Any]], progress: Progress | None) -> Itera
         yield doc
 
 
-def document_total(session: Session, release: Release | None) -> int:
+def document_total(factory: sessionmaker[Session], store: IndexStore) -> int:
     """How many documents a rebuild writes (for a progress bar)."""
-    if release is None:
-        return 0
-    parts = session.scalar(select(func.count()).where(PartVersion.as_of(release.id))) or 0
-    models = session.scalar(select(func.count()).where(ModelVersion.as_of(release.id))) or 0
-    return parts + models
+    with factory() as session:
+        return _corpus(store).count(session)
 
 
 def rebuild(
@@ -84,32 +96,28 @@ def _rebuild_locked(
     progress: Progress | None,
     processes: int,
 ) -> IndexMeta:
+    corpus = _corpus(store)
     with factory() as session:
-        # The release first, then the queue: a release committed in between has its changes
+        # The source first, then the queue: a release committed in between has its changes
         # queued (same transaction), so they stay queued for the next pass, not dropped.
-        release = latest_release(session)
-        queued = [row_id for row_id, _doc in search_index.pending(session, limit=10_000_000)]
+        release_id, release_label = corpus.source(session)
+        queued = [row_id for row_id, _doc in search_queue.pending(session, store.name, limit=10**8)]
         generation = store.new_generation()
         options: dict[str, Any] = {"limitmb": 256}
         if processes > 1:
             options |= {"procs": processes, "multisegment": True}
         writer = store.writer(generation, **options)
         try:
-            if release is not None:
-                search_index.write_documents(
-                    writer, _counted(search_index.documents(session, release), progress), fresh=True
-                )
+            search_index.write_documents(
+                writer, _counted(corpus.documents(session), progress), fresh=True
+            )
             writer.commit()
         except BaseException:
             writer.cancel()
             raise
-        meta = store.record(
-            generation,
-            release_id=release.id if release else None,
-            release_label=release.label if release else None,
-        )
+        meta = store.record(generation, release_id=release_id, release_label=release_label)
         store.publish(generation)
-        search_index.clear_pending(session, queued)
+        search_queue.clear(session, queued)
         session.commit()
         return meta
 
@@ -138,7 +146,7 @@ def sync(
     report = SyncReport()
     with store.writing(timeout=timeout):
         with factory() as session:
-            waiting = search_index.pending_count(session)
+            waiting = search_queue.pending_count(session, store.name)
         if not _readable(store) or waiting > rebuild_above:
             _rebuild_locked(factory, store, progress=progress, processes=1)
             report.rebuilt = True
@@ -154,7 +162,7 @@ def sync_after_request(
     """Apply a web request's queued changes before answering, when that is quick; None when
     it is left to the index worker (a long queue, or a busy writer)."""
     with factory() as session:
-        if search_index.pending_count(session) > REBUILD_ABOVE:
+        if search_queue.pending_count(session, store.name) > REBUILD_ABOVE:
             return None
     try:
         return sync(factory, store, timeout=timeout)
@@ -172,15 +180,16 @@ def _readable(store: IndexStore) -> bool:
 
 def _apply_queue(factory: sessionmaker[Session], store: IndexStore) -> int:
     """Apply queued changes in batches (the caller holds the writer's lock)."""
+    corpus = _corpus(store)
     applied = 0
     live = store.live_dir()
     assert live is not None
     while True:
         with factory() as session:
-            release = latest_release(session)  # before the queue: see _rebuild_locked
-            rows = search_index.pending(session, limit=BATCH)
-            if rows and release is not None:
-                found = search_index.documents_for(session, release, {doc for _id, doc in rows})
+            release_id, release_label = corpus.source(session)  # before the queue
+            rows = search_queue.pending(session, store.name, limit=BATCH)
+            if rows:
+                found = corpus.documents_for(session, {doc for _id, doc in rows})
                 writer = store.writer(live)
                 try:
                     search_index.apply_documents(writer, found)
@@ -190,9 +199,9 @@ def _apply_queue(factory: sessionmaker[Session], store: IndexStore) -> int:
                     raise
                 applied += len(found)
             meta = store.meta()
-            if release is not None and (meta is None or meta.release_id != release.id or rows):
-                store.record(live, release_id=release.id, release_label=release.label)
-            search_index.clear_pending(session, [row_id for row_id, _doc in rows])
+            if meta is None or meta.release_id != release_id or rows:
+                store.record(live, release_id=release_id, release_label=release_label)
+            search_queue.clear(session, [row_id for row_id, _doc in rows])
             session.commit()
         if len(rows) < BATCH:
             return applied
@@ -208,15 +217,15 @@ class Health:
 
 
 def health(session: Session, store: IndexStore) -> Health:
-    """Whether the index reflects the newest release with nothing left queued."""
-    latest = latest_release(session)
-    latest_label = latest.label if latest else None
+    """Whether the index reflects its source (the newest release) with nothing queued."""
+    release_id, latest_label = _corpus(store).source(session)
     try:
-        waiting = search_index.pending_count(session)
+        waiting = search_queue.pending_count(session, store.name)
+        expected = _corpus(store).count(session) if release_id is None else 1
     except SQLAlchemyError:
-        waiting = 0
-    if latest is None and not waiting:
-        return Health("ok", None, None, 0, "nothing to index: no release has been imported")
+        waiting, expected = 0, 1
+    if not expected and not waiting:
+        return Health("ok", None, None, 0, "nothing to index yet")
     if not _readable(store):
         return Health("missing", None, latest_label, waiting, "no readable index")
     meta = store.meta()
@@ -226,29 +235,26 @@ def health(session: Session, store: IndexStore) -> Health:
         if waiting:
             message += f"; {waiting:,} change(s) queued"
         return Health("behind", indexed, latest_label, waiting, message)
-    return Health("ok", indexed, latest_label, 0, f"reflects release {indexed}")
+    return Health("ok", indexed, latest_label, 0, f"up to date ({indexed or 'no release'})")
 
 
-def check(factory: sessionmaker[Session], store: IndexStore) -> search_index.Drift | None:
-    """Compare the index with the database; None when there is no release to compare with."""
+def check(factory: sessionmaker[Session], store: IndexStore) -> Drift:
+    """Compare the index with the database, document by document."""
+    corpus = _corpus(store)
     with factory() as session:
-        release = latest_release(session)
-        if release is None:
-            return None
+        _release_id, label = corpus.source(session)
         meta = store.meta()
-        return search_index.compare(
-            session,
+        return compare(
             store.searcher(),
-            release,
+            corpus.documents(session),
             index_release=meta.release_label if meta else None,
+            database_release=label,
         )
 
 
-def repair(
-    factory: sessionmaker[Session], store: IndexStore, drift: search_index.Drift
-) -> SyncReport:
+def repair(factory: sessionmaker[Session], store: IndexStore, drift: Drift) -> SyncReport:
     """Queue every document that differs and apply the queue."""
     with factory() as session:
-        search_index.queue_documents(session, drift.differing)
+        search_queue.enqueue(session, store.name, drift.differing)
         session.commit()
     return sync(factory, store)

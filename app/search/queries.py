@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from flask import current_app
 
 from app.db import get_session
-from app.search.indexing import parts_index
+from app.search.indexing import parts_index, trees_index
+from diagnostics.search import KIND as TREE
+from diagnostics.search import search_trees
 from parts_catalog import search
 from parts_catalog.indexes import IndexUnavailable
 from parts_catalog.services import latest_release
 
-# The API's and the page's names for what to search; trees arrive with diagnostics.
-KIND_NAMES = {"parts": search.PART, "models": search.MODEL, "trees": "tree"}
+# The API's and the page's names for what to search.
+KIND_NAMES = {"parts": search.PART, "models": search.MODEL, "trees": TREE}
 
 
 def run(
@@ -27,10 +29,54 @@ def run(
 ) -> search.Results:
     """Search the newest release. A missing or damaged index never fails the request: numbers
     are still answered from the database, and the results say the rest is unavailable."""
+    wanted = {KIND_NAMES[k] for k in kinds if k in KIND_NAMES}
+    found = _catalogue(text, wanted, filters=filters, limit=limit, offset=offset, facets=facets)
+    if TREE in wanted and not found.model and offset == 0 and not (filters and filters.any()):
+        trees = _trees(text, limit=limit)
+        # Numbers first (a number names a part); then a guided fix; then parts by words.
+        numbers = [h for h in found.hits if h.why != "words"]
+        words = [h for h in found.hits if h.why == "words"]
+        found.hits = (numbers + trees + words)[:limit]
+        found.total += len(trees)
+        if trees:
+            found.did_you_mean = None
+    return found
+
+
+def _trees(text: str, *, limit: int) -> list[search.Hit]:
+    store = trees_index()
+    try:
+        searcher = store.searcher()
+    except IndexUnavailable as exc:
+        current_app.logger.warning("search: %s", exc)
+        return []
+    return [
+        search.Hit(
+            kind=TREE,
+            key=hit.key,
+            title=hit.title,
+            score=hit.score,
+            why="words",
+            status="published",
+            highlights=(search.Highlight("symptoms", hit.symptoms),) if hit.symptoms else (),
+        )
+        for hit in search_trees(searcher, text, limit=limit)
+    ]
+
+
+def _catalogue(
+    text: str,
+    wanted: set[str],
+    *,
+    filters: search.Filters | None,
+    limit: int,
+    offset: int,
+    facets: bool,
+) -> search.Results:
     session = get_session()
     release = latest_release(session)
-    if release is None:
-        return search.Results(query=text)
+    if release is None or not wanted - {TREE}:
+        return search.Results(query=" ".join(text.split())[:200])
     store = parts_index()
     try:
         searcher = store.searcher()
@@ -41,7 +87,7 @@ def run(
         session,
         searcher,
         release,
-        kinds=[KIND_NAMES[k] for k in kinds if k in KIND_NAMES],
+        kinds=sorted(wanted - {TREE}),
         filters=filters,
         synonyms=search.load_synonyms(session),
     )

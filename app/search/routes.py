@@ -32,6 +32,8 @@ def _filters() -> search.Filters:
 
 
 def result_url(hit: search.Hit) -> str:
+    if hit.kind == "tree":
+        return url_for("diagnose.tree", tree_id=hit.key)
     if hit.kind == search.MODEL:
         return url_for("catalog.model", number=hit.key)
     return url_for("catalog.part", number=hit.key)

@@ -58,7 +58,8 @@ class LiveServer:
 
     def update_search_index(self) -> None:
         """What the index writer does after an import commits."""
-        indexing.sync(self.app.extensions["session_factory"], indexing.parts_index(self.app))
+        for store in indexing.stores(self.app):
+            indexing.sync(self.app.extensions["session_factory"], store)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from parts_catalog import search, search_index
 from parts_catalog.importer import import_release
-from parts_catalog.indexes import IndexStore, IndexUnavailable, WriterBusy
+from parts_catalog.indexes import IndexStore, IndexUnavailable, WriterBusy, compare
 from parts_catalog.models import SearchPending
 from parts_catalog.services import release_for
 from tests.parts_catalog.releases import BASE_PARTS, base_release, part
@@ -302,7 +302,12 @@ def test_an_import_queues_only_what_changed(
 
 def test_compare_finds_drift(session: Session, store: IndexStore, tmp_path: Path) -> None:
     release = release_for(session)
-    clean = search_index.compare(session, store.searcher(), release, index_release="r1")
+    clean = compare(
+        store.searcher(),
+        search_index.documents(session, release),
+        index_release="r1",
+        database_release="r1",
+    )
     assert clean.clean
     assert clean.indexed == clean.expected == len(PARTS) + 2
     writer = store.writer(store.live_dir())  # type: ignore[arg-type]
@@ -311,10 +316,15 @@ def test_compare_finds_drift(session: Session, store: IndexStore, tmp_path: Path
     current = search_index.documents_for(session, release, ["part:423470401"])["part:423470401"]
     del current["stamp"]
     writer.update_document(
-        **search_index._stamped({**current, "title": "DOOR, OLD"})
+        **search_index.stamped({**current, "title": "DOOR, OLD"})
     )  # as once indexed
     writer.commit()
-    drift = search_index.compare(session, store.searcher(), release, index_release="r1")
+    drift = compare(
+        store.searcher(),
+        search_index.documents(session, release),
+        index_release="r1",
+        database_release="r1",
+    )
     assert (drift.missing, drift.extra, drift.stale) == (
         ["part:A2072533A"],
         ["part:GHOST"],

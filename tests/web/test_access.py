@@ -57,6 +57,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "diagnose.restart": SIGNED_IN,
     "diagnose.feedback": SIGNED_IN,
     "diagnose.summary": SIGNED_IN,
+    "diagnose.tree": SIGNED_IN,
     "api-docs.openapi_json": PUBLIC,
     "catalog.index": SIGNED_IN,
     "catalog.lookup": SIGNED_IN,

@@ -173,3 +173,31 @@ def test_walking_the_pages(client: FlaskClient, auth: AuthActions) -> None:
     assert "Red standby LED blinks, no picture" in listing
     found = client.get("/diagnose?q=standby+blinking").get_data(as_text=True)
     assert "Red standby LED blinks, no picture" in found
+
+
+@pytest.mark.usefixtures("signed_in")
+def test_published_trees_are_found_by_symptom(
+    client: FlaskClient, runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    session.commit()
+    path = tmp_path / "tree.yaml"
+    path.write_text(trees.dump(TREE), encoding="utf-8")
+    imported = runner.invoke(args=["diagnostics", "import", str(path), "--publish"])
+    assert "Search index (trees) rebuilt; it is up to date." in imported.output  # first time
+    found = client.get("/api/v1/search?q=standby+blinking&kind=trees").get_json()["results"]
+    assert [(r["kind"], r["key"]) for r in found] == [("tree", "tv-red-led-blinks")]
+    typo = client.get("/api/v1/search?q=standby+blnking").get_json()["results"]
+    assert typo[0]["key"] == "tv-red-led-blinks"
+    assert client.get("/api/v1/search?q=lens+error&kind=trees").get_json()["results"] == []
+    assert client.get("/api/v1/search?q=blink:6&kind=trees").get_json()["results"][0]["key"] == (
+        "tv-red-led-blinks"
+    )
+    page = client.get("/diagnose?q=no+picture").get_data(as_text=True)
+    assert "Red standby LED blinks, no picture" in page
+    assert "Start the tree" in client.get("/diagnose/trees/tv-red-led-blinks").get_data(
+        as_text=True
+    )
+    assert client.get("/diagnose/trees/nope").status_code == 404
+    health = client.get("/healthz").get_json()["search"]["others"]["trees"]
+    assert health["status"] == "ok"

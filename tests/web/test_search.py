@@ -139,21 +139,22 @@ def test_reindex_builds_a_new_directory_and_swaps_it_in(app: Flask, runner: Flas
     before = store.live_dir()
     result = runner.invoke(args=["search", "reindex", "--processes", "1"])
     assert result.exit_code == 0, result.output
-    assert "Indexed 8 documents (release r1)" in result.output
+    assert "Indexed 8 parts documents (release r1)" in result.output
+    assert "Indexed 0 trees documents (published)" in result.output
     assert store.live_dir() != before
     assert store.meta().release_label == "r1"  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures("catalogue")
 def test_check_finds_drift_and_repairs_it(app: Flask, runner: FlaskCliRunner) -> None:
-    assert "The index matches the database." in runner.invoke(args=["search", "check"]).output
+    assert "The parts index matches the database." in runner.invoke(args=["search", "check"]).output
     store = indexing.parts_index(app)
     writer = store.writer(store.live_dir())  # type: ignore[arg-type]
     writer.delete_by_term("doc_id", "part:A2072533A")
     writer.commit()
     drifted = runner.invoke(args=["search", "check"])
     assert drifted.exit_code == 1
-    assert "1 missing: part:A2072533A" in drifted.output
+    assert "1 missing: part:A2072533A" in drifted.output, drifted.output
     repaired = runner.invoke(args=["search", "check", "--repair"])
     assert "Repaired: 1 document(s) re-indexed" in repaired.output, repaired.output
     assert runner.invoke(args=["search", "check"]).exit_code == 0
