@@ -43,19 +43,31 @@ CENT = Decimal("0.01")
 # --- trees ---------------------------------------------------------------------------------------
 
 
+def examine(
+    text: str, *, name: str = "", session: Session | None = None, publishing: bool = False
+) -> tuple[Tree | None, list[Problem]]:
+    """Every problem of a tree's YAML or JSON text, at once: its structure, its graph, and
+    with a ``session`` its parts (and, ``publishing``, clashing codes)."""
+    document, problems = trees.load_text(text, name=name)
+    if document is None:
+        return None, problems
+    tree, problems = trees.parse(document)
+    if tree is None:
+        return None, problems
+    unknown = _unknown_parts(session) if session is not None else None
+    problems += validation.validate(tree, unknown_parts=unknown)
+    if session is not None and publishing:
+        problems += _code_clashes(session, tree)
+    return tree, problems
+
+
 def read(text: str, *, name: str = "") -> Tree:
-    """Parse and check a tree's YAML or JSON text on its own (no database).
+    """Parse and check a tree's text on its own (no database).
 
     :raises InvalidTree: naming every problem.
     """
-    document, problems = trees.load_text(text, name=name)
-    if document is None:
-        raise InvalidTree(problems)
-    tree, problems = trees.parse(document)
-    if tree is None:
-        raise InvalidTree(problems)
-    problems = validation.validate(tree)
-    if problems:
+    tree, problems = examine(text, name=name)
+    if tree is None or problems:
         raise InvalidTree(problems)
     return tree
 
@@ -89,9 +101,8 @@ def import_tree(
 
     :raises InvalidTree: naming every problem; nothing is stored.
     """
-    tree = read(text)
-    problems = check(session, tree, publishing=publish)
-    if problems:
+    tree, problems = examine(text, session=session, publishing=publish)
+    if tree is None or problems:
         raise InvalidTree(problems)
     number = (
         session.scalar(select(func.max(TreeRevision.number)).where(TreeRevision.tree_id == tree.id))
@@ -182,8 +193,12 @@ def _code_clashes(session: Session, tree: Tree) -> list[Problem]:
     return problems
 
 
+def _chassis(values: Iterable[str | None]) -> set[str]:
+    return {v.strip().upper() for v in values if v}
+
+
 def _chassis_overlap(a: Tree, b: Tree) -> bool:
-    return not a.chassis or not b.chassis or bool({*a.chassis} & {*b.chassis})
+    return not a.chassis or not b.chassis or bool(_chassis(a.chassis) & _chassis(b.chassis))
 
 
 def model_matches(patterns: Sequence[str], model_number: str) -> bool:
@@ -265,7 +280,7 @@ def _applies(tree: Tree, model_number: str, facts: ModelFacts | None) -> bool:
     if not model_matches(tree.models, model_number):
         return False
     if tree.chassis:
-        return facts is not None and facts.chassis in tree.chassis
+        return facts is not None and bool(_chassis([facts.chassis]) & _chassis(tree.chassis))
     return True
 
 
@@ -345,6 +360,7 @@ class Estimate:
     recommend_exchange: bool
     currency: str | None = None
     missing_prices: tuple[str, ...] = ()
+    unavailable: tuple[str, ...] = ()  # parts the fix needs that nothing can be ordered for
 
 
 @dataclass
@@ -385,23 +401,35 @@ def start(
     return walk_session
 
 
-def get(session: Session, session_id: str) -> DiagnosticSession:
-    found = session.scalar(
+def get(session: Session, session_id: str, *, for_update: bool = False) -> DiagnosticSession:
+    """A walk; ``for_update`` locks it (PostgreSQL) so that two answers sent at once (a double
+    click) are taken one after the other, the second against the first's result."""
+    query = (
         select(DiagnosticSession)
         .where(DiagnosticSession.id == session_id)
         .options(selectinload(DiagnosticSession.answers), selectinload(DiagnosticSession.revision))
     )
+    if for_update:
+        query = query.with_for_update(of=DiagnosticSession).execution_options(
+            populate_existing=True
+        )
+    found = session.scalar(query)
     if found is None:
         raise UnknownSession(session_id)
     return found
 
 
+def _live(walk_session: DiagnosticSession) -> list[SessionAnswer]:
+    """The answers in force: not taken back, and fitting the tree in order (an answer stored
+    twice by a double submit is ignored rather than breaking the walk)."""
+    tree = tree_of(walk_session.revision)
+    rows = [a for a in walk_session.answers if a.taken_back_at is None]
+    _node, used = walk.replay(tree, [walk.Answer(a.node, a.option, a.value) for a in rows])
+    return [rows[i] for i in used]
+
+
 def _answers(walk_session: DiagnosticSession) -> list[walk.Answer]:
-    return [
-        walk.Answer(a.node, a.option, a.value)
-        for a in walk_session.answers
-        if a.taken_back_at is None
-    ]
+    return [walk.Answer(a.node, a.option, a.value) for a in _live(walk_session)]
 
 
 def answer(
@@ -411,13 +439,20 @@ def answer(
     option: str | None = None,
     value: object = None,
     proceed: bool = False,
+    at_node: str | None = None,
 ) -> None:
-    """Record an answer to the current node.
+    """Record an answer to the current node (``at_node``, when given, must be it: an answer
+    sent twice, or from a stale page, is refused rather than applied to the next question).
 
     :raises InvalidAnswer: naming what the node expects; nothing is recorded.
     """
     tree = tree_of(walk_session.revision)
     current = tree.nodes[walk.position(tree, _answers(walk_session))]
+    if at_node is not None and at_node != current.id:
+        raise InvalidAnswer(
+            "That question has been answered already (perhaps twice, or in another window); "
+            "here is where the walk stands now."
+        )
     given = walk.answer_for(current, option=option, value=value, proceed=proceed)
     following = tree.nodes[walk.follow(current, given)]  # refuses a value no range covers
     now = utcnow()
@@ -431,7 +466,10 @@ def answer(
 
 def back(session: Session, walk_session: DiagnosticSession) -> None:
     """Take back the last answer (kept, marked, and offered again on that question)."""
-    live = [a for a in walk_session.answers if a.taken_back_at is None]
+    live = _live(walk_session)
+    for ignored in [a for a in walk_session.answers if a.taken_back_at is None]:
+        if ignored not in live:
+            ignored.taken_back_at = utcnow()
     if not live:
         raise InvalidAnswer("This is the first question: there is nothing to go back to.")
     now = utcnow()
@@ -532,18 +570,25 @@ def estimate(
     exchange: bool = False,
 ) -> Estimate:
     """Parts plus labour at the centre's rate, against the product's exchange value: an exchange
-    is recommended when the repair would cost more (or when the tree itself says exchange)."""
+    is recommended when the repair would cost more, when a needed part cannot be ordered at all
+    (the repair cannot be done), or when the tree itself says exchange."""
     rate = labour_rate if labour_rate is not None else Decimal("0")
     labour = (rate * Decimal(labour_minutes) / Decimal(60)).quantize(CENT, ROUND_HALF_UP)
+    unavailable = tuple(part.requested for part in parts if not part.order)
     ordered = [line for part in parts for line in part.order]
     missing = tuple(line.number for line in ordered if line.unit_price is None)
     priced = [line.unit_price * line.qty for line in ordered if line.unit_price is not None]
-    parts_total = None if missing else sum(priced, Decimal("0")).quantize(CENT)
+    unknown = bool(missing or unavailable)
+    parts_total = None if unknown else sum(priced, Decimal("0")).quantize(CENT)
     total = None if parts_total is None else parts_total + labour
-    recommend = exchange or (
-        exchange_value is not None and total is not None and total > exchange_value
+    recommend = (
+        exchange
+        or bool(unavailable)
+        or (exchange_value is not None and total is not None and total > exchange_value)
     )
-    return Estimate(parts_total, labour, total, exchange_value, recommend, None, missing)
+    return Estimate(
+        parts_total, labour, total, exchange_value, recommend, None, missing, unavailable
+    )
 
 
 def give_feedback(

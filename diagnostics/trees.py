@@ -9,6 +9,8 @@ node kind) are collected, not raised one at a time: ``parse`` names every one.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,7 @@ QUESTIONS = (CHOICE, MEASURE, STEP)
 TERMINALS = (FIX, EXCHANGE, ESCALATE)
 KINDS = QUESTIONS + TERMINALS
 
+_SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,74}")
 _TOP_KEYS = (
     "id",
     "title",
@@ -119,15 +122,26 @@ class Tree:
     codes: tuple[str, ...] = ()
     symptoms: tuple[str, ...] = ()
     document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    broken: frozenset[str] = frozenset()  # node ids that have problems of their own
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML's safe loader without dates: ``unit: 2024-01-01`` is text, as it is in JSON."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list[Problem]]:
     """A YAML or JSON document (JSON is YAML); a syntax error is named with line and column."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{name}line {mark.line + 1}, column {mark.column + 1}" if mark else name
@@ -136,6 +150,12 @@ def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list
         return None, [Problem(name, f"not valid YAML or JSON: {exc}")]
     if not isinstance(document, dict):
         return None, [Problem(name, "a tree is a mapping with id, title, start and nodes")]
+    try:
+        json.dumps(document, allow_nan=False)
+    except (TypeError, ValueError):
+        return None, [
+            Problem(name, "only text, numbers, lists and mappings (no NaN, infinity or binary)")
+        ]
     return document, []
 
 
@@ -175,11 +195,29 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(where, "must be a number")
             return None
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            self.add(where, "must be a finite number")
+            return None
+        return number
+
+    def keys(self, data: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.add(f"{where}.{key}", f"unknown field (expected {', '.join(allowed)})")
+
+    def length(self, value: str | None, limit: int, where: str) -> None:
+        if value is not None and len(value) > limit:
+            self.add(where, f"at most {limit} characters")
 
 
 def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
-    """The tree a document describes, or every structural problem in it."""
+    """The tree a document describes (``None`` when its id, title, start or nodes are missing)
+    and every structural problem in it; nodes with problems are left out of ``nodes`` and named
+    in ``broken``."""
     r = _Reader()
     for key in document:
         if key not in _TOP_KEYS:
@@ -192,19 +230,31 @@ def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
     chassis = r.texts(document, "chassis")
     codes = r.texts(document, "codes")
     symptoms = r.texts(document, "symptoms")
+    if tree_id and not _SLUG.fullmatch(tree_id):
+        r.add("id", "1 to 75 lower-case letters, digits, dots, dashes or underscores")
+    r.length(title, 200, "title")
+    r.length(product_line, 40, "product_line")
     for code in codes:
         if ":" not in code or not all(code.split(":", 1)):
             r.add("codes", f"“{code}” is not scheme:value (e.g. blink:6)")
+        r.length(code, 40, "codes")
+    for pattern in (*models, *chassis):
+        r.length(pattern, 40, "models")
     raw_nodes = document.get("nodes")
     nodes: dict[str, Node] = {}
+    broken: set[str] = set()  # nodes with problems of their own: left out of the graph checks
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         r.add("nodes", "“nodes” is missing or empty: a mapping of node id to node")
     else:
         for node_id, raw in raw_nodes.items():
+            seen = len(r.problems)
+            r.length(str(node_id), 80, f"nodes.{node_id}")
             node = _parse_node(r, str(node_id), raw)
-            if node is not None:
+            if node is not None and len(r.problems) == seen:
                 nodes[node.id] = node
-    if r.problems or not (tree_id and title and start):
+            else:
+                broken.add(str(node_id))
+    if not (tree_id and title and start) or not isinstance(raw_nodes, dict):
         return None, r.problems
     tree = Tree(
         id=tree_id,
@@ -217,8 +267,9 @@ def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
         codes=codes,
         symptoms=symptoms,
         document=to_document_dict(document),
+        broken=frozenset(broken),
     )
-    return tree, []
+    return tree, r.problems
 
 
 def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
@@ -248,7 +299,9 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
                 if not isinstance(option, dict):
                     r.add(at, "an option is {label, next}")
                     continue
+                r.keys(option, ("label", "next"), at)
                 label, nxt = r.text(option, "label", at), r.text(option, "next", at)
+                r.length(label, 200, f"{at}.label")
                 if label and label in labels:
                     r.add(at, f"the label “{label}” appears twice")
                 if label and nxt:
@@ -264,6 +317,7 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
                 if not isinstance(item, dict):
                     r.add(at, "a range is {below and/or from, next}")
                     continue
+                r.keys(item, ("below", "from", "next"), at)
                 nxt = r.text(item, "next", at)
                 low = r.number(item["from"], f"{at}.from") if "from" in item else None
                 high = r.number(item["below"], f"{at}.below") if "below" in item else None
@@ -279,6 +333,9 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
             for i, item in enumerate(raw_parts):
                 at = f"{where}.parts[{i}]"
                 number = r.text(item, "part", at) if isinstance(item, dict) else None
+                if isinstance(item, dict):
+                    r.keys(item, ("part", "qty"), at)
+                    r.length(number, 40, f"{at}.part")
                 qty = item.get("qty", 1) if isinstance(item, dict) else None
                 if not isinstance(item, dict):
                     r.add(at, "a part is {part, qty}")
@@ -292,8 +349,9 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
     ):
         r.add(f"{where}.labour_minutes", "must be a whole number of minutes")
         labour = None
-    unit = raw.get("unit")
-    nxt = raw.get("next")
+    unit = r.text(raw, "unit", where, required=False)
+    r.length(unit, 20, f"{where}.unit")
+    nxt = r.text(raw, "next", where, required=False)
     if kind == STEP and not nxt:
         r.add(f"{where}.next", "a step needs “next”")
     if kind is None or text is None:

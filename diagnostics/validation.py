@@ -17,13 +17,14 @@ def validate(
     know) parts that do not exist."""
     problems: list[Problem] = []
     nodes = tree.nodes
-    if tree.start not in nodes:
+    broken = tree.broken  # already reported; checking the graph through them would be noise
+    if tree.start not in nodes and tree.start not in broken:
         problems.append(Problem("start", f"“{tree.start}” is not a node"))
     for node in nodes.values():
         for target in node.successors():
-            if target not in nodes:
+            if target not in nodes and target not in broken:
                 problems.append(Problem(f"nodes.{node.id}", f"next “{target}” is not a node"))
-        if not node.is_terminal and not any(t in nodes for t in node.successors()):
+        if not node.is_terminal and not any(t in nodes or t in broken for t in node.successors()):
             problems.append(
                 Problem(
                     f"nodes.{node.id}",
@@ -32,7 +33,9 @@ def validate(
             )
         if node.kind == MEASURE:
             problems += _coverage(node)
-    if tree.start in nodes:
+    if tree.start in nodes and broken:
+        problems += _cycles(tree)
+    if tree.start in nodes and not broken:
         reached = _reachable(tree)
         for node_id in nodes:
             if node_id not in reached:

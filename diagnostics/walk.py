@@ -99,6 +99,25 @@ def position(tree: Tree, answers: Sequence[Answer]) -> str:
     return node_id
 
 
+def replay(tree: Tree, answers: Sequence[Answer]) -> tuple[str, list[int]]:
+    """The node reached, and the positions of the answers that led there: an answer that does
+    not fit where the walk stood (a duplicate from a double submit, say) is skipped."""
+    node_id = tree.start
+    used: list[int] = []
+    for index, answer in enumerate(answers):
+        node = tree.nodes.get(node_id)
+        if node is None or node.is_terminal:
+            break
+        if answer.node != node_id:
+            continue
+        try:
+            node_id = follow(node, answer)
+        except (InvalidAnswer, StopIteration):
+            continue
+        used.append(index)
+    return node_id, used
+
+
 def path(tree: Tree, answers: Sequence[Answer]) -> list[Step]:
     """The nodes answered so far, each with its answer in words ("10.8 V", "6", "done")."""
     steps = []

@@ -33,6 +33,10 @@ class AnswerArgs(Schema):
     option = fields.String(validate=validate.Length(min=1, max=200))
     value = fields.Raw()
     proceed = fields.Boolean(data_key="continue", load_default=False)
+    node = fields.String(
+        validate=validate.Length(max=80),
+        metadata={"description": "The node answered; if given and not the current one, 422."},
+    )
 
     @validates_schema
     def _one_answer(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -93,13 +97,14 @@ def answer_walk(args: dict[str, Any], session_id: str) -> dict[str, Any]:
     """Answer the current node: ``{"option": LABEL}``, ``{"value": NUMBER}`` or
     ``{"continue": true}``; an answer that does not fit the node is a 422 and changes nothing."""
     session = get_session()
-    walk_session = services.get(session, session_id)
+    walk_session = services.get(session, session_id, for_update=True)
     services.answer(
         session,
         walk_session,
         option=args.get("option"),
         value=args.get("value"),
         proceed=args.get("proceed", False),
+        at_node=args.get("node"),
     )
     document = _document(walk_session)
     session.commit()
@@ -112,7 +117,7 @@ def answer_walk(args: dict[str, Any], session_id: str) -> dict[str, Any]:
 def back_walk(session_id: str) -> dict[str, Any]:
     """Take back the last answer."""
     session = get_session()
-    walk_session = services.get(session, session_id)
+    walk_session = services.get(session, session_id, for_update=True)
     services.back(session, walk_session)
     document = _document(walk_session)
     session.commit()

@@ -53,14 +53,10 @@ def import_command(path: Path, publish: bool) -> None:
 def validate_command(path: Path) -> None:
     """Check FILE against the format and the catalogue; store nothing."""
     text = _read_file(path)
-    try:
-        tree = services.read(text)
-        with session_factory()() as session:
-            problems = services.check(session, tree, publishing=True)
-        if problems:
-            raise InvalidTree(problems)
-    except InvalidTree as exc:
-        _refuse(exc, path)
+    with session_factory()() as session:
+        tree, problems = services.examine(text, session=session, publishing=True)
+    if tree is None or problems:
+        _refuse(InvalidTree(problems), path)
         return
     click.echo(f"{tree.id}: valid ({len(tree.nodes)} nodes).")
 

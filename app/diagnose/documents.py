@@ -69,6 +69,7 @@ def estimate_document(estimate: Estimate) -> dict[str, Any]:
         "exchange_value": _amount(estimate.exchange_value),
         "recommend_exchange": estimate.recommend_exchange,
         "missing_prices": list(estimate.missing_prices),
+        "unavailable": list(estimate.unavailable),
     }
 
 

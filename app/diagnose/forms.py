@@ -37,6 +37,7 @@ class StartForm(Form):
 
 
 class AnswerForm(Form):
+    node = StringField(validators=[Optional(), Length(max=80)])  # the question this answers
     option = StringField(validators=[Optional(), Length(max=200)])
     value = StringField("Measured value", validators=[Optional(), Length(max=30)])
     proceed = BooleanField()

@@ -189,7 +189,7 @@ def answer(session_id: str) -> ResponseReturnValue:
     if not form.validate():
         return _walk_page(session_id, form, status=form.status)
     session = get_session()
-    walk_session = services.get(session, session_id)
+    walk_session = services.get(session, session_id, for_update=True)
     try:
         services.answer(
             session,
@@ -197,6 +197,7 @@ def answer(session_id: str) -> ResponseReturnValue:
             option=form.option.data or None,
             value=form.value.data if form.value.data not in (None, "") else None,
             proceed=bool(form.proceed.data),
+            at_node=form.node.data or None,
         )
     except InvalidAnswer as exc:
         session.rollback()
@@ -210,7 +211,7 @@ def answer(session_id: str) -> ResponseReturnValue:
 def back(session_id: str) -> ResponseReturnValue:
     session = get_session()
     try:
-        services.back(session, services.get(session, session_id))
+        services.back(session, services.get(session, session_id, for_update=True))
     except InvalidAnswer as exc:
         flash(str(exc), "info")
     session.commit()
@@ -221,7 +222,7 @@ def back(session_id: str) -> ResponseReturnValue:
 @signed_in
 def restart(session_id: str) -> ResponseReturnValue:
     session = get_session()
-    services.restart(session, services.get(session, session_id))
+    services.restart(session, services.get(session, session_id, for_update=True))
     session.commit()
     return redirect(url_for("diagnose.walk", session_id=session_id))
 
@@ -238,7 +239,7 @@ def feedback(session_id: str) -> ResponseReturnValue:
     session = get_session()
     services.give_feedback(
         session,
-        services.get(session, session_id),
+        services.get(session, session_id, for_update=True),
         fixed=form.fixed.data == "yes",
         note=form.note.data or "",
     )

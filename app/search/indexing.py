@@ -160,13 +160,18 @@ def sync_after_request(
     factory: sessionmaker[Session], store: IndexStore, *, timeout: float = 30.0
 ) -> SyncReport | None:
     """Apply a web request's queued changes before answering, when that is quick; None when
-    it is left to the index worker (a long queue, or a busy writer)."""
+    it is left to the index worker (a long queue, an index to rebuild, a busy writer)."""
     with factory() as session:
-        if search_queue.pending_count(session, store.name) > REBUILD_ABOVE:
+        if search_queue.pending_count(session, store.name) > BATCH:
             return None
+    if not _readable(store):
+        return None  # a rebuild is the worker's (or `search sync`'s) job, not a request's
     try:
         return sync(factory, store, timeout=timeout)
     except WriterBusy:
+        return None
+    except Exception:  # the data is committed; the index can catch up later
+        current_app.logger.exception("search index update after a request failed")
         return None
 
 

@@ -10,6 +10,7 @@ from app.db import get_session
 from app.search.indexing import parts_index, trees_index
 from diagnostics.search import KIND as TREE
 from diagnostics.search import search_trees
+from diagnostics.services import trees_for_model
 from parts_catalog import search
 from parts_catalog.indexes import IndexUnavailable
 from parts_catalog.services import latest_release
@@ -31,8 +32,10 @@ def run(
     are still answered from the database, and the results say the rest is unavailable."""
     wanted = {KIND_NAMES[k] for k in kinds if k in KIND_NAMES}
     found = _catalogue(text, wanted, filters=filters, limit=limit, offset=offset, facets=facets)
-    if TREE in wanted and not found.model and offset == 0 and not (filters and filters.any()):
-        trees = _trees(text, limit=limit)
+    part_filters = filters and (filters.category or filters.status or filters.product_line)
+    if TREE in wanted and offset == 0 and not part_filters:
+        model = (filters.model if filters else None) or found.model
+        trees = _trees(text, limit=limit, model=model)
         # Numbers first (a number names a part); then a guided fix; then parts by words.
         numbers = [h for h in found.hits if h.why != "words"]
         words = [h for h in found.hits if h.why == "words"]
@@ -43,13 +46,18 @@ def run(
     return found
 
 
-def _trees(text: str, *, limit: int) -> list[search.Hit]:
+def _trees(text: str, *, limit: int, model: str | None) -> list[search.Hit]:
     store = trees_index()
     try:
         searcher = store.searcher()
     except IndexUnavailable as exc:
         current_app.logger.warning("search: %s", exc)
         return []
+    hits = search_trees(searcher, text, limit=limit)
+    if model:
+        # Only the model's trees (its chassis decides where trees name one).
+        applying = {r.tree_id for r in trees_for_model(get_session(), model)}
+        hits = [hit for hit in hits if hit.key in applying]
     return [
         search.Hit(
             kind=TREE,
@@ -60,7 +68,7 @@ def _trees(text: str, *, limit: int) -> list[search.Hit]:
             status="published",
             highlights=(search.Highlight("symptoms", hit.symptoms),) if hit.symptoms else (),
         )
-        for hit in search_trees(searcher, text, limit=limit)
+        for hit in hits
     ]
 
 

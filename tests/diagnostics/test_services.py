@@ -146,3 +146,53 @@ def test_answers_are_kept_when_going_back(session: Session) -> None:
     assert services.state(session, walk).node.id == "count"
     with pytest.raises(InvalidAnswer, match="first question"):
         services.back(session, walk)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_every_problem_with_the_database_is_reported_together(session: Session) -> None:
+    document = copy.deepcopy(TREE)
+    document["nodes"]["backlight"]["next"] = "count"
+    document["nodes"]["replace-psu"]["parts"] = [{"part": "9-999-999-99", "qty": 1}]
+    with pytest.raises(InvalidTree) as caught:
+        services.import_tree(session, trees.dump(document), by=None)
+    found = [str(p) for p in caught.value.problems]
+    assert any("cycle" in p for p in found)
+    assert "nodes.replace-psu.parts: part 9-999-999-99 is not in the catalogue" in found
+
+
+def test_a_part_that_cannot_be_ordered_means_exchange(session: Session, tmp_path: Path) -> None:
+    from tests.parts_catalog.releases import BASE_PARTS, part
+
+    parts = [*BASE_PARTS, part("1-111-111-11", "OLD BOARD", status="nla", unit_price="5.00")]
+    import_release(session, path=base_release(tmp_path / "r", parts=parts), label="r")
+    document = copy.deepcopy(TREE)
+    document["nodes"]["replace-psu"]["parts"] = [{"part": "1-111-111-11", "qty": 1}]
+    revision = services.import_tree(session, trees.dump(document), by=None, publish=True)
+    walk = services.start(session, revision, by="tech", model_number="KDL-55W800C")
+    services.answer(session, walk, option="2")
+    services.answer(session, walk, value=1)
+    estimate = services.state(session, walk, labour_rate=Decimal("45")).estimate
+    assert estimate is not None
+    assert (estimate.parts_total, estimate.total) == (None, None)
+    assert estimate.unavailable == ("1-111-111-11",)
+    assert estimate.recommend_exchange
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_double_submit_cannot_break_a_walk(session: Session) -> None:
+    from diagnostics.models import SessionAnswer
+    from parts_catalog.sqltypes import utcnow
+
+    revision = services.import_tree(session, text(), by=None, publish=True)
+    walk = services.start(session, revision, by="tech")
+    services.answer(session, walk, option="2", at_node="count")
+    with pytest.raises(InvalidAnswer, match="answered already"):
+        services.answer(session, walk, option="2", at_node="count")  # the second click
+    # Even a duplicate that slipped in (two writers at once) is ignored, not fatal.
+    walk.answers.append(SessionAnswer(node="count", option="2", answered_at=utcnow()))
+    session.flush()
+    assert services.state(session, walk).node.id == "psu"
+    services.answer(session, walk, value=10)
+    assert services.state(session, walk).node.id == "replace-psu"
+    services.back(session, walk)
+    assert services.state(session, walk).node.id == "psu"

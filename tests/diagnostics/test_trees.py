@@ -51,7 +51,7 @@ TREE: dict[str, Any] = {
 def problems_of(document: dict[str, Any]) -> list[str]:
     tree, problems = trees.parse(document)
     if tree is not None:
-        problems = validation.validate(tree)
+        problems += validation.validate(tree)
     return [str(p) for p in problems]
 
 
@@ -202,3 +202,55 @@ def test_wrong_answers_are_refused(node: str, kwargs: dict[str, Any], message: s
     arguments = {"option": None, "value": None, "proceed": False, **kwargs}
     with pytest.raises(InvalidAnswer, match=message.split("(")[0][:30]):
         walk.answer_for(tree.nodes[node], **arguments)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("below: 1e400", "must be a number"),  # YAML 1.1 reads it as text
+        ("below: 1" + "0" * 400, "must be a finite number"),
+        ("below: .nan", "only text, numbers, lists and mappings"),
+        ("below: .inf", "only text, numbers, lists and mappings"),
+    ],
+)
+def test_numbers_that_cannot_be_measured_are_refused(text: str, expected: str) -> None:
+    source = trees.dump(TREE).replace("below: 11.4", text, 1)
+    with pytest.raises(InvalidTree) as caught:
+        services.read(source)
+    assert any(expected in str(p) for p in caught.value.problems), caught.value.problems
+
+
+def test_odd_values_are_problems_not_crashes() -> None:
+    document = copy.deepcopy(TREE)
+    document["id"] = "x" * 76
+    document["title"] = "t" * 201
+    document["codes"] = ["blink:" + "9" * 40]
+    document["nodes"]["count"]["options"][0]["colour"] = "red"
+    document["nodes"]["count"]["options"][1]["label"] = "l" * 201
+    document["nodes"]["psu"]["ranges"][0]["to"] = 3
+    document["nodes"]["replace-psu"]["parts"][0]["note"] = "x"
+    found = problems_of(document)
+    for expected in (
+        "id: 1 to 75 lower-case letters",
+        "title: at most 200 characters",
+        "codes: at most 40 characters",
+        "nodes.count.options[0].colour: unknown field (expected label, next)",
+        "nodes.count.options[1].label: at most 200 characters",
+        "nodes.psu.ranges[0].to: unknown field (expected below, from, next)",
+        "nodes.replace-psu.parts[0].note: unknown field (expected part, qty)",
+    ):
+        assert any(p.startswith(expected) for p in found), (expected, found)
+    # A date is text, as in JSON, not a crash when stored.
+    dated = trees.dump(TREE).replace("unit: V", "unit: 2024-01-01")
+    assert services.read(dated).nodes["psu"].unit == "2024-01-01"
+
+
+def test_every_kind_of_problem_is_reported_together() -> None:
+    document = copy.deepcopy(TREE)
+    document["nodes"]["backlight"]["next"] = "count"  # a cycle
+    document["nodes"]["psu"]["kind"] = "gauge"  # a structural problem
+    _tree, problems = services.examine(trees.dump(document))
+    found = [str(p) for p in problems]
+    assert any("is not one of choice" in p for p in found)
+    assert any("cycle: count → backlight → count" in p for p in found)
+    assert not any("“psu” is not a node" in p for p in found)  # the broken node is not noise

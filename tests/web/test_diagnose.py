@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.roles import Role
+from app.search import indexing
 from diagnostics import services, trees
 from diagnostics.models import TreeRevision
 from parts_catalog.importer import import_release
@@ -26,6 +27,10 @@ def published(session: Session, tmp_path: Path) -> None:
     import_release(session, path=base_release(tmp_path / "r1"), label="r1")
     services.import_tree(session, trees.dump(TREE), by="eng", publish=True)
     session.commit()
+
+
+def current_app_for(client: FlaskClient):  # type: ignore[no-untyped-def]
+    return client.application
 
 
 @pytest.fixture
@@ -201,3 +206,32 @@ def test_published_trees_are_found_by_symptom(
     assert client.get("/diagnose/trees/nope").status_code == 404
     health = client.get("/healthz").get_json()["search"]["others"]["trees"]
     assert health["status"] == "ok"
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_what_a_session_holds_is_escaped(client: FlaskClient, auth: AuthActions) -> None:
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    serial = "</textarea><script>alert(1)</script>"
+    started = client.post(
+        "/api/v1/diagnostics/sessions", json={"tree": "tv-red-led-blinks", "serial": serial}
+    ).get_json()
+    url = f"/api/v1/diagnostics/sessions/{started['id']}"
+    client.post(f"{url}/answers", json={"option": "2"})
+    assert client.post(f"{url}/answers", json={"value": 12}).get_json()["node"]["kind"] == (
+        "escalate"
+    )
+    page = client.get(f"/diagnose/sessions/{started['id']}").get_data(as_text=True)
+    assert "<script>alert(1)" not in page
+    assert "&lt;/textarea&gt;&lt;script&gt;" in page
+    stale = client.post(f"{url}/answers", json={"option": "2", "node": "count"})
+    assert stale.status_code == 422
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_trees_follow_the_model_filter(client: FlaskClient) -> None:
+    for store in indexing.stores(current_app_for(client)):
+        indexing.sync(current_app_for(client).extensions["session_factory"], store)
+    found = client.get("/api/v1/search?q=no+picture&kind=trees&model=KDL-55W800C").get_json()
+    assert [r["key"] for r in found["results"]] == ["tv-red-led-blinks"]
+    other = client.get("/api/v1/search?q=no+picture&kind=trees&model=DSC-RX100M3").get_json()
+    assert other["results"] == []
