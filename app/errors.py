@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from app.access import is_api_request
@@ -31,6 +31,7 @@ TITLES = {
     404: "Page not found",
     405: "Not allowed here",
     413: "Too large",
+    422: "Not accepted",
     429: "Too many requests",
     500: "Something went wrong on our side",
 }
@@ -65,7 +66,9 @@ def register(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
         code = exc.code or 500
         if code == 403:
-            return _respond(403, _forbidden_message())
+            # A view that refuses for a reason of its own says it; otherwise, the role.
+            own = exc.description if exc.description != Forbidden.description else None
+            return _respond(403, own or _forbidden_message())
         if code == 404:
             return _respond(
                 404, "There is nothing at this address. Check it, or start again from the menu."

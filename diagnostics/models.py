@@ -63,6 +63,9 @@ class DiagnosticSession(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # unguessable: shared by link
     revision_id: Mapped[int] = mapped_column(ForeignKey("diagnostic_tree_revisions.id"))
     started_by: Mapped[str] = mapped_column(String(254))
+    # The starter's service centre (an id, not a key: accounts belong to the web layer): its
+    # colleagues may continue the walk; anyone signed in may read it by its link.
+    centre_id: Mapped[int | None]
     model_number: Mapped[str | None] = mapped_column(NUMBER)
     serial: Mapped[str | None] = mapped_column(String(40))
     code: Mapped[str | None] = mapped_column(String(40))

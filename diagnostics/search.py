@@ -133,15 +133,21 @@ def search_trees(searcher: Searcher, text: str, *, limit: int = 10) -> list[Tree
     if ":" in code and ("codes", code) in searcher.reader():
         words = [Term("codes", code)]
     else:
+        unknown = 0
         for word in text.lower().split():
             for stem in stems(word):
                 terms = _word_terms(searcher, stem)
                 if not terms:
                     fixed = _corrected(searcher, word)
                     terms = [t for s in stems(fixed or "") for t in _word_terms(searcher, s)]
-                if not terms:
-                    return []  # a word no tree uses: nothing relevant
-                words.append(Or(terms))
+                if terms:
+                    words.append(Or(terms))
+                else:
+                    unknown += 1
+        # A word no tree uses is set aside only from a longer description, and only one:
+        # "bluetooth wont pair" is about pairing; "lens error" is not about "error" alone.
+        if unknown > 1 or (unknown and len(words) < 2):
+            return []
     if not words:
         return []
     return [

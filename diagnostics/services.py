@@ -29,7 +29,7 @@ from diagnostics.models import (
     TreeRevision,
 )
 from diagnostics.search import queue_tree
-from diagnostics.trees import EXCHANGE, FIX, Node, Problem, Tree
+from diagnostics.trees import CHOICE, EXCHANGE, FIX, Node, Problem, Tree
 from parts_catalog import services as catalogue
 from parts_catalog.models import FitmentVersion, ModelVersion, PartVersion
 from parts_catalog.numbers import normalise
@@ -153,12 +153,13 @@ def _publish(session: Session, revision: TreeRevision, tree: Tree) -> None:
         older.codes.clear()
     revision.status = PUBLISHED
     revision.published_at = utcnow()
-    revision.codes = [TreeCode(code=_code(c)) for c in dict.fromkeys(tree.codes)]
+    revision.codes = [TreeCode(code=normal_code(c)) for c in dict.fromkeys(tree.codes)]
     queue_tree(session, revision.tree_id)  # the search index follows after the commit
     session.flush()
 
 
-def _code(code: str) -> str:
+def normal_code(code: str) -> str:
+    """``blink:6``, ``BLINK: 6`` → ``blink:6``; ``error:e61`` → ``error:E61``."""
     scheme, _, value = code.partition(":")
     return f"{scheme.strip().lower()}:{value.strip().upper()}"
 
@@ -168,7 +169,9 @@ def _code_clashes(session: Session, tree: Tree) -> list[Problem]:
     chassis): a technician entering that code would not know which tree is meant."""
     if not tree.codes:
         return []
-    sharing = select(TreeCode.revision_id).where(TreeCode.code.in_([_code(c) for c in tree.codes]))
+    sharing = select(TreeCode.revision_id).where(
+        TreeCode.code.in_([normal_code(c) for c in tree.codes])
+    )
     rows = session.scalars(
         select(TreeRevision)
         .where(
@@ -182,12 +185,13 @@ def _code_clashes(session: Session, tree: Tree) -> list[Problem]:
     for other in rows:
         theirs = tree_of(other)
         if _models_overlap(session, tree, theirs) and _chassis_overlap(tree, theirs):
-            shared = sorted({_code(c) for c in tree.codes} & {c.code for c in other.codes})
+            shared = sorted({normal_code(c) for c in tree.codes} & {c.code for c in other.codes})
             problems.append(
                 Problem(
                     "codes",
-                    f"{', '.join(shared)} already open “{other.tree_id}” (published) for some of "
-                    "the same models; name a chassis or narrow the models",
+                    f"{', '.join(shared)}: already answered by the published tree "
+                    f"“{other.tree_id}” for some of the same models; name a chassis or narrow "
+                    "the models",
                 )
             )
     return problems
@@ -297,7 +301,7 @@ def find_by_code(session: Session, code: str, model_number: str) -> TreeRevision
     candidates = session.scalars(
         select(TreeRevision)
         .join(TreeCode)
-        .where(TreeRevision.status == PUBLISHED, TreeCode.code == _code(code))
+        .where(TreeRevision.status == PUBLISHED, TreeCode.code == normal_code(code))
     ).all()
     fitting = [r for r in candidates if _applies(tree_of(r), model_number, facts)]
     if not fitting:
@@ -336,6 +340,7 @@ class OrderLine:
     unit_price: Decimal | None
     stock: int | None
     status: str
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -380,23 +385,33 @@ def start(
     revision: TreeRevision,
     *,
     by: str,
+    centre_id: int | None = None,
     model_number: str | None = None,
     serial: str | None = None,
     code: str | None = None,
 ) -> DiagnosticSession:
+    """Start a walk. Opened by a code that answers the tree's first question (blink:6 where the
+    first question is how many times it blinks), that question is answered already."""
     now = utcnow()
     facts = model_facts(session, model_number) if model_number else None
     walk_session = DiagnosticSession(
         id=secrets.token_urlsafe(12),
         revision=revision,
         started_by=by,
+        centre_id=centre_id,
         model_number=facts.number if facts else (model_number or None),
         serial=serial or None,
-        code=_code(code) if code else None,
+        code=normal_code(code) if code else None,
         started_at=now,
         updated_at=now,
     )
     session.add(walk_session)
+    if code:
+        first = tree_of(revision).nodes[tree_of(revision).start]
+        value = code.partition(":")[2].strip().lower()
+        label = next((o.label for o in first.options if o.label.strip().lower() == value), None)
+        if first.kind == CHOICE and label is not None:
+            walk_session.answers.append(SessionAnswer(node=first.id, option=label, answered_at=now))
     session.flush()
     return walk_session
 
@@ -540,7 +555,14 @@ def resolve_parts(
             info = catalogue.get_part(session, item.part_number, release=release)
             stock = catalogue.stock_of(session, [info.number_norm]).get(info.number_norm)
             order.append(
-                OrderLine(info.number, item.quantity * ref.qty, info.unit_price, stock, info.status)
+                OrderLine(
+                    info.number,
+                    item.quantity * ref.qty,
+                    info.unit_price,
+                    stock,
+                    info.status,
+                    info.currency,
+                )
             )
         fits = None
         if model_number:

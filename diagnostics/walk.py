@@ -39,7 +39,7 @@ def answer_for(node: Node, *, option: str | None, value: object, proceed: bool) 
     :raises InvalidAnswer: naming what the node expects.
     """
     if node.is_terminal:
-        raise InvalidAnswer(f"“{node.id}” is the end of the walk: there is nothing to answer.")
+        raise InvalidAnswer("The walk has ended here: there is nothing left to answer.")
     if node.kind == CHOICE:
         if option is None:
             raise InvalidAnswer(f"This question needs one of: {_labels(node)}.")

@@ -448,8 +448,8 @@ class PartSearch:
         hits.sort(key=lambda h: (-h.score, h.key))
         if len(hits) < found.scored_length() or found.scored_length() < wanted:
             results.total = len(hits)  # all there is (the tail below the floor is not shown)
-        elif found.has_exact_length():
-            results.total = len(found)
+        elif found.has_exact_length() or facets:
+            results.total = len(found)  # a page with counts beside it must not guess
         else:
             # Counting a million matches exactly costs more than the search: an upper bound.
             results.total = found.estimated_length()

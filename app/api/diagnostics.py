@@ -10,9 +10,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.access import signed_in
 from app.api import bp
 from app.db import get_session
-from app.diagnose.documents import labour_rate, session_document
+from app.diagnose.documents import labour_rate, require_change, session_document
 from diagnostics import services
-from diagnostics.errors import NoTreeFound
+from diagnostics.errors import InvalidAnswer, NoTreeFound
 from diagnostics.models import PUBLISHED, DiagnosticSession
 from parts_catalog.services import latest_release
 
@@ -66,12 +66,16 @@ def start_session(args: dict[str, Any]) -> dict[str, Any]:
         revision = services.get_revision(session, args["tree"])
         if revision.status != PUBLISHED:
             raise NoTreeFound(f"Tree “{args['tree']}” has no published revision.")
+        codes = {c.code for c in revision.codes}
+        if args.get("code") and services.normal_code(args["code"]) not in codes:
+            raise InvalidAnswer(f"Tree “{args['tree']}” does not answer {args['code']}.")
     else:
         revision = services.find_by_code(session, args["code"], args["model"])
     walk_session = services.start(
         session,
         revision,
         by=current_user.email,
+        centre_id=current_user.centre_id,
         model_number=args.get("model"),
         serial=args.get("serial"),
         code=args.get("code"),
@@ -98,6 +102,7 @@ def answer_walk(args: dict[str, Any], session_id: str) -> dict[str, Any]:
     ``{"continue": true}``; an answer that does not fit the node is a 422 and changes nothing."""
     session = get_session()
     walk_session = services.get(session, session_id, for_update=True)
+    require_change(walk_session)
     services.answer(
         session,
         walk_session,
@@ -118,6 +123,7 @@ def back_walk(session_id: str) -> dict[str, Any]:
     """Take back the last answer."""
     session = get_session()
     walk_session = services.get(session, session_id, for_update=True)
+    require_change(walk_session)
     services.back(session, walk_session)
     document = _document(walk_session)
     session.commit()

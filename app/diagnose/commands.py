@@ -23,10 +23,10 @@ def _read_file(path: Path) -> str:
         raise click.ClickException(f"Cannot read {path}: {exc}") from None
 
 
-def _refuse(exc: InvalidTree, path: Path) -> None:
+def _refuse(exc: InvalidTree, path: Path, *, storing: bool = True) -> None:
     for problem in exc.problems:
         click.echo(f"{path.name}: {problem}")
-    click.echo(f"Refused: {exc} Nothing was stored.")
+    click.echo(f"Refused: {exc} Nothing was stored." if storing else f"Not valid: {exc}")
     sys.exit(1)
 
 
@@ -56,7 +56,7 @@ def validate_command(path: Path) -> None:
     with session_factory()() as session:
         tree, problems = services.examine(text, session=session, publishing=True)
     if tree is None or problems:
-        _refuse(InvalidTree(problems), path)
+        _refuse(InvalidTree(problems), path, storing=False)
         return
     click.echo(f"{tree.id}: valid ({len(tree.nodes)} nodes).")
 

@@ -5,12 +5,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask import abort
 from flask_login import current_user
 
+from app.roles import Role
+from diagnostics.models import DiagnosticSession
 from diagnostics.services import Estimate, PartLine, WalkState
 from diagnostics.trees import CHOICE, MEASURE, Node
 from diagnostics.walk import Step
 from parts_catalog.documents import resolution_document
+
+
+def may_change(walk_session: DiagnosticSession) -> bool:
+    """Whether the signed-in user may answer, go back or give feedback: the one who started
+    the walk, a colleague at the same service centre, or an admin. Anyone signed in may read it
+    by its link."""
+    if current_user.email == walk_session.started_by or current_user.role == Role.ADMIN:
+        return True
+    centre_id = getattr(current_user, "centre_id", None)
+    return walk_session.centre_id is not None and centre_id == walk_session.centre_id
+
+
+def require_change(walk_session: DiagnosticSession) -> None:
+    if not may_change(walk_session):
+        abort(
+            403,
+            "This walk belongs to another service centre: you can read it by its link, and "
+            "start your own from Diagnose.",
+        )
 
 
 def labour_rate() -> Decimal | None:
@@ -53,6 +75,7 @@ def part_document(line: PartLine, *, release: str) -> dict[str, Any]:
                 "part_number": o.number,
                 "quantity": o.qty,
                 "unit_price": _amount(o.unit_price),
+                "currency": o.currency,
                 "stock": o.stock,
                 "status": o.status,
             }

@@ -18,7 +18,8 @@ class CodeForm(Form):
     value = StringField(
         "Code",
         validators=[DataRequired(), Length(max=30)],
-        description="The number of blinks, or the code as shown: 6, E61, PROTECT.",
+        description="The number of blinks (6), the error code without its trailing zeros "
+        "(E:61:00 is E61), or the message shown (PROTECT).",
     )
     model = StringField(
         "Model number",

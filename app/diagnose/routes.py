@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.access import form_page, signed_in
 from app.db import get_session
 from app.diagnose import bp
-from app.diagnose.documents import labour_rate
+from app.diagnose.documents import labour_rate, may_change, require_change
 from app.diagnose.forms import AnswerForm, ButtonForm, CodeForm, FeedbackForm, StartForm
 from app.search.indexing import trees_index
 from diagnostics import services
@@ -98,6 +98,7 @@ def by_code() -> ResponseReturnValue:
         session,
         revision,
         by=current_user.email,
+        centre_id=current_user.centre_id,
         model_number=form.model.data,
         serial=form.serial.data,
         code=code,
@@ -127,6 +128,7 @@ def start() -> ResponseReturnValue:
         session,
         revision,
         by=current_user.email,
+        centre_id=current_user.centre_id,
         model_number=form.model.data,
         serial=form.serial.data,
     )
@@ -171,6 +173,7 @@ def _walk_page(
         button=ButtonForm(),
         feedback=feedback,
         problem=problem,
+        may_change=may_change(walk),
         release=release.label if release else None,
     ), status
 
@@ -190,6 +193,7 @@ def answer(session_id: str) -> ResponseReturnValue:
         return _walk_page(session_id, form, status=form.status)
     session = get_session()
     walk_session = services.get(session, session_id, for_update=True)
+    require_change(walk_session)
     try:
         services.answer(
             session,
@@ -211,7 +215,9 @@ def answer(session_id: str) -> ResponseReturnValue:
 def back(session_id: str) -> ResponseReturnValue:
     session = get_session()
     try:
-        services.back(session, services.get(session, session_id, for_update=True))
+        walk_session = services.get(session, session_id, for_update=True)
+        require_change(walk_session)
+        services.back(session, walk_session)
     except InvalidAnswer as exc:
         flash(str(exc), "info")
     session.commit()
@@ -222,7 +228,9 @@ def back(session_id: str) -> ResponseReturnValue:
 @signed_in
 def restart(session_id: str) -> ResponseReturnValue:
     session = get_session()
-    services.restart(session, services.get(session, session_id, for_update=True))
+    walk_session = services.get(session, session_id, for_update=True)
+    require_change(walk_session)
+    services.restart(session, walk_session)
     session.commit()
     return redirect(url_for("diagnose.walk", session_id=session_id))
 
@@ -237,9 +245,11 @@ def feedback(session_id: str) -> ResponseReturnValue:
             session_id, status=form.status, problem="The feedback could not be saved."
         )
     session = get_session()
+    walk_session = services.get(session, session_id, for_update=True)
+    require_change(walk_session)
     services.give_feedback(
         session,
-        services.get(session, session_id, for_update=True),
+        walk_session,
         fixed=form.fixed.data == "yes",
         note=form.note.data or "",
     )

@@ -164,8 +164,9 @@ def sync_after_request(
     with factory() as session:
         if search_queue.pending_count(session, store.name) > BATCH:
             return None
-    if not _readable(store):
-        return None  # a rebuild is the worker's (or `search sync`'s) job, not a request's
+        small = _corpus(store).count(session) <= BATCH
+    if not small and not _readable(store):
+        return None  # a big rebuild is the worker's (or `search sync`'s) job, not a request's
     try:
         return sync(factory, store, timeout=timeout)
     except WriterBusy:
@@ -240,7 +241,8 @@ def health(session: Session, store: IndexStore) -> Health:
         if waiting:
             message += f"; {waiting:,} change(s) queued"
         return Health("behind", indexed, latest_label, waiting, message)
-    return Health("ok", indexed, latest_label, 0, f"up to date ({indexed or 'no release'})")
+    source = f" (release {indexed})" if indexed else ""
+    return Health("ok", indexed, latest_label, 0, f"up to date{source}")
 
 
 def check(factory: sessionmaker[Session], store: IndexStore) -> Drift:

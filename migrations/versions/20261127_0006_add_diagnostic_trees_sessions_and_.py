@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("revision_id", sa.Integer(), nullable=False),
         sa.Column("started_by", sa.String(length=254), nullable=False),
+        sa.Column("centre_id", sa.Integer(), nullable=True),
         sa.Column("model_number", sa.String(length=40), nullable=True),
         sa.Column("serial", sa.String(length=40), nullable=True),
         sa.Column("code", sa.String(length=40), nullable=True),

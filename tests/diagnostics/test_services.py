@@ -85,7 +85,9 @@ def test_a_code_may_not_open_two_trees_for_the_same_models(session: Session) -> 
     clash.update(id="other", title="Other", chassis=[], models=["KDL-55W800C"], codes=["blink:2"])
     with pytest.raises(InvalidTree) as caught:
         services.import_tree(session, trees.dump(clash), by=None, publish=True)
-    assert "blink:2 already open “tv-red-led-blinks”" in str(caught.value.problems[0])
+    assert "blink:2: already answered by the published tree “tv-red-led-blinks”" in str(
+        caught.value.problems[0]
+    )
     # As a draft it is fine; a camera tree with the same code is fine too.
     services.import_tree(session, trees.dump(clash), by=None, publish=False)
     camera = {**clash, "id": "camera", "models": ["DSC-*"]}

@@ -194,7 +194,7 @@ def test_the_walk_follows_answers_and_goes_back() -> None:
         ("psu", {"option": "2"}, "This step needs a measured value in V."),
         ("psu", {"value": "nan"}, "The value must be a finite number."),
         ("backlight", {"value": 3}, "This step is done by confirming it (continue)."),
-        ("escalate", {"proceed": True}, "“escalate” is the end of the walk"),
+        ("escalate", {"proceed": True}, "The walk has ended here"),
     ],
 )
 def test_wrong_answers_are_refused(node: str, kwargs: dict[str, Any], message: str) -> None:

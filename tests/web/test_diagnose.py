@@ -19,6 +19,7 @@ from diagnostics.models import TreeRevision
 from parts_catalog.importer import import_release
 from tests.conftest import AuthActions
 from tests.diagnostics.test_trees import TREE
+from tests.factories import make_user
 from tests.parts_catalog.releases import base_release
 
 
@@ -48,13 +49,16 @@ def test_the_sessions_api(client: FlaskClient, auth: AuthActions) -> None:
     assert started.status_code == 201
     body = started.get_json()
     assert (body["tree"], body["revision"]) == ("tv-red-led-blinks", 1)
-    assert body["node"] == {
+    # The code answered the first question (how many blinks) already.
+    assert [s["answer"] for s in body["path"]] == ["2"]
+    url = f"/api/v1/diagnostics/sessions/{body['id']}"
+    back = client.post(f"{url}/back").get_json()
+    assert back["node"] == {
         "id": "count",
         "kind": "choice",
         "text": "How many times does it blink?",
         "options": ["2", "6"],
     }
-    url = f"/api/v1/diagnostics/sessions/{body['id']}"
     step = client.post(f"{url}/answers", json={"option": "2"}).get_json()
     assert step["node"]["kind"] == "measure"
     assert step["node"]["unit"] == "V"
@@ -160,7 +164,10 @@ def test_walking_the_pages(client: FlaskClient, auth: AuthActions) -> None:
     assert opened.status_code == 302
     walk = opened.headers["Location"]
     answer = f"{walk}/answer"
-    assert client.post(answer, data={"option": "2", "csrf_token": token}).status_code == 302
+    # blink:2 answered "how many times does it blink?" already; a second "2" is refused.
+    again = client.post(answer, data={"option": "2", "node": "count", "csrf_token": token})
+    assert again.status_code == 422
+    assert "answered already" in again.get_data(as_text=True)
     wrong = client.post(answer, data={"value": "about twelve", "csrf_token": token})
     assert wrong.status_code == 422
     assert "is not a number in V" in wrong.get_data(as_text=True)
@@ -235,3 +242,51 @@ def test_trees_follow_the_model_filter(client: FlaskClient) -> None:
     assert [r["key"] for r in found["results"]] == ["tv-red-led-blinks"]
     other = client.get("/api/v1/search?q=no+picture&kind=trees&model=DSC-RX100M3").get_json()
     assert other["results"] == []
+
+
+@pytest.mark.usefixtures("published")
+def test_only_the_starters_centre_changes_a_walk(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    starter = make_user(session, role=Role.TECHNICIAN)
+    colleague = make_user(session, role=Role.TECHNICIAN, centre=starter.centre)
+    stranger = make_user(session, role=Role.TECHNICIAN)
+    session.commit()
+    auth.login(user=starter)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    started = client.post(
+        "/api/v1/diagnostics/sessions", json={"tree": "tv-red-led-blinks"}
+    ).get_json()
+    url = f"/api/v1/diagnostics/sessions/{started['id']}"
+    mismatch = client.post(
+        "/api/v1/diagnostics/sessions", json={"tree": "tv-red-led-blinks", "code": "blink:9"}
+    )
+    assert mismatch.status_code == 422
+    auth.logout()
+    auth.login(user=stranger)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    assert client.get(url).status_code == 200  # read by the link
+    refused = client.post(f"{url}/answers", json={"option": "2"})
+    assert refused.status_code == 403
+    assert "another service centre" in refused.get_json()["message"]
+    page = client.get(f"/diagnose/sessions/{started['id']}").get_data(as_text=True)
+    assert "You are reading a walk started by" in page
+    auth.logout()
+    auth.login(user=colleague)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    assert client.post(f"{url}/answers", json={"option": "2"}).status_code == 200
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_a_described_symptom_forgives_one_stray_word(client: FlaskClient) -> None:
+    for store in indexing.stores(current_app_for(client)):
+        indexing.sync(current_app_for(client).extensions["session_factory"], store)
+
+    def keys(q: str) -> list[str]:
+        found = client.get("/api/v1/search", query_string={"q": q, "kind": "trees"})
+        return [r["key"] for r in found.get_json()["results"]]
+
+    assert keys("standby light keeps blinking") == ["tv-red-led-blinks"]  # "keeps" set aside
+    assert keys("blinking") == ["tv-red-led-blinks"]
+    assert keys("camera blinking") == []  # half unknown: not a question about blinking
+    assert keys("strange noise from speakers") == []
