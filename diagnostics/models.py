@@ -38,6 +38,11 @@ class TreeRevision(Base):
     created_by: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped on every save of a draft: a save based on an older version is refused (409), so two
+    # engineers never silently overwrite each other.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_by: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     codes: Mapped[list[TreeCode]] = relationship(
         back_populates="revision", cascade="all, delete-orphan"
@@ -96,3 +101,17 @@ class SessionAnswer(Base):
     taken_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     session: Mapped[DiagnosticSession] = relationship(back_populates="answers")
+
+
+class TreeChange(Base):
+    """Who did what to a tree, and when: created, saved, uploaded, published, retired."""
+
+    __tablename__ = "diagnostic_tree_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_id: Mapped[str] = mapped_column(String(80), index=True)
+    revision: Mapped[int]
+    action: Mapped[str] = mapped_column(String(20))
+    by: Mapped[str | None] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)

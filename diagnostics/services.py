@@ -25,6 +25,7 @@ from diagnostics.models import (
     RETIRED,
     DiagnosticSession,
     SessionAnswer,
+    TreeChange,
     TreeCode,
     TreeRevision,
 )
@@ -122,6 +123,16 @@ def import_tree(
     session.flush()
     if publish:
         _publish(session, revision, tree)
+    session.add(
+        TreeChange(
+            tree_id=tree.id,
+            revision=number,
+            action="published" if publish else "imported",
+            by=by,
+            at=utcnow(),
+        )
+    )
+    session.flush()
     return revision
 
 

@@ -1,0 +1,133 @@
+"""Trees for engineers over JSON: read any revision or the draft with its version (ETag), save
+the draft against the version it was based on (If-Match), publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from marshmallow import Schema, fields
+
+from app.access import roles, signed_in
+from app.api import bp
+from app.db import get_session
+from app.roles import Role
+from diagnostics import authoring, services
+from diagnostics.errors import InvalidTree
+from diagnostics.models import TreeRevision
+
+AUTHORS = (Role.ENGINEER, Role.ADMIN)
+
+
+class TreeArgs(Schema):
+    revision = fields.Integer(load_default=None)
+    draft = fields.Boolean(load_default=False)
+
+
+def _tagged(body: dict[str, Any], revision: TreeRevision, status: int = 200) -> ResponseReturnValue:
+    return body, status, {"ETag": f'"{authoring.etag(revision)}"'}
+
+
+@bp.route("/diagnostics/trees", methods=["GET"])
+@bp.response(200)
+@signed_in
+def list_trees() -> dict[str, Any]:
+    """Every tree: its published revision and draft, owner and last change."""
+    rows = authoring.overview(get_session())
+    return {
+        "trees": [
+            {
+                "id": row.tree_id,
+                "title": row.title,
+                "published_revision": row.published,
+                "draft_revision": row.draft,
+                "owner": row.owner,
+                "last_change": (
+                    {
+                        "action": row.last_change.action,
+                        "by": row.last_change.by,
+                        "at": row.last_change.at.isoformat(),
+                    }
+                    if row.last_change
+                    else None
+                ),
+                "sessions": row.figures.sessions,
+            }
+            for row in rows
+        ]
+    }
+
+
+@bp.route("/diagnostics/trees/<tree_id>", methods=["GET"])
+@bp.arguments(TreeArgs, location="query", as_kwargs=True)
+@signed_in
+def get_tree(tree_id: str, revision: int | None, draft: bool) -> ResponseReturnValue:
+    """The tree document (the published revision, ``?revision=N`` or ``?draft=1``), with an
+    ``ETag`` holding that revision's version."""
+    session = get_session()
+    if draft:
+        found = authoring.draft_of(session, tree_id)
+        if found is None:
+            return jsonify(error="Page not found", message=f"Tree “{tree_id}” has no draft."), 404
+    else:
+        found = services.get_revision(session, tree_id, revision)
+    return _tagged(found.document, found)
+
+
+@bp.route("/diagnostics/trees/<tree_id>/draft", methods=["PUT"])
+@roles(*AUTHORS)
+def put_draft(tree_id: str) -> ResponseReturnValue:
+    """Save the tree document as the draft. ``If-Match`` names the version it was based on;
+    409 when stale (the stored version is in the answer), 422 when malformed. A well-formed
+    but invalid draft is saved and says why it cannot be published."""
+    document = request.get_json(silent=True)
+    if not isinstance(document, dict):
+        return jsonify(error="Not accepted", message="Send the tree document as JSON."), 422
+    session = get_session()
+    try:
+        saved = authoring.save_draft(
+            session,
+            tree_id,
+            document,
+            based_on=request.headers.get("If-Match"),
+            by=current_user.email,
+        )
+    except authoring.StaleDraft as exc:
+        session.rollback()
+        current = exc.current
+        return jsonify(
+            error="Conflict",
+            message=str(exc),
+            current={"version": authoring.etag(current), "document": current.document},
+            yours=document,
+        ), 409
+    except authoring.VersionRequired as exc:
+        return jsonify(error="Precondition required", message=str(exc)), 428
+    except InvalidTree as exc:
+        session.rollback()
+        return jsonify(
+            error="Not accepted", message=str(exc), errors=[str(p) for p in exc.problems]
+        ), 422
+    session.commit()
+    body = {
+        "tree": tree_id,
+        "revision": saved.revision.number,
+        "version": authoring.etag(saved.revision),
+        "valid": saved.valid,
+        "problems": [str(p) for p in saved.problems],
+    }
+    return _tagged(body, saved.revision)
+
+
+@bp.route("/diagnostics/trees/<tree_id>/publish", methods=["POST"])
+@roles(*AUTHORS)
+def publish_tree(tree_id: str) -> ResponseReturnValue:
+    """Publish the draft; 422 with every problem when it is not valid."""
+    session = get_session()
+    revision = authoring.publish(session, tree_id, by=current_user.email)
+    session.commit()
+    return _tagged(
+        {"tree": tree_id, "revision": revision.number, "status": revision.status}, revision
+    )
