@@ -108,7 +108,8 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    from app import navigation
+    from app import navigation, rendering
 
     app.jinja_env.add_extension("jinja2.ext.do")
+    rendering.init_app(app)
     app.context_processor(navigation.context)

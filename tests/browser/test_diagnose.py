@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -49,9 +50,42 @@ def test_from_a_blink_code_to_the_part_to_order(
     expect(page.get_by_label("Measured value")).to_have_value("10.9")
     page.get_by_role("button", name="Continue").click()
     # The fix names a superseded part: the page orders its replacement.
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Replace the power board")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fix")
+    expect(page.get_by_text("Replace the power board")).to_be_visible()
     expect(page.get_by_role("cell", name="1-474-594-12", exact=True)).to_be_visible()
     order = page.get_by_label("copy this list into your order")
     expect(order).to_have_value("1-474-594-12 × 1\n")
     page.get_by_role("link", name="Printable summary").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(TREE["title"])
+
+
+def test_script_in_a_tree_never_runs_for_a_technician(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    from tests.web.test_rendering import PAYLOADS
+
+    document = copy.deepcopy(TREE)
+    document["nodes"]["count"]["text"] = "How many blinks? " + " ".join(PAYLOADS[:6])
+    document["nodes"]["backlight"]["text"] = "Check " + " ".join(PAYLOADS[6:])
+    document["nodes"]["replace-psu"]["text"] = "\n\n".join(PAYLOADS)
+    document["nodes"]["count"]["options"][1]["label"] = '6"><img src=x onerror=alert(2)>'
+    with live_server.session() as session:
+        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+        services.import_tree(session, trees.dump(document), by="eng", publish=True)
+        user = make_user(session, role=Role.TECHNICIAN)
+        session.commit()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server.url + "/diagnose/trees/tv-red-led-blinks")
+    page.get_by_role("button", name="Start the tree").click()
+    page.get_by_role("button", name="6").click()
+    page.get_by_role("button", name="Done, continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fix")
+    page.get_by_role("link", name="Printable summary").click()
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    assert page.locator("script:not([src])").count() == 0

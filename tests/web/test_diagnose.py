@@ -174,7 +174,8 @@ def test_walking_the_pages(client: FlaskClient, auth: AuthActions) -> None:
     assert 'value="about twelve"' in wrong.get_data(as_text=True)
     client.post(answer, data={"value": "10.9", "csrf_token": token})
     page = client.get(walk).get_data(as_text=True)
-    assert "Fix: Replace the power board" in page
+    assert '<h1 id="node-text" class="question-text">Fix</h1>' in page
+    assert "<p>Replace the power board</p>" in page
     assert "1-474-594-12 × 1" in page
     assert "How many times does it blink?</span> <strong>2</strong>" in page
     client.post(f"{walk}/feedback", data={"fixed": "yes", "note": "Works", "csrf_token": token})
