@@ -289,9 +289,9 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
     ranges: list[Range] = []
     parts: list[PartRef] = []
     if kind == CHOICE:
-        raw_options = raw.get("options")
-        if not isinstance(raw_options, list) or not raw_options:
-            r.add(f"{where}.options", "a choice needs a list of options")
+        raw_options = raw.get("options", [])  # none yet: incomplete (validation), not malformed
+        if not isinstance(raw_options, list):
+            r.add(f"{where}.options", "a list of {label, next}")
         else:
             labels: set[str] = set()
             for i, option in enumerate(raw_options):
@@ -308,9 +308,9 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
                     labels.add(label)
                     options.append(Option(label, nxt))
     elif kind == MEASURE:
-        raw_ranges = raw.get("ranges")
-        if not isinstance(raw_ranges, list) or not raw_ranges:
-            r.add(f"{where}.ranges", "a measurement needs a list of ranges")
+        raw_ranges = raw.get("ranges", [])
+        if not isinstance(raw_ranges, list):
+            r.add(f"{where}.ranges", "a list of {below and/or from, next}")
         else:
             for i, item in enumerate(raw_ranges):
                 at = f"{where}.ranges[{i}]"
@@ -352,8 +352,6 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
     unit = r.text(raw, "unit", where, required=False)
     r.length(unit, 20, f"{where}.unit")
     nxt = r.text(raw, "next", where, required=False)
-    if kind == STEP and not nxt:
-        r.add(f"{where}.next", "a step needs “next”")
     if kind is None or text is None:
         return None
     return Node(

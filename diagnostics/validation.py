@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 
-from diagnostics.trees import MEASURE, Node, Problem, Range, Tree
+from diagnostics.trees import CHOICE, MEASURE, STEP, Node, Problem, Range, Tree
 
 
 def validate(
@@ -21,6 +21,14 @@ def validate(
     if tree.start not in nodes and tree.start not in broken:
         problems.append(Problem("start", f"“{tree.start}” is not a node"))
     for node in nodes.values():
+        if node.kind == CHOICE and not node.options:
+            problems.append(Problem(f"nodes.{node.id}.options", "a choice needs a list of options"))
+        if node.kind == MEASURE and not node.ranges:
+            problems.append(
+                Problem(f"nodes.{node.id}.ranges", "a measurement needs a list of ranges")
+            )
+        if node.kind == STEP and not node.next:
+            problems.append(Problem(f"nodes.{node.id}.next", "a step needs “next”"))
         for target in node.successors():
             if target not in nodes and target not in broken:
                 problems.append(Problem(f"nodes.{node.id}", f"next “{target}” is not a node"))
