@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     from app import api
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.authoring import bp as authoring_bp
     from app.catalog import bp as catalog_bp
     from app.diagnose import bp as diagnose_bp
     from app.home import bp as home_bp
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(diagnose_bp)
+    app.register_blueprint(authoring_bp)
     api.init_app(app)
 
 

@@ -37,6 +37,7 @@ MENU = (
     MenuItem("Catalogue", "catalog.index"),
     MenuItem("Releases", "catalog.releases"),
     MenuItem("Errata", "catalog.errata_queue"),
+    MenuItem("Trees", "authoring.index"),
     MenuItem("Synonyms", "search.synonym_list"),
     MenuItem("Users", "admin.users"),
     MenuItem("Service centres", "admin.centres"),

@@ -73,7 +73,9 @@ def results() -> ResponseReturnValue:
 def suggest() -> ResponseReturnValue:
     """The search box's suggestions as you type (the box works as a plain form without them)."""
     text = request.args.get("q", "").strip()[:200]
-    found = queries.run(text, limit=SUGGESTIONS) if len(text) >= 2 else None
+    kind = request.args.get("kind", "")
+    kinds = [kind] if kind in queries.KIND_NAMES else tuple(queries.KIND_NAMES)
+    found = queries.run(text, kinds=kinds, limit=SUGGESTIONS) if len(text) >= 2 else None
     items: list[dict[str, Any]] = []
     for hit in found.hits if found else []:
         note = next(
