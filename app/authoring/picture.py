@@ -102,7 +102,7 @@ def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
                 x2 + NODE_W / 2,
                 y2,
                 _short(" / ".join(n for n in names if n), 24),
-                back=y2 <= y1,
+                back=y2 < y1,
             )
         )
     height = MARGIN * 2 + (max(rows, default=0) + 1) * (NODE_H + GAP_Y) - GAP_Y
