@@ -12,8 +12,9 @@ from marshmallow import Schema, fields
 
 from app.access import roles, signed_in
 from app.api import bp
-from app.db import get_session
+from app.db import get_session, session_factory
 from app.roles import Role
+from app.search import indexing
 from diagnostics import authoring, services
 from diagnostics.errors import InvalidTree
 from diagnostics.models import TreeRevision
@@ -128,6 +129,7 @@ def publish_tree(tree_id: str) -> ResponseReturnValue:
     session = get_session()
     revision = authoring.publish(session, tree_id, by=current_user.email)
     session.commit()
+    indexing.sync_after_request(session_factory(), indexing.trees_index())
     return _tagged(
         {"tree": tree_id, "revision": revision.number, "status": revision.status}, revision
     )

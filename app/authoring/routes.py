@@ -23,8 +23,9 @@ from app.authoring.forms import (
     write_ranges,
 )
 from app.authoring.picture import draw
-from app.db import get_session
+from app.db import get_session, session_factory
 from app.roles import Role
+from app.search import indexing
 from diagnostics import authoring, services, trees, walk
 from diagnostics.errors import InvalidAnswer, InvalidTree, UnknownTree
 from diagnostics.models import TreeRevision
@@ -296,6 +297,7 @@ def publish(tree_id: str) -> ResponseReturnValue:
         flash(f"Not published: {exc} See the report beside the picture.", "error")
         return redirect(url_for("authoring.editor", tree_id=tree_id))
     session.commit()
+    indexing.sync_after_request(session_factory(), indexing.trees_index())
     flash("Published: technicians walk this revision from now on.", "success")
     return redirect(url_for("authoring.editor", tree_id=tree_id))
 
@@ -306,6 +308,7 @@ def retire(tree_id: str) -> ResponseReturnValue:
     session = get_session()
     authoring.retire(session, tree_id, by=current_user.email)
     session.commit()
+    indexing.sync_after_request(session_factory(), indexing.trees_index())
     flash("Retired: technicians no longer see this tree; walks already on it keep it.", "success")
     return redirect(url_for("authoring.editor", tree_id=tree_id))
 

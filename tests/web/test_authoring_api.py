@@ -110,3 +110,6 @@ def test_a_new_tree_needs_no_version_and_only_authors_write(
     assert client.get(URL + "?draft=1").headers["ETag"] == '"1.1"'
     assert client.post(f"{URL}/publish").status_code == 200
     assert client.get(URL).status_code == 200
+    # Published from the web, found by symptom at once (the index followed the commit).
+    found = client.get("/api/v1/search?q=standby+blinking&kind=trees").get_json()["results"]
+    assert [r["key"] for r in found] == ["tv-red-led-blinks"]

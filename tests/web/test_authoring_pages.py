@@ -1,0 +1,107 @@
+"""Authoring pages: try-it, diff, upload and download, retire, and the figures from walks."""
+
+from __future__ import annotations
+
+import copy
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from app.roles import Role
+from diagnostics import authoring, services, trees
+from diagnostics.errors import NoTreeFound
+from parts_catalog.importer import import_release
+from parts_catalog.sqltypes import utcnow
+from tests.conftest import AuthActions
+from tests.diagnostics.test_trees import TREE
+from tests.parts_catalog.releases import base_release
+
+EDITOR = "/authoring/trees/tv-red-led-blinks"
+
+
+@pytest.fixture
+def published(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    services.import_tree(session, trees.dump(TREE), by="eng@example.com", publish=True)
+    session.commit()
+
+
+@pytest.mark.usefixtures("published")
+def test_try_diff_download_upload_retire(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    auth.login(Role.ENGINEER)
+    token = auth.csrf()
+    tried = client.get(f"{EDITOR}/try?a=2&a=10.9").get_data(as_text=True)
+    assert "Replace the power board" in tried
+    assert "10.9 V" in tried
+    bad_try = client.get(f"{EDITOR}/try?a=2&a=lots").get_data(as_text=True)
+    assert "“lots” is not a number in V" in bad_try
+    assert client.get(f"{EDITOR}/download").get_data(as_text=True) == trees.dump(TREE)
+    edited = copy.deepcopy(TREE)
+    edited["title"] = "Blinks, revised"
+    del edited["nodes"]["escalate"]
+    uploaded = client.post(
+        f"{EDITOR}/upload",
+        data={
+            "version": "1.1",
+            "csrf_token": token,
+            "file": (io.BytesIO(trees.dump(edited).encode()), "tree.yaml"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302
+    page = client.get(EDITOR).get_data(as_text=True)
+    assert "nodes.psu: next “escalate” is not a node" in page  # the same report as the CLI
+    diff = client.get(f"{EDITOR}/diff").get_data(as_text=True)
+    assert "title: Red standby LED blinks, no picture → Blinks, revised" in diff
+    assert "node escalate: removed" in diff
+    broken = client.post(
+        f"{EDITOR}/upload",
+        data={
+            "version": "2.1",
+            "csrf_token": token,
+            "file": (io.BytesIO(b"id: x\ntitle: a: b\n"), "broken.yaml"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert broken.status_code == 422
+    assert "broken.yaml: line 2, column 9" in broken.get_data(as_text=True)
+    refused = client.post(f"{EDITOR}/publish", data={"csrf_token": token})
+    assert refused.status_code == 302
+    assert authoring.draft_of(session, "tv-red-led-blinks") is not None
+    client.post(f"{EDITOR}/retire", data={"csrf_token": token})
+    with pytest.raises(NoTreeFound):
+        services.find_by_code(session, "blink:2", "KDL-55W800C")
+    changes = [c.action for c in authoring.changes(session, "tv-red-led-blinks")]
+    assert changes == ["retired", "uploaded", "published"]
+
+
+@pytest.mark.usefixtures("published")
+def test_figures_say_which_tree_to_improve(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    revision = services.get_revision(session, "tv-red-led-blinks")
+    for value, fixed in ((10.9, False), (10.0, True), (12.5, None)):
+        walk = services.start(session, revision, by="tech")
+        services.answer(session, walk, option="2")
+        services.answer(session, walk, value=value)
+        if fixed is not None:
+            services.give_feedback(session, walk, fixed=fixed, note="")
+    left = services.start(session, revision, by="tech")
+    services.answer(session, left, option="6")
+    left.updated_at = utcnow() - timedelta(days=3)
+    session.commit()
+    figures = authoring.figures(session, "tv-red-led-blinks")
+    assert figures.sessions == 4
+    assert dict(figures.ended) == {"replace-psu": 2, "escalate": 1}
+    assert dict(figures.not_fixed) == {"replace-psu": 1}
+    assert dict(figures.abandoned) == {"backlight": 1}
+    auth.login(Role.ENGINEER)
+    listing = client.get("/authoring").get_data(as_text=True)
+    assert "replace-psu 1" in listing
+    assert "backlight 1" in listing
