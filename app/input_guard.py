@@ -64,7 +64,12 @@ def problem(*, form_checks_nul: bool) -> str | None:
             return "The request body is not valid UTF-8 text."
         except ValueError:
             return None  # malformed JSON is the API's to report, with its own message
-        texts += _strings(document)
+        except RecursionError:
+            return "The request body is nested too deeply."
+        try:
+            texts += _strings(document)
+        except RecursionError:
+            return "The request body is nested too deeply."
     if not form_checks_nul:
         texts += [v for _k, values in request.form.lists() for v in values]
     if any(CONTROL.search(text) for text in texts):

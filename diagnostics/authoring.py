@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from diagnostics import services, trees, walk
@@ -107,6 +108,19 @@ class Saved:
         return not self.problems
 
 
+def matches(if_match: str | None, revision: TreeRevision) -> bool:
+    """Whether an ``If-Match`` value names ``revision``'s version: a list of strong tags, or
+    ``*``; a weak tag (``W/"1.1"``) never matches, as HTTP says."""
+    if if_match is None:
+        return False
+    for tag in (t.strip() for t in if_match.split(",")):
+        if tag == "*":
+            return True
+        if not tag.startswith("W/") and tag.strip('"') == etag(revision):
+            return True
+    return False
+
+
 def save_draft(
     session: Session,
     tree_id: str,
@@ -118,6 +132,10 @@ def save_draft(
 ) -> Saved:
     """Save ``document`` as the tree's draft (created from the published revision when there is
     none) and say what keeps it from being published.
+
+    The version check and the write are one conditional UPDATE (and a unique index allows one
+    draft per tree), so of two saves based on the same version exactly one succeeds, whatever
+    the timing.
 
     :raises InvalidTree: when the document is malformed (every problem named; nothing saved).
     :raises VersionRequired: when the tree exists and ``based_on`` is missing.
@@ -136,9 +154,16 @@ def save_draft(
     if base is not None:
         if based_on is None:
             raise VersionRequired(tree_id)
-        if based_on.strip('"W/ ') != etag(base):
+        if not matches(based_on, base):
             raise StaleDraft(base)
     now = utcnow()
+    values = {
+        "document": tree.document,
+        "title": tree.title,
+        "product_line": tree.product_line,
+        "updated_by": by,
+        "updated_at": now,
+    }
     if draft is None:
         number = (
             session.scalar(
@@ -147,21 +172,29 @@ def save_draft(
             or 0
         ) + 1
         draft = TreeRevision(
-            tree_id=tree_id,
-            number=number,
-            status=DRAFT,
-            created_by=by,
-            created_at=now,
-            version=0,
+            tree_id=tree_id, number=number, status=DRAFT, created_by=by, created_at=now, version=1
         )
-        session.add(draft)
-    draft.document = tree.document
-    draft.title = tree.title
-    draft.product_line = tree.product_line
-    draft.version = (draft.version or 0) + 1
-    draft.updated_by = by
-    draft.updated_at = now
-    session.flush()
+        for name, value in values.items():
+            setattr(draft, name, value)
+        try:
+            with session.begin_nested():
+                session.add(draft)
+        except IntegrityError:  # another first save won the race for this draft
+            current = draft_of(session, tree_id) or base
+            if current is None:
+                raise
+            raise StaleDraft(current) from None
+    else:
+        updated = session.execute(
+            update(TreeRevision)
+            .where(TreeRevision.id == draft.id, TreeRevision.version == draft.version)
+            .values(version=TreeRevision.version + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if updated.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(draft)
+            raise StaleDraft(draft)
+        session.refresh(draft)
     log(session, draft, action, by)
     session.flush()
     return Saved(draft, services.check(session, tree, publishing=True))
@@ -182,15 +215,21 @@ def problems_of(session: Session, revision: TreeRevision) -> list[Problem]:
     return problems + services.check(session, tree, publishing=revision.status != PUBLISHED)
 
 
-def publish(session: Session, tree_id: str, *, by: str | None) -> TreeRevision:
-    """Publish the tree's draft.
+def publish(
+    session: Session, tree_id: str, *, by: str | None, based_on: str | None = None
+) -> TreeRevision:
+    """Publish the tree's draft (``based_on``, when given, must be its version: what was
+    reviewed is what is published).
 
     :raises UnknownTree: when there is no draft.
+    :raises StaleDraft: when the draft changed since ``based_on``.
     :raises InvalidTree: naming every problem; nothing changes.
     """
     draft = draft_of(session, tree_id)
     if draft is None:
         raise UnknownTree(f"{tree_id} (draft)")
+    if based_on is not None and not matches(based_on, draft):
+        raise StaleDraft(draft)
     problems = problems_of(session, draft)
     if problems:
         raise InvalidTree(problems)

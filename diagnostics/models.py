@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from parts_catalog.models import NAMING_CONVENTION, NUMBER
@@ -26,7 +26,18 @@ class Base(DeclarativeBase):
 
 class TreeRevision(Base):
     __tablename__ = "diagnostic_tree_revisions"
-    __table_args__ = (UniqueConstraint("tree_id", "number"), Index(None, "status", "tree_id"))
+    __table_args__ = (
+        UniqueConstraint("tree_id", "number"),
+        Index(None, "status", "tree_id"),
+        # At most one draft per tree, whatever races.
+        Index(
+            "uq_diagnostic_tree_revisions_one_draft",
+            "tree_id",
+            unique=True,
+            postgresql_where=text("status = 'draft'"),
+            sqlite_where=text("status = 'draft'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tree_id: Mapped[str] = mapped_column(String(80))

@@ -105,6 +105,31 @@ def import_tree(
     tree, problems = examine(text, session=session, publishing=publish)
     if tree is None or problems:
         raise InvalidTree(problems)
+    existing = session.scalar(
+        select(TreeRevision).where(TreeRevision.tree_id == tree.id, TreeRevision.status == DRAFT)
+    )
+    if existing is not None:
+        # One draft per tree: an import replaces the draft's content (a new version of it).
+        existing.document = tree.document
+        existing.title = tree.title
+        existing.product_line = tree.product_line
+        existing.version += 1
+        existing.updated_by = by
+        existing.updated_at = utcnow()
+        session.flush()
+        if publish:
+            _publish(session, existing, tree)
+        session.add(
+            TreeChange(
+                tree_id=tree.id,
+                revision=existing.number,
+                action="published" if publish else "imported",
+                by=by,
+                at=utcnow(),
+            )
+        )
+        session.flush()
+        return existing
     number = (
         session.scalar(select(func.max(TreeRevision.number)).where(TreeRevision.tree_id == tree.id))
         or 0

@@ -23,6 +23,9 @@ TERMINALS = (FIX, EXCHANGE, ESCALATE)
 KINDS = QUESTIONS + TERMINALS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,74}")
+# No dots: problems name their place as nodes.<id>.<field>.
+_NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
+MAX_NODES = 500
 _TOP_KEYS = (
     "id",
     "title",
@@ -141,6 +144,8 @@ _Loader.yaml_implicit_resolvers = {
 def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list[Problem]]:
     """A YAML or JSON document (JSON is YAML); a syntax error is named with line and column."""
     try:
+        if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text, Loader=_Loader)):
+            return None, [Problem(name, "anchors and aliases (*name) are not allowed in a tree")]
         document = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -148,6 +153,8 @@ def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list
         return None, [Problem(where.strip(), f"not valid YAML or JSON: {exc.problem}")]
     except yaml.YAMLError as exc:
         return None, [Problem(name, f"not valid YAML or JSON: {exc}")]
+    except RecursionError:
+        return None, [Problem(name, "nested too deeply to be a tree")]
     if not isinstance(document, dict):
         return None, [Problem(name, "a tree is a mapping with id, title, start and nodes")]
     try:
@@ -218,6 +225,10 @@ def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
     """The tree a document describes (``None`` when its id, title, start or nodes are missing)
     and every structural problem in it; nodes with problems are left out of ``nodes`` and named
     in ``broken``."""
+    try:
+        json.dumps(document, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None, [Problem("", "only text, numbers, lists and mappings (no NaN or infinity)")]
     r = _Reader()
     for key in document:
         if key not in _TOP_KEYS:
@@ -246,9 +257,16 @@ def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         r.add("nodes", "“nodes” is missing or empty: a mapping of node id to node")
     else:
+        if len(raw_nodes) > MAX_NODES:
+            r.add("nodes", f"at most {MAX_NODES} nodes in one tree")
+            return None, r.problems
         for node_id, raw in raw_nodes.items():
             seen = len(r.problems)
-            r.length(str(node_id), 80, f"nodes.{node_id}")
+            if not _NODE_ID.fullmatch(str(node_id)):
+                r.add(
+                    f"nodes.{node_id}",
+                    "a node id is 1 to 80 letters, digits, dashes or underscores",
+                )
             node = _parse_node(r, str(node_id), raw)
             if node is not None and len(r.problems) == seen:
                 nodes[node.id] = node

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 
 from diagnostics.trees import CHOICE, MEASURE, STEP, Node, Problem, Range, Tree
 
+MAX_PROBLEMS = 200
+
 
 def validate(
     tree: Tree, *, unknown_parts: Callable[[Iterable[str]], set[str]] | None = None
@@ -49,6 +51,9 @@ def validate(
             if node_id not in reached:
                 problems.append(Problem(f"nodes.{node_id}", "cannot be reached from start"))
         problems += _cycles(tree)
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = [*problems[:MAX_PROBLEMS], Problem("", f"… and {more:,} more problems")]
     if unknown_parts is not None:
         wanted = [(node, ref.part) for node in nodes.values() for ref in node.parts]
         unknown = unknown_parts({number for _node, number in wanted})

@@ -17,7 +17,7 @@ from app.roles import Role
 from app.search import indexing
 from diagnostics import authoring, services
 from diagnostics.errors import InvalidTree
-from diagnostics.models import TreeRevision
+from diagnostics.models import PUBLISHED, TreeRevision
 
 AUTHORS = (Role.ENGINEER, Role.ADMIN)
 
@@ -74,6 +74,9 @@ def get_tree(tree_id: str, revision: int | None, draft: bool) -> ResponseReturnV
             return jsonify(error="Page not found", message=f"Tree “{tree_id}” has no draft."), 404
     else:
         found = services.get_revision(session, tree_id, revision)
+    if found.status != PUBLISHED and current_user.role not in AUTHORS:
+        # Drafts and old revisions are the engineers' work in progress.
+        return jsonify(error="Not open to your role", message="Only engineers read drafts."), 403
     return _tagged(found.document, found)
 
 
@@ -125,9 +128,20 @@ def put_draft(tree_id: str) -> ResponseReturnValue:
 @bp.route("/diagnostics/trees/<tree_id>/publish", methods=["POST"])
 @roles(*AUTHORS)
 def publish_tree(tree_id: str) -> ResponseReturnValue:
-    """Publish the draft; 422 with every problem when it is not valid."""
+    """Publish the draft; 422 with every problem when it is not valid; with ``If-Match``, 409
+    when the draft changed since that version."""
     session = get_session()
-    revision = authoring.publish(session, tree_id, by=current_user.email)
+    try:
+        revision = authoring.publish(
+            session, tree_id, by=current_user.email, based_on=request.headers.get("If-Match")
+        )
+    except authoring.StaleDraft as exc:
+        session.rollback()
+        return jsonify(
+            error="Conflict",
+            message=str(exc),
+            current={"version": authoring.etag(exc.current)},
+        ), 409
     session.commit()
     indexing.sync_after_request(session_factory(), indexing.trees_index())
     return _tagged(

@@ -19,8 +19,8 @@ SLUG = Regexp(
     message="Lower-case letters, digits, dots, dashes or underscores (e.g. tv-no-sound).",
 )
 NODE_ID = Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$",
-    message="Letters, digits, dots, dashes or underscores (e.g. check-fuse).",
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$",
+    message="Letters, digits, dashes or underscores (e.g. check-fuse).",
 )
 KIND_CHOICES = [
     SelectChoice("choice", "Question with answers"),

@@ -93,6 +93,8 @@ def _editor(
     marked = {_node_of(p) for p in problems} - {None}
     picture = draw(tree, marked) if tree else None  # type: ignore[arg-type]
     selected = request.args.get("node") or (node_form.node_id.data if node_form else None)
+    if node_form is not None and request.form.get("mode") == "add":
+        selected = None  # still adding: the id field, with its message, stays on the form
     nodes = document.get("nodes") or {}
     if node_form is None:
         node_form = NodeForm(formdata=None)
@@ -193,6 +195,11 @@ def _save(
         )
     except authoring.StaleDraft as exc:
         session.rollback()
+        # The form keeps what was typed, now based on their version: submitting it again
+        # saves it over theirs, knowingly.
+        for form in (node_form, details_form):
+            if form is not None:
+                form.version.data = authoring.etag(exc.current)
         return _editor(
             tree_id, node_form=node_form, details_form=details_form, status=409, conflict=exc
         )
@@ -270,6 +277,12 @@ def save_node(tree_id: str) -> ResponseReturnValue:
     session = get_session()
     document = _document(authoring.working_copy(session, tree_id))
     node_id = form.node_id.data or ""
+    if request.form.get("mode") == "add" and node_id in (document.get("nodes") or {}):
+        form.node_id.errors = [
+            *form.node_id.errors,
+            "A node with this id exists: choose another id, or select the node to edit it.",
+        ]
+        return _editor(tree_id, node_form=form, status=422)
     document.setdefault("nodes", {})[node_id] = form.node()
     return _save(
         tree_id, trees.to_document_dict(document), form.version.data, node=node_id, node_form=form
@@ -290,8 +303,13 @@ def delete_node(tree_id: str, node_id: str) -> ResponseReturnValue:
 @roles(*AUTHORS)
 def publish(tree_id: str) -> ResponseReturnValue:
     session = get_session()
+    form = VersionForm()
     try:
-        authoring.publish(session, tree_id, by=current_user.email)
+        authoring.publish(session, tree_id, by=current_user.email, based_on=form.version.data)
+    except authoring.StaleDraft as exc:
+        session.rollback()
+        flash(f"Not published: {exc}", "error")
+        return redirect(url_for("authoring.editor", tree_id=tree_id))
     except InvalidTree as exc:
         session.rollback()
         flash(f"Not published: {exc} See the report beside the picture.", "error")

@@ -38,6 +38,13 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("diagnostic_tree_revisions", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_diagnostic_tree_revisions_one_draft",
+            ["tree_id"],
+            unique=True,
+            postgresql_where=sa.text("status = 'draft'"),
+            sqlite_where=sa.text("status = 'draft'"),
+        )
         batch_op.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(sa.Column("updated_by", sa.String(length=254), nullable=True))
         batch_op.add_column(
@@ -49,6 +56,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("diagnostic_tree_revisions", schema=None) as batch_op:
+        batch_op.drop_index("uq_diagnostic_tree_revisions_one_draft")
         batch_op.drop_column("updated_at")
         batch_op.drop_column("updated_by")
         batch_op.drop_column("version")

@@ -67,6 +67,10 @@ def live_server(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[L
     app = create_app(make_test_config(database_url, tmp_path))
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
+    # Requests still in flight when a test ends (a favicon, say) finish before the engine is
+    # disposed, so that no database connection is left open behind the test's back.
+    server.daemon_threads = False
+    server.block_on_close = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -74,6 +78,7 @@ def live_server(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[L
     finally:
         server.shutdown()
         thread.join(timeout=5)
+        server.server_close()  # joins the request threads
         app.extensions["engine"].dispose()
         database.delete_all_rows(engine)
 

@@ -113,3 +113,41 @@ def test_a_new_tree_needs_no_version_and_only_authors_write(
     # Published from the web, found by symptom at once (the index followed the commit).
     found = client.get("/api/v1/search?q=standby+blinking&kind=trees").get_json()["results"]
     assert [r["key"] for r in found] == ["tv-red-led-blinks"]
+
+
+@pytest.mark.usefixtures("published")
+def test_what_the_review_found_stays_fixed(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    engineer(client, auth)
+    nan = client.put(
+        f"{URL}/draft",
+        data='{"id": "tv-red-led-blinks", "title": NaN}',
+        headers={"If-Match": '"1.1"', "Content-Type": "application/json"},
+    )
+    assert nan.status_code == 422
+    slash = copy.deepcopy(TREE)
+    slash["nodes"]["a/b"] = {"kind": "escalate", "text": "x"}
+    assert client.put(f"{URL}/draft", json=slash, headers={"If-Match": '"1.1"'}).status_code == 422
+    assert client.put(f"{URL}/draft", json=TREE, headers={"If-Match": 'W/"1.1"'}).status_code == 409
+    listed = client.put(f"{URL}/draft", json=TREE, headers={"If-Match": '"9.9", "1.1"'})
+    assert listed.status_code == 200
+    stale = client.post(f"{URL}/publish", headers={"If-Match": '"1.1"'})
+    assert stale.status_code == 409  # the draft is 2.1 now: what was reviewed is not what is there
+    # An import of the same tree replaces the draft rather than adding a second one.
+    services.import_tree(session, trees.dump(TREE), by="cli")
+    session.commit()
+    from diagnostics import authoring
+
+    assert authoring.draft_of(session, "tv-red-led-blinks").version == 2  # type: ignore[union-attr]
+    auth.logout()
+    engineer(client, auth, Role.TECHNICIAN)
+    assert client.get(f"{URL}?draft=1").status_code == 403
+    assert client.get(URL).status_code == 200
+
+
+def test_anchors_and_aliases_are_refused() -> None:
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    document, problems = trees.load_text(bomb)
+    assert document is None
+    assert "anchors and aliases" in str(problems[0])

@@ -105,3 +105,41 @@ def test_figures_say_which_tree_to_improve(
     listing = client.get("/authoring").get_data(as_text=True)
     assert "replace-psu 1" in listing
     assert "backlight 1" in listing
+
+
+@pytest.mark.usefixtures("published")
+def test_a_conflict_keeps_the_form_and_a_second_submit_saves(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.login(Role.ENGINEER)
+    token = auth.csrf()
+    details = {
+        "title": "First",
+        "start": "count",
+        "models": "KDL-*",
+        "codes": "blink:2, blink:6",
+        "csrf_token": token,
+        "version": "1.1",
+    }
+    assert client.post(f"{EDITOR}/details", data=details).status_code == 302
+    conflict = client.post(f"{EDITOR}/details", data={**details, "title": "Second"})
+    assert conflict.status_code == 409
+    html = conflict.get_data(as_text=True)
+    assert 'value="Second"' in html
+    assert "title: First" in html  # their version, beside
+    assert 'name="version" type="hidden" value="2.1"' in html
+    again = client.post(f"{EDITOR}/details", data={**details, "title": "Second", "version": "2.1"})
+    assert again.status_code == 302
+    duplicate = client.post(
+        f"{EDITOR}/nodes",
+        data={
+            "mode": "add",
+            "node_id": "count",
+            "kind": "escalate",
+            "text": "x",
+            "version": "2.2",
+            "csrf_token": token,
+        },
+    )
+    assert duplicate.status_code == 422
+    assert "A node with this id exists" in duplicate.get_data(as_text=True)
