@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 import app.auth.models
 import app.mail.models
+import app.orders.models
 import diagnostics.models
 import parts_catalog.models
 from app.db import make_engine

@@ -20,6 +20,7 @@ PUBLIC = "public"
 SIGNED_IN = "signed in"
 PEOPLE = frozenset({Role.ADMIN, Role.CENTRE_MANAGER})
 KEEPERS = frozenset({Role.ENGINEER, Role.ADMIN})
+ORDERERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
 
 EXPECTED: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -52,6 +53,10 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.get_tree": SIGNED_IN,
     "api.put_draft": KEEPERS,
     "api.publish_tree": KEEPERS,
+    "api.place_order": ORDERERS,
+    "api.list_orders": SIGNED_IN,
+    "api.get_order": SIGNED_IN,
+    "api.return_part": ORDERERS,
     "diagnose.index": SIGNED_IN,
     "diagnose.by_code": SIGNED_IN,
     "diagnose.start": SIGNED_IN,

@@ -1,0 +1,1 @@
+"""Service-centre ordering and returns."""

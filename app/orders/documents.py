@@ -1,0 +1,58 @@
+"""Orders as JSON documents (the API's)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from app.orders.models import Order, ReturnRequest
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def order_document(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "reference": order.reference,
+        "status": order.status,
+        "kind": order.kind,
+        "job": order.job,
+        "release": order.release_label,
+        "placed_at": order.placed_at.isoformat(),
+        "total": _amount(order.total),
+        "currency": order.currency,
+        "lines": [
+            {
+                "requested": line.requested,
+                "quantity": line.quantity,
+                "outcome": line.outcome,
+                "resolution": line.resolution,
+                "items": [
+                    {
+                        "id": item.id,
+                        "part_number": item.part_number,
+                        "quantity": item.quantity,
+                        "reserved": item.reserved,
+                        "backordered": item.backordered,
+                        "unit_price": _amount(item.unit_price),
+                    }
+                    for item in line.items
+                ],
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def return_document(request: ReturnRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "item": request.item_id,
+        "part_number": request.item.part_number,
+        "quantity": request.quantity,
+        "reason": request.reason,
+        "status": request.status,
+        "erratum": request.erratum_id,
+    }

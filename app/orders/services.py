@@ -1,0 +1,400 @@
+"""Ordering: what was asked, resolved through the catalogue today, placed with stock reserved
+atomically; returns, where a catalogue error is always accepted and reaches the engineers.
+
+Stock is reserved by compare-and-set (``UPDATE ... SET quantity = q - r WHERE quantity = q``),
+retried when another order got there first: concurrent orders never oversell, on SQLite or
+PostgreSQL, without holding locks across the request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from app.auth.models import User
+from app.orders.models import (
+    CANCELLED,
+    DELIVERED,
+    PLACED,
+    RETURN_REASONS,
+    Order,
+    OrderItem,
+    OrderLine,
+    ReturnRequest,
+)
+from app.roles import Role
+from parts_catalog import documents, errata
+from parts_catalog.models import StockLevel
+from parts_catalog.numbers import normalise
+from parts_catalog.services import get_part, latest_release, resolve_number
+from parts_catalog.sqltypes import utcnow
+from parts_catalog.supersession import CURRENT, KIT, NLA, NO_LONGER_AVAILABLE, Resolution
+
+MAX_LINES = 200
+MAX_QUANTITY = 999
+
+
+class OrderError(Exception):
+    """An order that cannot be placed; ``problems`` names each line."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
+
+
+# --- reading what was asked ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asked:
+    number: str
+    quantity: int
+    serial: str | None = None
+    line: int = 0  # where it came from, for messages
+
+
+_LINE = re.compile(r"^(?P<number>.+?)(?:\s*[,;\t]\s*|\s+[x×]\s*|\s*×\s*)(?P<quantity>\S+)$")
+
+
+def read_list(text: str) -> tuple[list[Asked], list[str]]:
+    """Lines of ``number, quantity`` (a comma, semicolon, tab or "x" before the quantity; a
+    number alone means one) → what was asked, and a message for every line that cannot be read.
+    A header line (no digit in its first cell) is skipped. Spaces inside a number are kept: the
+    catalogue reads "1474 594 11" as 1-474-594-11."""
+    asked: list[Asked] = []
+    problems: list[str] = []
+    for index, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().strip('"')
+        if not line:
+            continue
+        match = _LINE.match(line)
+        number, quantity_text = (match["number"], match["quantity"]) if match else (line, "1")
+        number = number.strip().strip('"')
+        if index == 1 and not any(ch.isdigit() for ch in number):
+            continue
+        quantity_text = quantity_text.strip().strip('"')
+        if not quantity_text.isdigit():
+            problems.append(f"line {index}: “{quantity_text}” is not a whole quantity")
+            continue
+        quantity = int(quantity_text)
+        if not 1 <= quantity <= MAX_QUANTITY:
+            problems.append(f"line {index}: the quantity must be 1 to {MAX_QUANTITY}")
+            continue
+        if len(number) > 40:
+            problems.append(f"line {index}: “{number[:40]}…” is too long for a part number")
+            continue
+        asked.append(Asked(number, quantity, line=index))
+    return asked, problems
+
+
+@dataclass
+class Checked:
+    """One asked line and what the catalogue says to ship for it today."""
+
+    asked: Asked
+    resolution: Resolution
+    verdict: str  # current, superseded, kit, conditional, no_longer_available, unknown
+    message: str
+    items: list[tuple[str, int, Decimal | None, str | None]] = field(default_factory=list)
+
+    @property
+    def orderable(self) -> bool:
+        return self.verdict in (CURRENT, "superseded", KIT)
+
+
+def check(session: Session, asked: list[Asked]) -> list[Checked]:
+    """The report shown before ordering: every line resolved, nothing dropped."""
+    release = latest_release(session)
+    if release is None:
+        raise OrderError("The catalogue is empty: nothing can be ordered yet.")
+    report = []
+    for line in asked:
+        resolution = resolve_number(session, line.number, release=release, serial=line.serial)
+        items = []
+        for item in resolution.result:
+            if item.status == NLA:
+                continue
+            info = get_part(session, item.part_number, release=release)
+            items.append(
+                (info.number, item.quantity * line.quantity, info.unit_price, info.currency)
+            )
+        report.append(_verdict(line, resolution, items))
+    return report
+
+
+def _verdict(
+    line: Asked, resolution: Resolution, items: list[tuple[str, int, Decimal | None, str | None]]
+) -> Checked:
+    asked = line.number
+    if not resolution.known:
+        return Checked(line, resolution, "unknown", f"{asked} is not in the catalogue.", [])
+    if resolution.requires_confirmation:
+        return Checked(
+            line,
+            resolution,
+            "conditional",
+            f"{asked}: the replacement depends on the unit ({'; '.join(resolution.notes)}). "
+            "Give the serial number to choose.",
+            items,
+        )
+    if resolution.outcome == NO_LONGER_AVAILABLE or not items:
+        return Checked(
+            line,
+            resolution,
+            NO_LONGER_AVAILABLE,
+            f"{asked} is no longer available and nothing replaces it.",
+            [],
+        )
+    if resolution.outcome == KIT:
+        kit = ", ".join(f"{n} × {q}" for n, q, _p, _c in items)
+        return Checked(
+            line, resolution, KIT, f"You asked for {asked}; it is now a kit: {kit}.", items
+        )
+    if resolution.outcome == CURRENT:
+        return Checked(line, resolution, CURRENT, f"{items[0][0]} × {items[0][1]}", items)
+    kinds = sorted({e.interchangeability.replace("_", "-") for e in resolution.chain})
+    now = ", ".join(n for n, _q, _p, _c in items)
+    return Checked(
+        line,
+        resolution,
+        "superseded",
+        f"You asked for {asked}; {now} replaces it ({', '.join(kinds)}).",
+        items,
+    )
+
+
+# --- placing ------------------------------------------------------------------------------------
+
+
+def reserve(session: Session, part_number: str, wanted: int) -> int:
+    """Take up to ``wanted`` from stock, atomically; returns how many were taken."""
+    norm = normalise(part_number)
+    for _attempt in range(50):
+        on_hand = session.scalar(select(StockLevel.quantity).where(StockLevel.number_norm == norm))
+        if not on_hand or on_hand <= 0:
+            return 0
+        take = min(on_hand, wanted)
+        done = session.execute(
+            update(StockLevel)
+            .where(StockLevel.number_norm == norm, StockLevel.quantity == on_hand)
+            .values(quantity=on_hand - take)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            return take
+    raise OrderError("Stock is changing too fast to reserve; please try again.")
+
+
+def place(
+    session: Session,
+    user: User,
+    asked: list[Asked],
+    *,
+    reference: str | None = None,
+    kind: str = "paid",
+    job: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Place an order for ``asked``; returns it and whether it is new (an idempotency key seen
+    before returns the order it placed).
+
+    :raises OrderError: naming every line that cannot be ordered (unknown, no longer available,
+        conditional without a serial); nothing is placed.
+    """
+    if user.centre_id is None:
+        raise OrderError("Only people of a service centre can order.")
+    if idempotency_key:
+        earlier = session.scalar(
+            select(Order).where(
+                Order.placed_by_id == user.id, Order.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is not None:
+            return earlier, False
+    if not asked:
+        raise OrderError("The order has no lines.")
+    if len(asked) > MAX_LINES:
+        raise OrderError(f"At most {MAX_LINES} lines in one order.")
+    report = check(session, asked)
+    problems = [
+        f"line {c.asked.line or i}: {c.message}"
+        for i, c in enumerate(report, start=1)
+        if not c.orderable
+    ]
+    if problems:
+        raise OrderError("Nothing was ordered: some lines cannot be ordered.", problems)
+    if kind == "warranty" and not (job or "").strip():
+        raise OrderError("A warranty order needs the job number or the unit's serial.")
+    release = latest_release(session)
+    assert release is not None
+    now = utcnow()
+    order = Order(
+        centre_id=user.centre_id,
+        placed_by_id=user.id,
+        reference=(reference or "").strip() or None,
+        kind=kind,
+        job=(job or "").strip() or None,
+        status=PLACED,
+        release_label=release.label,
+        idempotency_key=idempotency_key,
+        placed_at=now,
+        updated_at=now,
+    )
+    total = Decimal("0")
+    priced = True
+    currency = None
+    for checked in report:
+        line = OrderLine(
+            requested=checked.asked.number,
+            quantity=checked.asked.quantity,
+            outcome=checked.verdict,
+            resolution=documents.resolution_document(checked.resolution, release=release.label),
+        )
+        for number, quantity, price, item_currency in checked.items:
+            reserved = reserve(session, number, quantity)
+            line.items.append(
+                OrderItem(
+                    part_number=number,
+                    quantity=quantity,
+                    reserved=reserved,
+                    backordered=quantity - reserved,
+                    unit_price=price,
+                )
+            )
+            if price is None:
+                priced = False
+            else:
+                total += price * quantity
+            currency = currency or item_currency
+        order.lines.append(line)
+    if kind == "paid" and priced:
+        order.total, order.currency = total, currency
+    try:
+        with session.begin_nested():
+            session.add(order)
+    except IntegrityError:  # the same key placed concurrently: that order stands
+        earlier = session.scalar(
+            select(Order).where(
+                Order.placed_by_id == user.id, Order.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is None:
+            raise
+        return earlier, False
+    return order, True
+
+
+# --- seeing, cancelling, returning --------------------------------------------------------------
+
+
+def visible_to(user: User) -> Any:
+    """The orders a person may see: a technician their own, a manager their centre's, staff
+    (admins) all."""
+    if user.role == Role.ADMIN:
+        return Order.id.is_not(None)
+    if user.role == Role.CENTRE_MANAGER:
+        return Order.centre_id == user.centre_id
+    return Order.placed_by_id == user.id
+
+
+def orders_for(session: Session, user: User) -> list[Order]:
+    return list(
+        session.scalars(
+            select(Order)
+            .where(visible_to(user))
+            .order_by(Order.placed_at.desc())
+            .options(selectinload(Order.lines).selectinload(OrderLine.items))
+        )
+    )
+
+
+def get_order(session: Session, user: User, order_id: int) -> Order | None:
+    return session.scalar(
+        select(Order)
+        .where(Order.id == order_id, visible_to(user))
+        .options(selectinload(Order.lines).selectinload(OrderLine.items))
+    )
+
+
+def cancel(session: Session, order: Order) -> None:
+    """Cancel what has not shipped: reserved stock goes back."""
+    if order.status not in (PLACED, "picking"):
+        raise OrderError(f"This order is {order.status}: it can no longer be cancelled.")
+    for line in order.lines:
+        for item in line.items:
+            if item.reserved:
+                session.execute(
+                    update(StockLevel)
+                    .where(StockLevel.number_norm == normalise(item.part_number))
+                    .values(quantity=StockLevel.quantity + item.reserved)
+                )
+    order.status = CANCELLED
+    order.updated_at = utcnow()
+    session.flush()
+
+
+def request_return(
+    session: Session,
+    order: Order,
+    item_id: int,
+    *,
+    quantity: int,
+    reason: str,
+    note: str,
+    model_number: str | None,
+    by: str,
+) -> ReturnRequest:
+    """Ask to send a delivered part back. A catalogue error is always accepted, and opens an
+    item in the engineers' errata queue with the model and the part.
+
+    :raises OrderError: when the item is not in the order, not delivered, or the quantity is
+        more than was delivered and not yet returned.
+    """
+    item = next((i for line in order.lines for i in line.items if i.id == item_id), None)
+    if item is None:
+        raise OrderError("That part is not in this order.")
+    if order.status != DELIVERED:
+        raise OrderError("Only delivered parts can be returned; cancel what has not shipped.")
+    if reason not in RETURN_REASONS:
+        raise OrderError(f"Choose a reason: {', '.join(RETURN_REASONS.values())}.")
+    open_qty = sum(r.quantity for r in item.returns if r.status != "refused")
+    if not 1 <= quantity <= item.quantity - open_qty:
+        raise OrderError(
+            f"At most {item.quantity - open_qty} of {item.part_number} can be returned."
+        )
+    if reason == "catalogue_error" and not (model_number or "").strip():
+        raise OrderError("For a catalogue error, give the model the part was listed for.")
+    now = utcnow()
+    request = ReturnRequest(
+        item=item,
+        quantity=quantity,
+        reason=reason,
+        note=note.strip() or None,
+        model_number=(model_number or "").strip() or None,
+        status="requested",
+        requested_by=by,
+        requested_at=now,
+    )
+    session.add(request)
+    if reason == "catalogue_error":
+        erratum = errata.report_wrong_fitment(
+            session,
+            part_number=item.part_number,
+            model_number=request.model_number or "",
+            ref_no=None,
+            release_label=order.release_label,
+            note=f"Returned from order {order.id}: {note}".strip(),
+            reported_by=by,
+        )
+        request.status = "accepted"
+        request.decided_by = "policy: catalogue errors are always accepted"
+        request.decided_at = now
+        request.erratum_id = erratum.id
+    session.flush()
+    return request

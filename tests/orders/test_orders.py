@@ -1,0 +1,221 @@
+"""Ordering: lists read and reported line by line, orders placed as the catalogue says today,
+stock reserved without overselling, returns."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from app.orders import services
+from app.orders.models import DELIVERED, Order
+from app.roles import Role
+from parts_catalog.importer import import_release
+from parts_catalog.models import Erratum, StockLevel
+from tests import database
+from tests.conftest import AuthActions
+from tests.factories import make_user
+from tests.parts_catalog.releases import BASE_PARTS, base_release, part
+
+KIT = [
+    *BASE_PARTS,
+    part("1-900-000-11", "OLD HARNESS", stock_qty="0"),
+    part("1-900-000-21", "HARNESS A", unit_price="3.00", currency="EUR", stock_qty="5"),
+    part("1-900-000-22", "HARNESS B", unit_price="4.00", currency="EUR", stock_qty="5"),
+    part("1-900-000-31", "DISCONTINUED CLIP", status="nla"),
+]
+KIT_ROWS = [
+    {
+        "old_part_number": "1-474-594-11",
+        "new_part_number": "1-474-594-12",
+        "interchangeability": "one_way",
+    },
+    {
+        "old_part_number": "1-900-000-11",
+        "new_part_number": "1-900-000-21",
+        "interchangeability": "one_way",
+    },
+    {
+        "old_part_number": "1-900-000-11",
+        "new_part_number": "1-900-000-22",
+        "interchangeability": "one_way",
+        "quantity": "2",
+    },
+]
+
+
+@pytest.fixture
+def catalogue(session: Session, tmp_path: Path) -> None:
+    import_release(
+        session, path=base_release(tmp_path / "r1", parts=KIT, supersessions=KIT_ROWS), label="r1"
+    )
+    session.commit()
+
+
+def test_a_pasted_list_is_read_and_reported_line_by_line(session: Session, catalogue: None) -> None:
+    asked, problems = services.read_list(
+        "part_number,quantity\n1474594-11, 2\na2072533a\n1-900-000-11 x 1\n9-999-999-99\n"
+        "1-900-000-31\nX-1, lots\n"
+    )
+    assert problems == ["line 7: “lots” is not a whole quantity"]
+    report = services.check(session, asked)
+    assert [c.verdict for c in report] == [
+        "superseded",
+        "current",
+        "kit",
+        "unknown",
+        "no_longer_available",
+    ]
+    assert report[0].message == "You asked for 1474594-11; 1-474-594-12 replaces it (one-way)."
+    assert report[2].items[1][:2] == ("1-900-000-22", 2)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_orders_api(client: FlaskClient, auth: AuthActions, session: Session) -> None:
+    auth.login(Role.TECHNICIAN)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    body = {
+        "reference": "job 4711",
+        "lines": [
+            {"part_number": "1 474 594 11", "quantity": 1},
+            {"part_number": "1-900-000-11", "quantity": 3},
+        ],
+    }
+    placed = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "k1"})
+    assert placed.status_code == 201
+    order = placed.get_json()
+    first, kit = order["lines"]
+    assert first["requested"] == "1 474 594 11"
+    assert first["resolution"]["outcome"] == "superseded"
+    assert first["items"][0] | {"id": 0} == {
+        "id": 0,
+        "part_number": "1-474-594-12",
+        "quantity": 1,
+        "reserved": 1,
+        "backordered": 0,
+        "unit_price": "89.00",
+    }
+    assert [
+        (i["part_number"], i["quantity"], i["reserved"], i["backordered"]) for i in kit["items"]
+    ] == [
+        ("1-900-000-21", 3, 3, 0),
+        ("1-900-000-22", 6, 5, 1),
+    ]
+    again = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "k1"})
+    assert again.status_code == 200
+    assert again.get_json()["id"] == order["id"]
+    refused = client.post(
+        "/api/v1/orders",
+        json={
+            "lines": [
+                {"part_number": "9-999-999-99", "quantity": 1},
+                {"part_number": "1-900-000-31", "quantity": 1},
+            ]
+        },
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == [
+        "line 1: 9-999-999-99 is not in the catalogue.",
+        "line 2: 1-900-000-31 is no longer available and nothing replaces it.",
+    ]
+    assert len(client.get("/api/v1/orders").get_json()["orders"]) == 1
+    assert client.get(f"/api/v1/orders/{order['id']}").status_code == 200
+    # Another centre sees nothing of it.
+    auth.logout()
+    auth.login(Role.TECHNICIAN)
+    assert client.get(f"/api/v1/orders/{order['id']}").status_code == 404
+    assert client.get("/api/v1/orders").get_json()["orders"] == []
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_catalogue_error_return_is_accepted_and_reaches_the_engineers(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    auth.login(Role.TECHNICIAN)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    order = client.post(
+        "/api/v1/orders", json={"lines": [{"part_number": "A-2072-533-A", "quantity": 1}]}
+    ).get_json()
+    item = order["lines"][0]["items"][0]["id"]
+    url = f"/api/v1/orders/{order['id']}/returns"
+    early = client.post(url, json={"item": item, "reason": "not_needed"})
+    assert early.status_code == 422
+    session.execute(update(Order).where(Order.id == order["id"]).values(status=DELIVERED))
+    session.commit()
+    made = client.post(
+        url,
+        json={
+            "item": item,
+            "reason": "catalogue_error",
+            "model_number": "KDL-55W800C",
+            "note": "no fit",
+        },
+    )
+    assert made.status_code == 201
+    assert made.get_json()["status"] == "accepted"
+    erratum = session.get(Erratum, made.get_json()["erratum"])
+    assert (erratum.part_number, erratum.model_number) == ("A-2072-533-A", "KDL-55W800C")
+    assert (
+        client.post(url, json={"item": item, "reason": "damaged"}).status_code == 422
+    )  # all returned
+
+
+@pytest.fixture
+def committed(engine: Engine, tmp_path: Path) -> Iterator[list[int]]:
+    """A catalogue and fifty technicians committed for real (threads use their own connections)."""
+    with Session(engine) as session:
+        parts = [*BASE_PARTS, part("1-555-000-11", "SCARCE BOARD", stock_qty="10")]
+        import_release(session, path=base_release(tmp_path / "r", parts=parts), label="r")
+        first = make_user(session, role=Role.TECHNICIAN)
+        users = [first.id] + [
+            make_user(session, role=Role.TECHNICIAN, centre=first.centre).id for _ in range(49)
+        ]
+        session.commit()
+    yield users
+    database.delete_all_rows(engine)
+
+
+def test_fifty_concurrent_orders_never_oversell(engine: Engine, committed: list[int]) -> None:
+    from app.auth.models import User
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(committed))
+
+    def order(user_id: int) -> None:
+        try:
+            start.wait(30)  # all at once (connections are taken after: the pool is smaller)
+            with Session(engine) as session:
+                user = session.get(User, user_id)
+                for attempt in range(50):
+                    try:
+                        services.place(session, user, [services.Asked("1-555-000-11", 1)])  # type: ignore[arg-type]
+                        session.commit()
+                        return
+                    except Exception as exc:  # SQLite answers "database is locked" under load
+                        session.rollback()
+                        if "locked" not in str(exc) or attempt == 49:
+                            raise
+                        time.sleep(random.uniform(0.01, 0.2))  # and serialises the writers
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=order, args=(u,)) for u in committed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with Session(engine) as session:
+        orders = session.scalars(select(Order)).all()
+        items = [i for o in orders for line in o.lines for i in line.items]
+        assert len(orders) == 50
+        assert sum(i.reserved for i in items) == 10
+        assert sum(i.backordered for i in items) == 40
+        assert session.get(StockLevel, "155500011").quantity == 0  # type: ignore[union-attr]
