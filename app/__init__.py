@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog import bp as catalog_bp
     from app.diagnose import bp as diagnose_bp
     from app.home import bp as home_bp
+    from app.orders import bp as orders_bp
     from app.search import bp as search_bp
 
     app.register_blueprint(home_bp)
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(diagnose_bp)
     app.register_blueprint(authoring_bp)
+    app.register_blueprint(orders_bp)
     api.init_app(app)
 
 

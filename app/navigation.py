@@ -35,6 +35,8 @@ MENU = (
     MenuItem("Home", "home.index"),
     MenuItem("Diagnose", "diagnose.index"),
     MenuItem("Catalogue", "catalog.index"),
+    MenuItem("Cart", "orders.cart"),
+    MenuItem("Orders", "orders.history"),
     MenuItem("Releases", "catalog.releases"),
     MenuItem("Errata", "catalog.errata_queue"),
     MenuItem("Trees", "authoring.index"),

@@ -23,6 +23,8 @@ from app.orders.models import (
     DELIVERED,
     PLACED,
     RETURN_REASONS,
+    STATUSES,
+    CartLine,
     Order,
     OrderItem,
     OrderLine,
@@ -396,5 +398,88 @@ def request_return(
         request.decided_by = "policy: catalogue errors are always accepted"
         request.decided_at = now
         request.erratum_id = erratum.id
+    session.flush()
+    return request
+
+
+# --- the cart -----------------------------------------------------------------------------------
+
+
+def cart(session: Session, user: User) -> list[CartLine]:
+    return list(
+        session.scalars(select(CartLine).where(CartLine.user_id == user.id).order_by(CartLine.id))
+    )
+
+
+def add_to_cart(session: Session, user: User, asked: list[Asked]) -> int:
+    """Add lines to the cart (the same number again adds to its quantity); returns how many."""
+    lines = {normalise(c.requested): c for c in cart(session, user)}
+    for item in asked:
+        existing = lines.get(normalise(item.number))
+        if existing is not None:
+            existing.quantity = min(existing.quantity + item.quantity, MAX_QUANTITY)
+            existing.serial = item.serial or existing.serial
+        else:
+            line = CartLine(
+                user_id=user.id,
+                requested=item.number,
+                quantity=item.quantity,
+                serial=item.serial,
+                added_at=utcnow(),
+            )
+            session.add(line)
+            lines[normalise(item.number)] = line
+    session.flush()
+    return len(asked)
+
+
+def cart_asked(lines: list[CartLine]) -> list[Asked]:
+    return [Asked(c.requested, c.quantity, c.serial, line=i) for i, c in enumerate(lines, start=1)]
+
+
+def clear_cart(session: Session, user: User) -> None:
+    for line in cart(session, user):
+        session.delete(line)
+    session.flush()
+
+
+def set_status(session: Session, order: Order, status: str) -> None:
+    if status not in STATUSES:
+        raise OrderError(f"Unknown status {status}.")
+    if status == CANCELLED:
+        cancel(session, order)
+        return
+    order.status = status
+    order.updated_at = utcnow()
+    session.flush()
+
+
+def open_returns(session: Session) -> list[ReturnRequest]:
+    return list(
+        session.scalars(
+            select(ReturnRequest)
+            .order_by(ReturnRequest.requested_at.desc())
+            .options(selectinload(ReturnRequest.item))
+        )
+    )
+
+
+def decide_return(
+    session: Session, request_id: int, *, decision: str, note: str, by: str
+) -> ReturnRequest:
+    """Accept, refuse (with a reason) or credit a return."""
+    request = session.get(ReturnRequest, request_id)
+    if request is None:
+        raise OrderError("There is no such return.")
+    if decision not in ("accepted", "refused", "credited"):
+        raise OrderError("Accept, refuse or credit.")
+    if decision == "refused" and request.reason == "catalogue_error":
+        raise OrderError("A catalogue-error return is always accepted.")
+    if decision == "refused" and not note.strip():
+        raise OrderError("Say why the return is refused: the technician reads it.")
+    request.status = decision
+    request.decided_by = by
+    request.decided_at = utcnow()
+    request.decision_note = note.strip() or None
     session.flush()
     return request

@@ -21,6 +21,7 @@ SIGNED_IN = "signed in"
 PEOPLE = frozenset({Role.ADMIN, Role.CENTRE_MANAGER})
 KEEPERS = frozenset({Role.ENGINEER, Role.ADMIN})
 ORDERERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
+ADMINS = frozenset({Role.ADMIN})
 
 EXPECTED: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -54,6 +55,21 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.put_draft": KEEPERS,
     "api.publish_tree": KEEPERS,
     "api.place_order": ORDERERS,
+    "orders.cart": ORDERERS,
+    "orders.add": ORDERERS,
+    "orders.paste": ORDERERS,
+    "orders.set_serial": ORDERERS,
+    "orders.remove": ORDERERS,
+    "orders.place": ORDERERS,
+    "orders.history": SIGNED_IN,
+    "orders.export": SIGNED_IN,
+    "orders.order": SIGNED_IN,
+    "orders.reorder": ORDERERS,
+    "orders.cancel": SIGNED_IN,
+    "orders.request_return": ORDERERS,
+    "orders.change_status": ADMINS,
+    "orders.returns": ADMINS,
+    "orders.decide": ADMINS,
     "api.list_orders": SIGNED_IN,
     "api.get_order": SIGNED_IN,
     "api.return_part": ORDERERS,

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.forms import Form
+from app.orders.models import RETURN_REASONS, STATUSES
+
+
+class AddForm(Form):
+    number = StringField(
+        "Part number", validators=[DataRequired(), Length(max=40)], description="Any spelling."
+    )
+    quantity = IntegerField("Quantity", default=1, validators=[DataRequired(), NumberRange(1, 999)])
+    back = HiddenField()
+
+
+class PasteForm(Form):
+    text = TextAreaField(
+        "Paste a list",
+        validators=[Optional(), Length(max=20000)],
+        description="One part a line: number, quantity (or just the number for one).",
+    )
+    file = FileField(
+        "or upload a CSV or text file",
+        validators=[FileAllowed(["csv", "txt"], "A .csv or .txt file.")],
+    )
+
+
+class PlaceForm(Form):
+    key = HiddenField()  # one order per rendering of the cart, however often it is submitted
+    reference = StringField("Your reference", validators=[Optional(), Length(max=80)])
+    kind = SelectField(
+        "Order type",
+        choices=[SelectChoice("paid", "Paid"), SelectChoice("warranty", "Warranty")],
+        default="paid",
+    )
+    job = StringField(
+        "Warranty job or serial",
+        validators=[Optional(), Length(max=80)],
+        description="Required for a warranty order.",
+    )
+
+
+class SerialForm(Form):
+    serial = StringField("Serial number", validators=[DataRequired(), Length(max=40)])
+
+
+class ReturnForm(Form):
+    item = HiddenField(validators=[DataRequired()])
+    quantity = IntegerField("Quantity", default=1, validators=[DataRequired(), NumberRange(1, 999)])
+    reason = SelectField("Reason", choices=[SelectChoice(k, v) for k, v in RETURN_REASONS.items()])
+    model_number = StringField(
+        "Model it was listed for",
+        validators=[Optional(), Length(max=40)],
+        description="Needed for a catalogue error.",
+    )
+    note = TextAreaField("Note", validators=[Length(max=2000)])
+
+
+class StatusForm(Form):
+    status = SelectField("Status", choices=[SelectChoice(s, s) for s in STATUSES])
+
+
+class DecisionForm(Form):
+    decision = SelectField(
+        "Decision",
+        choices=[
+            SelectChoice("accepted", "Accept"),
+            SelectChoice("refused", "Refuse"),
+            SelectChoice("credited", "Credit"),
+        ],
+    )
+    note = StringField("Reason or note", validators=[Length(max=500)])
+
+
+class ButtonForm(Form):
+    """A button: only the CSRF token."""

@@ -1,0 +1,374 @@
+"""Ordering pages: the cart with its report, orders, returns. Views are thin."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.access import form_page, roles, signed_in
+from app.db import get_session
+from app.mail.compose import external_url, queue_mail
+from app.orders import bp, services
+from app.orders.forms import (
+    AddForm,
+    ButtonForm,
+    DecisionForm,
+    PasteForm,
+    PlaceForm,
+    ReturnForm,
+    SerialForm,
+    StatusForm,
+)
+from app.orders.models import RETURN_REASONS, CartLine, Order
+from app.roles import Role
+
+ORDERERS = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
+
+
+def _cart_page(
+    *,
+    add: AddForm | None = None,
+    paste: PasteForm | None = None,
+    place: PlaceForm | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    session = get_session()
+    lines = services.cart(session, current_user)
+    report = services.check(session, services.cart_asked(lines)) if lines else []
+    place = place or PlaceForm(formdata=None)
+    place.key.data = place.key.data or uuid.uuid4().hex
+    return render_template(
+        "orders/cart.html",
+        rows=list(zip(lines, report, strict=True)),
+        add=add or AddForm(formdata=None),
+        paste=paste or PasteForm(formdata=None),
+        place=place,
+        serial_form=SerialForm(formdata=None),
+        button=ButtonForm(),
+        problems=problems,
+        orderable=bool(report) and all(c.orderable for c in report),
+    ), status
+
+
+@bp.get("/cart")
+@roles(*ORDERERS)
+def cart() -> ResponseReturnValue:
+    return _cart_page()
+
+
+@bp.post("/cart/add")
+@roles(*ORDERERS)
+@form_page
+def add() -> ResponseReturnValue:
+    form = AddForm()
+    if not form.validate():
+        return _cart_page(add=form, status=form.status)
+    services.add_to_cart(
+        get_session(),
+        current_user,
+        [services.Asked(form.number.data or "", form.quantity.data or 1)],
+    )
+    get_session().commit()
+    flash(f"{form.number.data} × {form.quantity.data} is in your cart.", "success")
+    back = form.back.data or ""
+    return redirect(
+        back if back.startswith("/") and not back.startswith("//") else url_for("orders.cart")
+    )
+
+
+@bp.post("/cart/paste")
+@roles(*ORDERERS)
+@form_page
+def paste() -> ResponseReturnValue:
+    form = PasteForm()
+    if not form.validate():
+        return _cart_page(paste=form, status=form.status)
+    text = form.text.data or ""
+    if form.file.data:
+        try:
+            text += "\n" + form.file.data.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.file.errors = [*form.file.errors, "The file is not UTF-8 text."]
+            return _cart_page(paste=form, status=422)
+    asked, problems = services.read_list(text)
+    if problems:
+        # Nothing is dropped silently: the unreadable lines are named, the list stays typed.
+        form.text.errors = [*form.text.errors, *problems]
+        return _cart_page(paste=form, status=422)
+    if not asked:
+        form.text.errors = [*form.text.errors, "Paste at least one part number."]
+        return _cart_page(paste=form, status=422)
+    services.add_to_cart(get_session(), current_user, asked)
+    get_session().commit()
+    flash(f"{len(asked)} line(s) added: check the report below before ordering.", "success")
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/cart/<int:line_id>/serial")
+@roles(*ORDERERS)
+@form_page
+def set_serial(line_id: int) -> ResponseReturnValue:
+    form = SerialForm()
+    session = get_session()
+    line = session.get(CartLine, line_id)
+    if line is None or line.user_id != current_user.id:
+        abort(404)
+    if form.validate():
+        line.serial = form.serial.data
+        session.commit()
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/cart/<int:line_id>/remove")
+@roles(*ORDERERS)
+def remove(line_id: int) -> ResponseReturnValue:
+    session = get_session()
+    line = session.get(CartLine, line_id)
+    if line is None or line.user_id != current_user.id:
+        abort(404)
+    session.delete(line)
+    session.commit()
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/cart/place")
+@roles(*ORDERERS)
+@form_page
+def place() -> ResponseReturnValue:
+    form = PlaceForm()
+    if not form.validate():
+        return _cart_page(place=form, status=form.status)
+    session = get_session()
+    lines = services.cart(session, current_user)
+    try:
+        order, new = services.place(
+            session,
+            current_user,
+            services.cart_asked(lines),
+            reference=form.reference.data,
+            kind=form.kind.data or "paid",
+            job=form.job.data,
+            idempotency_key=form.key.data or None,
+        )
+    except services.OrderError as exc:
+        session.rollback()
+        return _cart_page(place=form, problems=[str(exc), *exc.problems], status=422)
+    if new:
+        services.clear_cart(session, current_user)
+        queue_mail(
+            session,
+            to=current_user.email,
+            subject=f"Order {order.id} placed",
+            template="order_placed",
+            order=order,
+            link=external_url("orders.order", order_id=order.id),
+        )
+    session.commit()
+    flash(f"Order {order.id} is placed. A confirmation is on its way by mail.", "success")
+    return redirect(url_for("orders.order", order_id=order.id))
+
+
+@bp.get("")
+@signed_in
+def history() -> ResponseReturnValue:
+    return render_template(
+        "orders/history.html", orders=services.orders_for(get_session(), current_user)
+    )
+
+
+@bp.get("/export.csv")
+@signed_in
+def export() -> ResponseReturnValue:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "order",
+            "placed_at",
+            "status",
+            "reference",
+            "requested",
+            "part_number",
+            "quantity",
+            "reserved",
+            "backordered",
+            "unit_price",
+        ]
+    )
+    for order in services.orders_for(get_session(), current_user):
+        for line in order.lines:
+            for item in line.items:
+                writer.writerow(
+                    [
+                        order.id,
+                        order.placed_at.isoformat(),
+                        order.status,
+                        order.reference or "",
+                        line.requested,
+                        item.part_number,
+                        item.quantity,
+                        item.reserved,
+                        item.backordered,
+                        item.unit_price or "",
+                    ]
+                )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+    )
+
+
+def _order_or_404(order_id: int) -> Order:
+    order = services.get_order(get_session(), current_user, order_id)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _order_page(
+    order: Order,
+    *,
+    return_form: ReturnForm | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    return render_template(
+        "orders/order.html",
+        order=order,
+        return_form=return_form or ReturnForm(formdata=None),
+        status_form=StatusForm(formdata=None, status=order.status),
+        button=ButtonForm(),
+        reasons=RETURN_REASONS,
+        problem=problem,
+        can_order=current_user.role in ORDERERS,
+    ), status
+
+
+@bp.get("/<int:order_id>")
+@signed_in
+def order(order_id: int) -> ResponseReturnValue:
+    return _order_page(_order_or_404(order_id))
+
+
+@bp.post("/<int:order_id>/reorder")
+@roles(*ORDERERS)
+def reorder(order_id: int) -> ResponseReturnValue:
+    order = _order_or_404(order_id)
+    services.add_to_cart(
+        get_session(),
+        current_user,
+        [services.Asked(line.requested, line.quantity) for line in order.lines],
+    )
+    get_session().commit()
+    flash(
+        "The order's lines are in your cart, resolved again as the catalogue says today.", "success"
+    )
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/<int:order_id>/cancel")
+@signed_in
+def cancel(order_id: int) -> ResponseReturnValue:
+    order = _order_or_404(order_id)
+    try:
+        services.cancel(get_session(), order)
+    except services.OrderError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("orders.order", order_id=order_id))
+    get_session().commit()
+    flash("Cancelled: reserved stock went back.", "success")
+    return redirect(url_for("orders.order", order_id=order_id))
+
+
+@bp.post("/<int:order_id>/returns")
+@roles(*ORDERERS)
+@form_page
+def request_return(order_id: int) -> ResponseReturnValue:
+    order = _order_or_404(order_id)
+    form = ReturnForm()
+    if not form.validate():
+        return _order_page(order, return_form=form, status=form.status)
+    session = get_session()
+    try:
+        made = services.request_return(
+            session,
+            order,
+            int(form.item.data or 0),
+            quantity=form.quantity.data or 1,
+            reason=form.reason.data or "",
+            note=form.note.data or "",
+            model_number=form.model_number.data,
+            by=current_user.email,
+        )
+    except (services.OrderError, ValueError) as exc:
+        session.rollback()
+        return _order_page(order, return_form=form, problem=str(exc), status=422)
+    session.commit()
+    if made.erratum_id:
+        flash(
+            "Return accepted: catalogue errors always are. The engineers have the report "
+            "to correct the catalogue.",
+            "success",
+        )
+    else:
+        flash("Return requested: you will see the decision here.", "success")
+    return redirect(url_for("orders.order", order_id=order_id))
+
+
+@bp.post("/<int:order_id>/status")
+@roles(Role.ADMIN)
+@form_page
+def change_status(order_id: int) -> ResponseReturnValue:
+    order = _order_or_404(order_id)
+    form = StatusForm()
+    if form.validate():
+        try:
+            services.set_status(get_session(), order, form.status.data or "")
+        except services.OrderError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("orders.order", order_id=order_id))
+        get_session().commit()
+        flash(f"Order {order_id} is {order.status}.", "success")
+    return redirect(url_for("orders.order", order_id=order_id))
+
+
+@bp.get("/returns")
+@roles(Role.ADMIN)
+def returns() -> ResponseReturnValue:
+    return render_template(
+        "orders/returns.html",
+        returns=services.open_returns(get_session()),
+        form=DecisionForm(formdata=None),
+        reasons=RETURN_REASONS,
+    )
+
+
+@bp.post("/returns/<int:return_id>")
+@roles(Role.ADMIN)
+@form_page
+def decide(return_id: int) -> ResponseReturnValue:
+    form = DecisionForm()
+    session = get_session()
+    if form.validate():
+        try:
+            services.decide_return(
+                session,
+                return_id,
+                decision=form.decision.data or "",
+                note=form.note.data or "",
+                by=current_user.email,
+            )
+        except services.OrderError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("orders.returns"))
+        session.commit()
+        flash("Decision recorded.", "success")
+    return redirect(url_for("orders.returns"))
