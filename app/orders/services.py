@@ -71,15 +71,17 @@ def read_list(text: str) -> tuple[list[Asked], list[str]]:
     catalogue reads "1474 594 11" as 1-474-594-11."""
     asked: list[Asked] = []
     problems: list[str] = []
+    first = True
     for index, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip().strip('"')
         if not line:
             continue
+        header, first = first, False
         match = _LINE.match(line)
         number, quantity_text = (match["number"], match["quantity"]) if match else (line, "1")
         number = number.strip().strip('"')
-        if index == 1 and not any(ch.isdigit() for ch in number):
-            continue
+        if header and not any(ch.isdigit() for ch in number):
+            continue  # "part_number,quantity"
         quantity_text = quantity_text.strip().strip('"')
         if not quantity_text.isdigit():
             problems.append(f"line {index}: “{quantity_text}” is not a whole quantity")

@@ -53,7 +53,7 @@ def test_from_a_blink_code_to_the_part_to_order(
     expect(page.get_by_role("heading", level=1)).to_have_text("Fix")
     expect(page.get_by_text("Replace the power board")).to_be_visible()
     expect(page.get_by_role("cell", name="1-474-594-12", exact=True)).to_be_visible()
-    order = page.get_by_label("copy this list into your order")
+    order = page.get_by_label("The parts as a list, to copy")
     expect(order).to_have_value("1-474-594-12 × 1\n")
     page.get_by_role("link", name="Printable summary").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(TREE["title"])
@@ -89,3 +89,27 @@ def test_script_in_a_tree_never_runs_for_a_technician(
     page.wait_for_timeout(300)
     assert dialogs == []
     assert page.locator("script:not([src])").count() == 0
+
+
+def test_a_fix_adds_its_parts_to_the_cart(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    with live_server.session() as session:
+        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+        services.import_tree(session, trees.dump(TREE), by="eng", publish=True)
+        user = make_user(session, role=Role.TECHNICIAN)
+        session.commit()
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server.url + "/diagnose/trees/tv-red-led-blinks")
+    page.get_by_role("button", name="Start the tree").click()
+    page.get_by_role("button", name="2", exact=True).click()
+    page.get_by_label("Measured value").fill("10")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Add these parts to the cart").click()
+    # In the cart, the old number the tree names resolves to what ships today.
+    expect(page.get_by_role("table")).to_contain_text(
+        "You asked for 1-474-594-11; 1-474-594-12 replaces it (one-way)."
+    )

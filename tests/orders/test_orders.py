@@ -219,3 +219,39 @@ def test_fifty_concurrent_orders_never_oversell(engine: Engine, committed: list[
         assert sum(i.reserved for i in items) == 10
         assert sum(i.backordered for i in items) == 40
         assert session.get(StockLevel, "155500011").quantity == 0  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_cart_page_keeps_a_list_it_cannot_read(client: FlaskClient, auth: AuthActions) -> None:
+    import io
+
+    auth.login(Role.CENTRE_MANAGER)
+    token = auth.csrf()
+    typed = "1-474-594-11, 2\nA-2072-533-A, plenty"
+    refused = client.post("/orders/cart/paste", data={"text": typed, "csrf_token": token})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "line 2: “plenty” is not a whole quantity" in html
+    assert "A-2072-533-A, plenty</textarea>" in html
+    uploaded = client.post(
+        "/orders/cart/paste",
+        data={
+            "text": "",
+            "file": (io.BytesIO(b"part_number,quantity\n1-474-594-11,2\n"), "list.csv"),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302
+    cart = client.get("/orders/cart").get_data(as_text=True)
+    assert "1-474-594-12 × 2" in cart
+    placed = client.post(
+        "/orders/cart/place", data={"key": "abc", "kind": "paid", "csrf_token": token}
+    )
+    assert placed.status_code == 302
+    again = client.post(
+        "/orders/cart/place", data={"key": "abc", "kind": "paid", "csrf_token": token}
+    )
+    assert again.headers["Location"] == placed.headers["Location"]  # the same order
+    csv_text = client.get("/orders/export.csv").get_data(as_text=True)
+    assert "1-474-594-12" in csv_text
