@@ -222,7 +222,9 @@ def test_fifty_concurrent_orders_never_oversell(engine: Engine, committed: list[
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_the_cart_page_keeps_a_list_it_cannot_read(client: FlaskClient, auth: AuthActions) -> None:
+def test_the_cart_page_keeps_a_list_it_cannot_read(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
     import io
 
     auth.login(Role.CENTRE_MANAGER)
@@ -253,5 +255,11 @@ def test_the_cart_page_keeps_a_list_it_cannot_read(client: FlaskClient, auth: Au
         "/orders/cart/place", data={"key": "abc", "kind": "paid", "csrf_token": token}
     )
     assert again.headers["Location"] == placed.headers["Location"]  # the same order
+    from app.mail.models import OutboxMessage
+
+    mails = session.scalars(select(OutboxMessage)).all()
+    assert len(mails) == 1  # one confirmation, in the order's transaction
+    assert "1-474-594-11 × 2 (superseded)" in mails[0].body_text
+    assert "ships 1-474-594-12 × 2" in mails[0].body_text
     csv_text = client.get("/orders/export.csv").get_data(as_text=True)
     assert "1-474-594-12" in csv_text
