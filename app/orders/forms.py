@@ -30,7 +30,8 @@ class PasteForm(Form):
 
 
 class PlaceForm(Form):
-    key = HiddenField()  # one order per rendering of the cart, however often it is submitted
+    # One order per rendering of the cart, however often it is submitted.
+    key = HiddenField(validators=[Optional(), Length(max=80)])
     reference = StringField("Your reference", validators=[Optional(), Length(max=80)])
     kind = SelectField(
         "Order type",

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app.access import form_page, roles, signed_in
 from app.db import get_session
+from app.input_guard import CONTROL
 from app.mail.compose import external_url, queue_mail
 from app.orders import bp, services
 from app.orders.forms import (
@@ -69,6 +70,12 @@ def add() -> ResponseReturnValue:
     form = AddForm()
     if not form.validate():
         return _cart_page(add=form, status=form.status)
+    if len(services.cart(get_session(), current_user)) >= services.MAX_LINES:
+        form.number.errors = [
+            *form.number.errors,
+            f"A cart holds at most {services.MAX_LINES} lines.",
+        ]
+        return _cart_page(add=form, status=422)
     services.add_to_cart(
         get_session(),
         current_user,
@@ -92,10 +99,18 @@ def paste() -> ResponseReturnValue:
     text = form.text.data or ""
     if form.file.data:
         try:
-            text += "\n" + form.file.data.read().decode("utf-8-sig")
+            uploaded = form.file.data.read(100_001).decode("utf-8-sig")
         except UnicodeDecodeError:
             form.file.errors = [*form.file.errors, "The file is not UTF-8 text."]
             return _cart_page(paste=form, status=422)
+        if len(uploaded) > 100_000 or CONTROL.search(uploaded):
+            form.file.errors = [
+                *form.file.errors,
+                "The file is too long or holds control characters: a list of part numbers is "
+                "plain text, a line each.",
+            ]
+            return _cart_page(paste=form, status=422)
+        text += "\n" + uploaded
     asked, problems = services.read_list(text)
     if problems:
         # Nothing is dropped silently: the unreadable lines are named, the list stays typed.
@@ -103,6 +118,9 @@ def paste() -> ResponseReturnValue:
         return _cart_page(paste=form, status=422)
     if not asked:
         form.text.errors = [*form.text.errors, "Paste at least one part number."]
+        return _cart_page(paste=form, status=422)
+    if len(services.cart(get_session(), current_user)) + len(asked) > services.MAX_LINES:
+        form.text.errors = [*form.text.errors, f"A cart holds at most {services.MAX_LINES} lines."]
         return _cart_page(paste=form, status=422)
     services.add_to_cart(get_session(), current_user, asked)
     get_session().commit()
@@ -294,7 +312,21 @@ def request_return(order_id: int) -> ResponseReturnValue:
     order = _order_or_404(order_id)
     form = ReturnForm()
     if not form.validate():
-        return _order_page(order, return_form=form, status=form.status)
+        messages = [
+            f"{form[name].label.text}: {' '.join(errs)}"
+            for name, errs in form.errors.items()
+            if name in form
+        ]
+        return _order_page(
+            order,
+            return_form=form,
+            problem="; ".join(messages) or "Check the return.",
+            status=form.status,
+        )
+    if not (form.item.data or "").isdecimal():
+        return _order_page(
+            order, return_form=form, problem="Choose the part to return.", status=422
+        )
     session = get_session()
     try:
         made = services.request_return(
@@ -307,7 +339,7 @@ def request_return(order_id: int) -> ResponseReturnValue:
             model_number=form.model_number.data,
             by=current_user.email,
         )
-    except (services.OrderError, ValueError) as exc:
+    except services.OrderError as exc:
         session.rollback()
         return _order_page(order, return_form=form, problem=str(exc), status=422)
     session.commit()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -21,8 +21,10 @@ from app.auth.models import User
 from app.orders.models import (
     CANCELLED,
     DELIVERED,
+    PICKING,
     PLACED,
     RETURN_REASONS,
+    SHIPPED,
     STATUSES,
     CartLine,
     Order,
@@ -83,7 +85,7 @@ def read_list(text: str) -> tuple[list[Asked], list[str]]:
         if header and not any(ch.isdigit() for ch in number):
             continue  # "part_number,quantity"
         quantity_text = quantity_text.strip().strip('"')
-        if not quantity_text.isdigit():
+        if not (quantity_text.isascii() and quantity_text.isdecimal()):
             problems.append(f"line {index}: “{quantity_text}” is not a whole quantity")
             continue
         quantity = int(quantity_text)
@@ -121,6 +123,19 @@ def check(session: Session, asked: list[Asked]) -> list[Checked]:
     for line in asked:
         resolution = resolve_number(session, line.number, release=release, serial=line.serial)
         items = []
+        missing = [i.part_number for i in resolution.result if i.status == NLA]
+        if missing and len(missing) < len(resolution.result):
+            report.append(
+                Checked(
+                    line,
+                    resolution,
+                    "incomplete",
+                    f"{line.number}: part of what replaces it is no longer available "
+                    f"({', '.join(missing)}); it cannot be ordered whole.",
+                    [],
+                )
+            )
+            continue
         for item in resolution.result:
             if item.status == NLA:
                 continue
@@ -138,7 +153,7 @@ def _verdict(
     asked = line.number
     if not resolution.known:
         return Checked(line, resolution, "unknown", f"{asked} is not in the catalogue.", [])
-    if resolution.requires_confirmation:
+    if resolution.requires_confirmation and not line.serial:
         return Checked(
             line,
             resolution,
@@ -250,35 +265,7 @@ def place(
         placed_at=now,
         updated_at=now,
     )
-    total = Decimal("0")
-    priced = True
-    currency = None
-    for checked in report:
-        line = OrderLine(
-            requested=checked.asked.number,
-            quantity=checked.asked.quantity,
-            outcome=checked.verdict,
-            resolution=documents.resolution_document(checked.resolution, release=release.label),
-        )
-        for number, quantity, price, item_currency in checked.items:
-            reserved = reserve(session, number, quantity)
-            line.items.append(
-                OrderItem(
-                    part_number=number,
-                    quantity=quantity,
-                    reserved=reserved,
-                    backordered=quantity - reserved,
-                    unit_price=price,
-                )
-            )
-            if price is None:
-                priced = False
-            else:
-                total += price * quantity
-            currency = currency or item_currency
-        order.lines.append(line)
-    if kind == "paid" and priced:
-        order.total, order.currency = total, currency
+    # The order and its key first: a duplicate submission stops here, before taking stock.
     try:
         with session.begin_nested():
             session.add(order)
@@ -291,6 +278,41 @@ def place(
         if earlier is None:
             raise
         return earlier, False
+    total = Decimal("0")
+    priced = True
+    currency = None
+    wanted: list[OrderItem] = []
+    for checked in report:
+        line = OrderLine(
+            requested=checked.asked.number,
+            quantity=checked.asked.quantity,
+            outcome=checked.verdict,
+            resolution=documents.resolution_document(checked.resolution, release=release.label),
+        )
+        for number, quantity, price, item_currency in checked.items:
+            item = OrderItem(
+                part_number=number,
+                quantity=quantity,
+                reserved=0,
+                backordered=quantity,
+                unit_price=price,
+            )
+            line.items.append(item)
+            wanted.append(item)
+            if price is None:
+                priced = False
+            else:
+                total += price * quantity
+            currency = currency or item_currency
+        order.lines.append(line)
+    # Always in the same (number) order: two orders for the same parts never wait on each other
+    # crosswise (PostgreSQL would end one with a deadlock).
+    for item in sorted(wanted, key=lambda i: normalise(i.part_number)):
+        item.reserved = reserve(session, item.part_number, item.quantity)
+        item.backordered = item.quantity - item.reserved
+    if kind == "paid" and priced:
+        order.total, order.currency = total, currency
+    session.flush()
     return order, True
 
 
@@ -304,7 +326,7 @@ def visible_to(user: User) -> Any:
         return Order.id.is_not(None)
     if user.role == Role.CENTRE_MANAGER:
         return Order.centre_id == user.centre_id
-    return Order.placed_by_id == user.id
+    return and_(Order.placed_by_id == user.id, Order.centre_id == user.centre_id)
 
 
 def orders_for(session: Session, user: User) -> list[Order]:
@@ -327,8 +349,16 @@ def get_order(session: Session, user: User, order_id: int) -> Order | None:
 
 
 def cancel(session: Session, order: Order) -> None:
-    """Cancel what has not shipped: reserved stock goes back."""
-    if order.status not in (PLACED, "picking"):
+    """Cancel what has not shipped: reserved stock goes back, once (the status changes in the
+    same statement that checks it, so two cancels at once give stock back once)."""
+    changed = session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_((PLACED, PICKING)))
+        .values(status=CANCELLED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(order)
         raise OrderError(f"This order is {order.status}: it can no longer be cancelled.")
     for line in order.lines:
         for item in line.items:
@@ -338,8 +368,7 @@ def cancel(session: Session, order: Order) -> None:
                     .where(StockLevel.number_norm == normalise(item.part_number))
                     .values(quantity=StockLevel.quantity + item.reserved)
                 )
-    order.status = CANCELLED
-    order.updated_at = utcnow()
+    session.refresh(order)
     session.flush()
 
 
@@ -363,6 +392,9 @@ def request_return(
     item = next((i for line in order.lines for i in line.items if i.id == item_id), None)
     if item is None:
         raise OrderError("That part is not in this order.")
+    # Locked (PostgreSQL) so that two requests at once cannot both return the last one.
+    session.scalar(select(OrderItem.id).where(OrderItem.id == item.id).with_for_update())
+    session.refresh(item, ["returns"])
     if order.status != DELIVERED:
         raise OrderError("Only delivered parts can be returned; cancel what has not shipped.")
     if reason not in RETURN_REASONS:
@@ -446,11 +478,18 @@ def clear_cart(session: Session, user: User) -> None:
 
 
 def set_status(session: Session, order: Order, status: str) -> None:
+    """Staff move an order forward (placed → picking → shipped → delivered), or cancel it while
+    it has not shipped."""
     if status not in STATUSES:
         raise OrderError(f"Unknown status {status}.")
     if status == CANCELLED:
         cancel(session, order)
         return
+    if order.status == CANCELLED:
+        raise OrderError("A cancelled order stays cancelled: its stock went back.")
+    flow = [PLACED, PICKING, SHIPPED, DELIVERED]
+    if flow.index(status) <= flow.index(order.status):
+        raise OrderError(f"An order moves forward only: it is {order.status}.")
     order.status = status
     order.updated_at = utcnow()
     session.flush()
@@ -475,6 +514,12 @@ def decide_return(
         raise OrderError("There is no such return.")
     if decision not in ("accepted", "refused", "credited"):
         raise OrderError("Accept, refuse or credit.")
+    if request.status not in ("requested", "accepted") or (
+        request.status == "accepted" and decision != "credited"
+    ):
+        raise OrderError(
+            f"This return is {request.status}: only crediting an accepted one remains."
+        )
     if decision == "refused" and request.reason == "catalogue_error":
         raise OrderError("A catalogue-error return is always accepted.")
     if decision == "refused" and not note.strip():

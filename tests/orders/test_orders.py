@@ -263,3 +263,58 @@ def test_the_cart_page_keeps_a_list_it_cannot_read(
     assert "ships 1-474-594-12 × 2" in mails[0].body_text
     csv_text = client.get("/orders/export.csv").get_data(as_text=True)
     assert "1-474-594-12" in csv_text
+
+
+def test_what_the_review_found_stays_fixed(session: Session, catalogue: None) -> None:
+    from app.auth.models import ServiceCentre
+
+    user = make_user(session, role=Role.TECHNICIAN)
+    stock = lambda: session.get(StockLevel, "190000021").quantity  # noqa: E731
+    order, new = services.place(
+        session, user, [services.Asked("1-900-000-21", 2)], idempotency_key="k"
+    )
+    assert new
+    assert stock() == 3
+    again, new = services.place(
+        session, user, [services.Asked("1-900-000-21", 2)], idempotency_key="k"
+    )
+    assert (again.id, new, stock()) == (order.id, False, 3)  # a repeat takes no stock
+    services.cancel(session, order)
+    with pytest.raises(services.OrderError, match="can no longer be cancelled"):
+        services.cancel(session, order)
+    assert stock() == 5  # given back once
+    with pytest.raises(services.OrderError, match="stays cancelled"):
+        services.set_status(session, order, "placed")
+    shipped, _ = services.place(session, user, [services.Asked("1-900-000-21", 1)])
+    services.set_status(session, shipped, "shipped")
+    with pytest.raises(services.OrderError, match="forward only"):
+        services.set_status(session, shipped, "placed")
+    # A technician who moves to another centre leaves its orders behind.
+    user.centre = ServiceCentre(name="Elsewhere")
+    session.flush()
+    assert services.get_order(session, user, shipped.id) is None
+    asked, problems = services.read_list("1-474-594-11, ²")
+    assert (asked, problems) == ([], ["line 1: “²” is not a whole quantity"])
+
+
+def test_a_kit_with_a_part_gone_cannot_be_ordered(session: Session, tmp_path: Path) -> None:
+    parts = [*KIT, part("1-900-000-41", "OLD BRACKET")]
+    rows = [
+        *KIT_ROWS,
+        {
+            "old_part_number": "1-900-000-41",
+            "new_part_number": "1-900-000-21",
+            "interchangeability": "one_way",
+        },
+        {
+            "old_part_number": "1-900-000-41",
+            "new_part_number": "1-900-000-31",
+            "interchangeability": "one_way",
+        },
+    ]
+    import_release(
+        session, path=base_release(tmp_path / "r", parts=parts, supersessions=rows), label="r"
+    )
+    report = services.check(session, [services.Asked("1-900-000-41", 1)])
+    assert report[0].verdict == "incomplete"
+    assert "1-900-000-31" in report[0].message
