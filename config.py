@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parent
 
@@ -74,6 +75,24 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Benchside <no-reply@benchside.local>")
     ESCALATION_ADDRESS = _env("ESCALATION_ADDRESS", "escalations@benchside.local")
+    ESCALATION_CATEGORIES = tuple(
+        c.strip()
+        for c in _env("ESCALATION_CATEGORIES", "technical,parts,warranty,other").split(",")
+        if c.strip()
+    )
+    # Response targets in business hours, by priority: first response, then resolution.
+    FIRST_RESPONSE_HOURS: ClassVar[dict[str, int]] = {
+        "normal": _env_int("FIRST_RESPONSE_HOURS_NORMAL", 8),
+        "urgent": _env_int("FIRST_RESPONSE_HOURS_URGENT", 2),
+    }
+    RESOLUTION_HOURS: ClassVar[dict[str, int]] = {
+        "normal": _env_int("RESOLUTION_HOURS_NORMAL", 40),
+        "urgent": _env_int("RESOLUTION_HOURS_URGENT", 16),
+    }
+    BUSINESS_TIMEZONE = _env("BUSINESS_TIMEZONE", "Europe/Amsterdam")
+    BUSINESS_HOURS = _env("BUSINESS_HOURS", "08:00-18:00")
+    BUSINESS_DAYS = _env("BUSINESS_DAYS", "mon,tue,wed,thu,fri")
+    BUSINESS_HOLIDAYS = _env("BUSINESS_HOLIDAYS", "2026-12-25,2026-12-26,2027-01-01")
 
     # Failed sign-ins only are counted, per account and per address, within a sliding window.
     LOGIN_FAILURE_WINDOW_MINUTES = _env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)

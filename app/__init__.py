@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from app.authoring import bp as authoring_bp
     from app.catalog import bp as catalog_bp
     from app.diagnose import bp as diagnose_bp
+    from app.escalations import bp as escalations_bp
     from app.home import bp as home_bp
     from app.orders import bp as orders_bp
     from app.search import bp as search_bp
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(diagnose_bp)
     app.register_blueprint(authoring_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(escalations_bp)
     api.init_app(app)
 
 

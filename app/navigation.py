@@ -37,6 +37,7 @@ MENU = (
     MenuItem("Catalogue", "catalog.index"),
     MenuItem("Cart", "orders.cart"),
     MenuItem("Orders", "orders.history"),
+    MenuItem("Escalate", "escalations.new"),
     MenuItem("Releases", "catalog.releases"),
     MenuItem("Errata", "catalog.errata_queue"),
     MenuItem("Trees", "authoring.index"),

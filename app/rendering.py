@@ -4,6 +4,9 @@ to links that are http(s) or mailto only."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import nh3
 from flask import Flask
 from markdown_it import MarkdownIt
@@ -39,6 +42,12 @@ def markdown_inline(text: str | None) -> Markup:
     return _clean(_markdown.renderInline(text or ""))
 
 
+def localtime(moment: datetime, zone: str) -> str:
+    """A moment as people read it where the work is done: "Monday 30 November 2026, 09:30 CET"."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%A %d %B %Y, %H:%M %Z")
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["markdown_inline"] = markdown_inline

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import app.auth.models
+import app.escalations.models
 import app.mail.models
 import app.orders.models
 import diagnostics.models

@@ -11,7 +11,7 @@ from flask_smorest import Api, Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Benchside API")
 
-from app.api import catalog, diagnostics, orders, routes, search, trees  # noqa: F401  (registers the views on bp)
+from app.api import catalog, diagnostics, escalations, orders, routes, search, trees  # noqa: F401  (registers the views on bp)
 
 
 def init_app(app: Flask) -> None:

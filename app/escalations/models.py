@@ -1,0 +1,81 @@
+"""Escalation tickets: what the technician sent, where it is in the tiers, its response targets,
+and a timeline of public replies, internal notes and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models import Base
+
+CATEGORIES = ("technical", "parts", "warranty", "other")
+PRIORITIES = ("normal", "urgent")
+TIERS = ("tier1", "tier2", "engineering")
+NEW, OPEN, WAITING, RESOLVED = "new", "open", "waiting_on_technician", "resolved"
+
+
+class Ticket(Base):
+    __tablename__ = "escalation_tickets"
+    __table_args__ = (UniqueConstraint("author_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(24), default=NEW)
+    tier: Mapped[str] = mapped_column(String(12), default="tier1")
+    product_line: Mapped[str | None] = mapped_column(String(40))
+    model_number: Mapped[str] = mapped_column(String(40))
+    serial: Mapped[str | None] = mapped_column(String(40))
+    diagnostic_session: Mapped[str | None] = mapped_column(String(32))
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. the diagnostic path
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("service_centres.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    first_response_due: Mapped[datetime]
+    resolution_due: Mapped[datetime]
+    first_responded_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class TicketEvent(Base):
+    """A public reply, an internal note (never shown or mailed to the technician), or an event
+    (escalated, assigned, status changed)."""
+
+    __tablename__ = "escalation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("escalation_tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # message, reply, note, event
+    public: Mapped[bool]
+    author: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class EscalationDraft(Base):
+    """What a technician has typed into the form so far, saved every few seconds: the browser's
+    storage alone does not survive a crash."""
+
+    __tablename__ = "escalation_drafts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_at: Mapped[datetime]

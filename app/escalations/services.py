@@ -1,0 +1,199 @@
+"""Opening and reading tickets: validation that names each field, a reference, response targets
+in business hours, the first tier's queue for the product line, and the acknowledgement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.escalations.models import OPEN, PRIORITIES, Ticket, TicketEvent
+from app.escalations.sla import Calendar, add_working_time, parse_days, parse_holidays
+from app.mail.compose import external_url, queue_mail
+from app.roles import Role
+from diagnostics import services as diagnostics
+from diagnostics.errors import UnknownSession
+from parts_catalog.sqltypes import utcnow
+
+AGENTS = (Role.AGENT_TIER1, Role.AGENT_TIER2, Role.ENGINEER, Role.ADMIN)
+LIMITS = {"subject": 200, "description": 20_000, "model_number": 40, "serial": 40}
+
+
+class TicketInvalid(Exception):
+    """Field by field, what is wrong with a submission."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def calendar() -> Calendar:
+    config = current_app.config
+    opens, _, closes = config["BUSINESS_HOURS"].partition("-")
+    return Calendar(
+        zone=config["BUSINESS_TIMEZONE"],
+        opens=time.fromisoformat(opens.strip()),
+        closes=time.fromisoformat(closes.strip()),
+        weekdays=parse_days(config["BUSINESS_DAYS"].split(",")),
+        holidays=parse_holidays(config["BUSINESS_HOLIDAYS"]),
+    )
+
+
+@dataclass(frozen=True)
+class Submission:
+    subject: str
+    description: str
+    category: str
+    model_number: str
+    serial: str | None = None
+    priority: str = "normal"
+    diagnostic_session: str | None = None
+
+
+def validate(data: Submission) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name in ("subject", "description", "category", "model_number"):
+        if not str(getattr(data, name) or "").strip():
+            errors[name] = "Required."
+    for name, limit in LIMITS.items():
+        value = getattr(data, name) or ""
+        if len(value) > limit:
+            errors[name] = f"At most {limit:,} characters (this has {len(value):,})."
+    categories = current_app.config["ESCALATION_CATEGORIES"]
+    if data.category and data.category not in categories:
+        errors["category"] = f"One of: {', '.join(categories)}."
+    if data.priority not in PRIORITIES:
+        errors["priority"] = f"One of: {', '.join(PRIORITIES)}."
+    return errors
+
+
+def open_ticket(
+    session: Session, author: User, data: Submission, *, idempotency_key: str | None = None
+) -> tuple[Ticket, bool]:
+    """Open a ticket in the tier-1 queue of its product line, with its targets, and queue the
+    acknowledgement mail in the same transaction. The same ``idempotency_key`` from the same
+    author returns the ticket it opened (a double click, a retried request).
+
+    :raises TicketInvalid: naming every field that is wrong; nothing is stored.
+    """
+    if idempotency_key:
+        earlier = session.scalar(
+            select(Ticket).where(
+                Ticket.author_id == author.id, Ticket.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is not None:
+            return earlier, False
+    errors = validate(data)
+    context: dict[str, Any] | None = None
+    if data.diagnostic_session and "diagnostic_session" not in errors:
+        try:
+            walk = diagnostics.get(session, data.diagnostic_session)
+        except UnknownSession:
+            errors["diagnostic_session"] = "There is no such diagnostic session."
+        else:
+            state = diagnostics.state(session, walk)
+            context = {
+                "tree": walk.revision.tree_id,
+                "revision": walk.revision.number,
+                "code": walk.code,
+                "path": [{"question": s.text, "answer": s.answer} for s in state.path],
+                "ended_at": state.node.text,
+            }
+    if errors:
+        raise TicketInvalid(errors)
+    facts = diagnostics.model_facts(session, data.model_number)
+    now = utcnow()
+    cal = calendar()
+    config = current_app.config
+    ticket = Ticket(
+        subject=data.subject.strip(),
+        description=data.description.strip(),
+        category=data.category,
+        priority=data.priority,
+        status=OPEN,
+        tier="tier1",
+        product_line=facts.product_line if facts else None,
+        model_number=facts.number if facts else data.model_number.strip(),
+        serial=(data.serial or "").strip() or None,
+        diagnostic_session=data.diagnostic_session or None,
+        context=context,
+        author_id=author.id,
+        centre_id=author.centre_id,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        first_response_due=add_working_time(
+            now, timedelta(hours=config["FIRST_RESPONSE_HOURS"][data.priority]), cal
+        ),
+        resolution_due=add_working_time(
+            now, timedelta(hours=config["RESOLUTION_HOURS"][data.priority]), cal
+        ),
+    )
+    try:
+        with session.begin_nested():
+            session.add(ticket)
+            session.flush()
+    except IntegrityError:
+        earlier = session.scalar(
+            select(Ticket).where(
+                Ticket.author_id == author.id, Ticket.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is None:
+            raise
+        return earlier, False
+    ticket.reference = f"ESC-{now:%Y}-{ticket.id:06d}"
+    queue = f"the tier-1 queue for {ticket.product_line or 'all products'}"
+    ticket.events.append(
+        TicketEvent(
+            kind="message",
+            public=True,
+            author=author.email,
+            body=ticket.description,
+            created_at=now,
+        )
+    )
+    ticket.events.append(
+        TicketEvent(
+            kind="event",
+            public=True,
+            author="Benchside",
+            body=f"Opened in {queue}.",
+            created_at=now,
+        )
+    )
+    queue_mail(
+        session,
+        to=author.email,
+        subject=f"[{ticket.reference}] {ticket.subject}",
+        template="escalation_received",
+        ticket=ticket,
+        zone=cal.zone,
+        link=external_url("escalations.ticket", reference=ticket.reference),
+    )
+    session.flush()
+    return ticket, True
+
+
+def visible(session: Session, user: User, reference: str) -> Ticket | None:
+    """A ticket for its author, its centre's manager, and agents; None for anyone else."""
+    ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
+    if ticket is None:
+        return None
+    if ticket.author_id == user.id or user.role in AGENTS:
+        return ticket
+    if user.role == Role.CENTRE_MANAGER and user.centre_id == ticket.centre_id:
+        return ticket
+    return None
+
+
+def local(moment: datetime, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(zone)).strftime("%A %d %B %Y, %H:%M %Z")

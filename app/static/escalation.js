@@ -1,0 +1,45 @@
+// Keep what is typed in the escalation form: in the browser's storage at every keystroke, and on
+// the server every few seconds (the browser's storage alone does not survive a crash reliably).
+// Restored after a reload if the page came back empty; cleared once the escalation is sent.
+(function () {
+  "use strict";
+  var form = document.getElementById("escalation-form");
+  if (!form) return;
+  var key = "benchside-escalation-draft-" + form.dataset.user;
+  var fields = ["subject", "category", "model_number", "serial", "priority", "description"];
+  var state = document.getElementById("draft-state");
+  var dirty = false;
+  var token = form.querySelector("input[name=csrf_token]").value;
+
+  function collect() {
+    var data = {};
+    fields.forEach(function (name) { var el = form.elements[name]; if (el) data[name] = el.value; });
+    return data;
+  }
+  try {
+    var saved = JSON.parse(localStorage.getItem(key) || "null");
+    if (saved && !(form.elements.subject.value || form.elements.description.value)) {
+      fields.forEach(function (name) { if (saved[name] && form.elements[name]) form.elements[name].value = saved[name]; });
+      state.textContent = "Your unsent draft is back.";
+    }
+  } catch (e) {}
+  form.addEventListener("input", function () {
+    dirty = true;
+    try { localStorage.setItem(key, JSON.stringify(collect())); } catch (e) {}
+  });
+  setInterval(function () {
+    if (!dirty) return;
+    dirty = false;
+    fetch(form.dataset.draft, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify(collect())
+    }).then(function (r) {
+      if (r.ok) state.textContent = "Draft saved " + new Date().toLocaleTimeString() + ".";
+    }).catch(function () { dirty = true; });
+  }, 3000);
+  form.addEventListener("submit", function () {
+    var button = form.querySelector("button[type=submit]");
+    setTimeout(function () { button.disabled = true; }, 0);  // one click, one ticket
+  });
+})();

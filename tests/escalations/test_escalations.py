@@ -1,0 +1,122 @@
+"""Escalations: response targets in business hours, the API contract, the form that loses
+nothing, and the acknowledgement through a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.escalations.sla import Calendar, add_working_time, working_time_between
+from app.mail import outbox
+from app.roles import Role
+from tests.conftest import AuthActions, csrf_token
+from tests.factories import make_user
+from tests.smtp import SmtpServer
+
+AMSTERDAM = Calendar(holidays=frozenset({date(2026, 12, 25)}))
+VALID = {
+    "subject": "Blinks 6 times after the power board was replaced",
+    "description": "12 V is 12.1 V at CN6101; it still shuts down after 3 s.",
+    "category": "technical",
+    "model_number": "KDL-55W800C",
+}
+
+
+def test_targets_count_business_hours_only() -> None:
+    friday_evening = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)  # 17:30 in Amsterdam
+    assert add_working_time(friday_evening, timedelta(hours=2), AMSTERDAM) == datetime(
+        2026, 11, 30, 8, 30, tzinfo=UTC
+    )  # 30 min on Friday, 90 on Monday from 08:00 local
+    christmas_eve = datetime(2026, 12, 24, 16, 0, tzinfo=UTC)
+    assert add_working_time(christmas_eve, timedelta(hours=2), AMSTERDAM).date() == date(
+        2026, 12, 28
+    )
+    assert working_time_between(
+        friday_evening, datetime(2026, 11, 30, 8, 30, tzinfo=UTC), AMSTERDAM
+    ) == timedelta(hours=2)
+
+
+def test_the_api_contract(client: FlaskClient, auth: AuthActions, session: Session) -> None:
+    author = auth.login(Role.TECHNICIAN)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    missing = client.post("/api/v1/escalations", json={"category": "gossip"})
+    assert missing.status_code == 422
+    assert missing.get_json()["errors"] == {
+        "subject": "Required.",
+        "description": "Required.",
+        "model_number": "Required.",
+        "category": "One of: technical, parts, warranty, other.",
+    }
+    opened = client.post("/api/v1/escalations", json=VALID, headers={"Idempotency-Key": "abc"})
+    assert opened.status_code == 201
+    ticket = opened.get_json()
+    assert re.fullmatch(r"ESC-\d{4}-\d{6}", ticket["reference"])
+    assert ticket["status"] == "open"
+    assert ticket["tier"] == "tier1"
+    assert datetime.fromisoformat(ticket["first_response_due"]) > datetime.now(UTC)
+    again = client.post("/api/v1/escalations", json=VALID, headers={"Idempotency-Key": "abc"})
+    assert again.get_json()["reference"] == ticket["reference"]
+    url = f"/api/v1/escalations/{ticket['reference']}"
+    read = client.get(url).get_json()
+    assert read["timeline"][0]["text"] == VALID["description"]
+    for role, status in ((Role.TECHNICIAN, 404), (Role.AGENT_TIER1, 200)):
+        auth.logout()
+        auth.login(role)
+        assert client.get(url).status_code == status
+    auth.logout()
+    manager = make_user(session, role=Role.CENTRE_MANAGER, centre=author.centre)
+    session.commit()
+    auth.login(user=manager)
+    assert client.get(url).status_code == 200
+
+
+def test_the_acknowledgement_reaches_a_real_mail_server(
+    client: FlaskClient,
+    auth: AuthActions,
+    session_factory: sessionmaker[Session],
+    smtp_server: SmtpServer,
+) -> None:
+    author = auth.login(Role.TECHNICIAN)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    reference = client.post("/api/v1/escalations", json=VALID).get_json()["reference"]
+    outbox.deliver_due(
+        session_factory, outbox.SmtpSettings(host="127.0.0.1", port=smtp_server.port, timeout=2)
+    )
+    [mail] = smtp_server.inbox.messages
+    assert mail["To"] == author.email
+    assert reference in mail["Subject"]
+    body = mail.get_content()
+    assert "First response by:" in body
+    assert "What happens next" in body
+    assert VALID["description"] in body
+    assert f"/escalations/{reference}" in body
+
+
+def test_the_form_keeps_everything_typed(client: FlaskClient, auth: AuthActions) -> None:
+    auth.login(Role.TECHNICIAN)
+    token = csrf_token(client, "/escalations/new")
+    page = client.get("/escalations/new").get_data(as_text=True)
+    assert 'Subject <span class="required"' in page  # mandatory fields are marked
+    typed = {**VALID, "subject": "", "csrf_token": token, "key": "k1", "priority": "normal"}
+    refused = client.post("/escalations/new", data=typed)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "12 V is 12.1 V at CN6101" in html
+    assert 'value="KDL-55W800C"' in html
+    # A draft saved from the browser comes back on the next visit, and goes when sent.
+    client.environ_base["HTTP_X_CSRFTOKEN"] = token
+    assert client.post("/escalations/draft", json={"subject": "half typed"}).get_json() == {
+        "saved": True
+    }
+    assert 'value="half typed"' in client.get("/escalations/new").get_data(as_text=True)
+    sent = client.post("/escalations/new", data={**typed, "subject": "Shuts down"})
+    assert sent.status_code == 201
+    assert "First response by" in sent.get_data(as_text=True)
+    twice = client.post("/escalations/new", data={**typed, "subject": "Shuts down"})
+    assert re.search(r"ESC-\d{4}-\d{6}", twice.get_data(as_text=True)).group(0) == re.search(  # type: ignore[union-attr]
+        r"ESC-\d{4}-\d{6}", sent.get_data(as_text=True)
+    ).group(0)  # type: ignore[union-attr]
+    assert 'value="half typed"' not in client.get("/escalations/new").get_data(as_text=True)
