@@ -40,9 +40,19 @@ outbox_cli = AppGroup("outbox", help="Send queued mail.")
 def register(app: Flask) -> None:
     from app.catalog.commands import catalog_cli
     from app.diagnose.commands import diagnostics_cli
+    from app.escalations.commands import escalations_cli
     from app.search.commands import search_cli
 
-    groups = (db_cli, users_cli, demo_cli, outbox_cli, catalog_cli, search_cli, diagnostics_cli)
+    groups = (
+        db_cli,
+        users_cli,
+        demo_cli,
+        outbox_cli,
+        catalog_cli,
+        search_cli,
+        diagnostics_cli,
+        escalations_cli,
+    )
     for group in groups:
         app.cli.add_command(group)
 

@@ -38,6 +38,7 @@ MENU = (
     MenuItem("Cart", "orders.cart"),
     MenuItem("Orders", "orders.history"),
     MenuItem("Escalate", "escalations.new"),
+    MenuItem("Queue", "escalations.queues"),
     MenuItem("Releases", "catalog.releases"),
     MenuItem("Errata", "catalog.errata_queue"),
     MenuItem("Trees", "authoring.index"),

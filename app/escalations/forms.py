@@ -27,3 +27,8 @@ class EscalationForm(Form):
         validators=[DataRequired(), Length(max=20_000)],
         description="The more you say, the fewer questions come back. Measurements help.",
     )
+
+
+class ReplyForm(Form):
+    text = TextAreaField("Message", validators=[DataRequired(), Length(max=20_000)])
+    action = HiddenField(default="reply")

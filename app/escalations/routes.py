@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, jsonify, render_template, request
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.access import form_page, signed_in
+from app.access import form_page, roles, signed_in
 from app.db import get_session
 from app.escalations import bp, services
-from app.escalations.forms import EscalationForm
-from app.escalations.models import EscalationDraft
+from app.escalations.forms import EscalationForm, ReplyForm
+from app.escalations.models import OPEN, TIERS, EscalationDraft, TicketEvent
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
 from parts_catalog.sqltypes import utcnow
@@ -132,5 +132,77 @@ def ticket(reference: str) -> ResponseReturnValue:
         abort(404)
     agent = current_user.role in services.AGENTS
     return render_template(
-        "escalations/ticket.html", ticket=found, zone=services.calendar().zone, agent=agent
+        "escalations/ticket.html",
+        ticket=found,
+        zone=services.calendar().zone,
+        agent=agent,
+        form=ReplyForm(formdata=None),
     )
+
+
+@bp.get("")
+@roles(*services.AGENTS)
+def queues() -> ResponseReturnValue:
+    """The queue of a tier (the agent's own by default), soonest due first."""
+    tier = request.args.get("tier") or services.TIER_OF_ROLE.get(current_user.role, "tier1")
+    if tier not in TIERS:
+        abort(404)
+    line = request.args.get("product_line") or None
+    tickets = services.queue(get_session(), tier, line)
+    return render_template(
+        "escalations/queue.html",
+        tickets=tickets,
+        tier=tier,
+        tiers=TIERS,
+        product_line=line,
+        now=utcnow(),
+        zone=services.calendar().zone,
+    )
+
+
+@bp.post("/<reference>/reply")
+@signed_in
+@form_page
+def reply(reference: str) -> ResponseReturnValue:
+    session = get_session()
+    found = services.visible(session, current_user, reference)
+    if found is None:
+        abort(404)
+    form = ReplyForm()
+    agent = current_user.role in services.AGENTS
+    if not form.validate():
+        flash("Write something to send.", "error")
+        return redirect(url_for("escalations.ticket", reference=reference))
+    text = form.text.data or ""
+    action = form.action.data
+    if agent and action in ("reply", "note", "waiting"):
+        services.respond(
+            session,
+            found,
+            current_user,
+            text,
+            internal=action == "note",
+            waiting=action == "waiting",
+        )
+    elif agent and action == "escalate":
+        try:
+            services.escalate(session, found, by=current_user.email, reason=text)
+        except services.TicketInvalid as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("escalations.ticket", reference=reference))
+    elif agent and action == "resolve":
+        services.resolve(session, found, by=current_user.email)
+    else:  # the technician answers, or says the answer did not solve it
+        found.events.append(
+            TicketEvent(
+                kind="message",
+                public=True,
+                author=current_user.email,
+                body=text.strip(),
+                created_at=utcnow(),
+            )
+        )
+        found.status = OPEN
+    session.commit()
+    flash("Sent." if action != "note" else "Note added (agents only).", "success")
+    return redirect(url_for("escalations.ticket", reference=reference))

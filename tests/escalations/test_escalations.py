@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.escalations.sla import Calendar, add_working_time, working_time_between
@@ -120,3 +120,67 @@ def test_the_form_keeps_everything_typed(client: FlaskClient, auth: AuthActions)
         r"ESC-\d{4}-\d{6}", sent.get_data(as_text=True)
     ).group(0)  # type: ignore[union-attr]
     assert 'value="half typed"' not in client.get("/escalations/new").get_data(as_text=True)
+
+
+def test_agents_answer_note_escalate_and_the_sweep_catches_silence(
+    client: FlaskClient, auth: AuthActions, session: Session, runner: FlaskCliRunner
+) -> None:
+    from sqlalchemy import select, update
+
+    from app.escalations.models import Ticket
+    from app.mail.models import OutboxMessage
+
+    auth.login(Role.TECHNICIAN)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    first = client.post("/api/v1/escalations", json=VALID).get_json()["reference"]
+    second = client.post("/api/v1/escalations", json={**VALID, "subject": "Another"}).get_json()[
+        "reference"
+    ]
+    auth.logout()
+    auth.login(Role.AGENT_TIER1)
+    token = auth.csrf()
+    assert first in client.get("/escalations").get_data(as_text=True)  # the tier-1 queue
+    client.post(
+        f"/escalations/{first}/reply",
+        data={"text": "Check F5001 for me?", "action": "waiting", "csrf_token": token},
+    )
+    client.post(
+        f"/escalations/{first}/reply",
+        data={"text": "Looks like the PSU batch issue", "action": "note", "csrf_token": token},
+    )
+    client.post(
+        f"/escalations/{first}/reply",
+        data={"text": "Needs tier 2", "action": "escalate", "csrf_token": token},
+    )
+    ticket = session.scalar(select(Ticket).where(Ticket.reference == first))
+    assert (ticket.tier, ticket.status) == ("tier2", "waiting_on_technician")
+    assert ticket.first_responded_at is not None
+    replies = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.contains(first))
+    ).all()
+    assert any("Check F5001 for me?" in m.body_text for m in replies)
+    assert not any("PSU batch" in m.body_text for m in replies)  # notes are never mailed
+    auth.logout()
+    auth.login(
+        user=session.get(__import__("app.auth.models", fromlist=["User"]).User, ticket.author_id)
+    )
+    api = client.get(f"/api/v1/escalations/{first}").get_json()
+    assert [e["text"] for e in api["timeline"]][:3] == [
+        VALID["description"],
+        "Opened in the tier-1 queue for all products.",
+        "Check F5001 for me?",
+    ]
+    assert "PSU batch" not in client.get(f"/escalations/{first}").get_data(as_text=True)
+    # Silence past the target: the sweep flags it and sends it on.
+    session.execute(
+        update(Ticket)
+        .where(Ticket.reference == second)
+        .values(first_response_due=datetime(2020, 1, 1, tzinfo=UTC))
+    )
+    session.commit()
+    swept = runner.invoke(args=["escalations", "sweep"])
+    assert "1 breached, 1 escalated." in swept.output
+    assert "0 breached" in runner.invoke(args=["escalations", "sweep"]).output
+    late = session.scalar(select(Ticket).where(Ticket.reference == second))
+    session.refresh(late)
+    assert (late.tier, late.breached_at is not None) == ("tier2", True)

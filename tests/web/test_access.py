@@ -22,6 +22,7 @@ PEOPLE = frozenset({Role.ADMIN, Role.CENTRE_MANAGER})
 KEEPERS = frozenset({Role.ENGINEER, Role.ADMIN})
 ORDERERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
 ADMINS = frozenset({Role.ADMIN})
+AGENTS = frozenset({Role.AGENT_TIER1, Role.AGENT_TIER2, Role.ENGINEER, Role.ADMIN})
 
 EXPECTED: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -61,6 +62,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "escalations.submit": SIGNED_IN,
     "escalations.save_draft": SIGNED_IN,
     "escalations.ticket": SIGNED_IN,
+    "escalations.queues": AGENTS,
+    "escalations.reply": SIGNED_IN,
     "orders.cart": ORDERERS,
     "orders.add": ORDERERS,
     "orders.paste": ORDERERS,
