@@ -40,7 +40,7 @@ outbox_cli = AppGroup("outbox", help="Send queued mail.")
 def register(app: Flask) -> None:
     from app.catalog.commands import catalog_cli
     from app.diagnose.commands import diagnostics_cli
-    from app.escalations.commands import escalations_cli
+    from app.escalations.commands import escalations_cli, mail_cli
     from app.search.commands import search_cli
 
     groups = (
@@ -52,6 +52,7 @@ def register(app: Flask) -> None:
         search_cli,
         diagnostics_cli,
         escalations_cli,
+        mail_cli,
     )
     for group in groups:
         app.cli.add_command(group)

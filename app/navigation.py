@@ -53,6 +53,7 @@ def menu_for(role: Role) -> list[MenuItem]:
 
 
 def context() -> dict[str, Any]:
-    if current_user.is_authenticated:
+    # Mail rendered by a command has no request and no user.
+    if getattr(current_user, "is_authenticated", False):
         return {"menu": menu_for(current_user.role)}
     return {"menu": []}

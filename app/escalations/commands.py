@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import session_factory
-from app.escalations import services
+from app.escalations import inbound, services
 
 escalations_cli = AppGroup("escalations", help="Escalation tickets.")
 
@@ -18,3 +21,26 @@ def sweep_command() -> None:
     with session_factory().begin() as session:
         counts = services.sweep(session)
     click.echo(f"{counts['breached']} breached, {counts['escalated']} escalated.")
+
+
+mail_cli = AppGroup("mail", help="Mail into the portal.")
+
+EX_TEMPFAIL = 75  # sysexits: the mail server keeps the message and tries again
+
+
+@mail_cli.command("ingest")
+def ingest_command() -> None:
+    """Read one RFC 822 message from standard input (as a mail server hands mail to a program)
+    and thread it into its ticket or open one. Exit 0 when the message is taken (even ignored),
+    75 when it should be offered again later."""
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        click.echo("No message on standard input.", err=True)
+        sys.exit(EX_TEMPFAIL)
+    try:
+        with session_factory().begin() as session:
+            outcome = inbound.ingest(session, raw)
+    except SQLAlchemyError as exc:
+        click.echo(f"Could not store the message ({type(exc).__name__}); try again.", err=True)
+        sys.exit(EX_TEMPFAIL)
+    click.echo(f"{outcome.status}{' ' + outcome.reference if outcome.reference else ''}")

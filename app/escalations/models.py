@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base
@@ -79,3 +79,17 @@ class EscalationDraft(Base):
     )
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     saved_at: Mapped[datetime]
+
+
+class InboundMail(Base):
+    """Every message handed to ``mail ingest``, stored raw before anything else happens to it."""
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    sender: Mapped[str | None] = mapped_column(String(254))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(20))  # threaded, opened, ignored, unknown_sender
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_tickets.id"))

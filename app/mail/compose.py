@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 from sqlalchemy.orm import Session
 
 from app.mail.models import OutboxMessage
@@ -27,7 +27,12 @@ def external_url(endpoint: str, **values: Any) -> str:
     Never from the request's Host header: anyone can send a request naming another host, and a
     password-reset link pointing there would hand that host the token.
     """
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:  # a command (mail ingest, the sweep): the path alone needs no real request
+        with current_app.test_request_context():
+            path = url_for(endpoint, **values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def smtp_settings() -> SmtpSettings:

@@ -1,0 +1,151 @@
+"""Mail in: one RFC 822 message, as a mail server hands it to a program.
+
+The raw message is stored first (nothing is lost whatever happens next), keyed by its Message-ID
+so that the same message delivered again is processed once. Then it is threaded into its ticket
+(the reference in the subject, or In-Reply-To / References naming a mail we sent), or opens a
+ticket from a known sender. Auto-replies and bounces are stored and left alone, and unknown
+senders get no answer: no mail loops, no backscatter. Broken charsets and NUL bytes are
+repaired, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.escalations import services
+from app.escalations.models import OPEN, RESOLVED, InboundMail, Ticket, TicketEvent
+from app.input_guard import CONTROL
+from app.mail.models import OutboxMessage
+from parts_catalog.sqltypes import utcnow
+
+REFERENCE = re.compile(r"ESC-\d{4}-\d{6}")
+MAX_BODY = 20_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # threaded, opened, ignored, unknown_sender, duplicate
+    reference: str | None = None
+
+
+def _text(message: EmailMessage) -> str:
+    """The message's plain text (or its HTML stripped of tags), charset errors replaced."""
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        text = payload.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = payload.decode("utf-8", errors="replace")
+    if part.get_content_type() == "text/html":
+        text = re.sub(r"<[^>]+>", " ", text)
+    return CONTROL.sub("", text).replace("\r\n", "\n").strip()
+
+
+def _without_quotes(text: str) -> str:
+    """A reply's new text: the quoted history below it is already on the ticket."""
+    kept = []
+    for line in text.splitlines():
+        if line.startswith(">") or re.match(r"^On .+ wrote:$", line.strip()):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip() or text
+
+
+def _automatic(message: EmailMessage, sender: str) -> bool:
+    auto = (message.get("Auto-Submitted") or "no").lower()
+    precedence = (message.get("Precedence") or "").lower()
+    return (
+        auto != "no"
+        or precedence in ("bulk", "junk", "list", "auto_reply")
+        or message.get("X-Autoreply") is not None
+        or message.get_content_type() == "multipart/report"
+        or sender.split("@")[0].lower() in ("mailer-daemon", "postmaster", "")
+    )
+
+
+def ingest(session: Session, raw: bytes) -> Outcome:
+    """Process one message; the caller commits."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    message_id = (message.get("Message-ID") or "").strip()[:255] or (
+        "<sha256-" + hashlib.sha256(raw).hexdigest() + "@benchside>"
+    )
+    if session.scalar(select(InboundMail.id).where(InboundMail.message_id == message_id)):
+        return Outcome("duplicate")
+    sender = parseaddr(str(message.get("From") or ""))[1].lower()[:254]
+    stored = InboundMail(
+        message_id=message_id,
+        sender=sender or None,
+        raw=raw,
+        received_at=utcnow(),
+        outcome="stored",
+    )
+    session.add(stored)
+    session.flush()
+    if _automatic(message, sender):
+        stored.outcome = "ignored"
+        return Outcome("ignored")
+    user = session.scalar(select(User).where(func.lower(User.email) == sender)) if sender else None
+    if user is None or not user.is_enabled:
+        stored.outcome = "unknown_sender"
+        return Outcome("unknown_sender")
+    subject = CONTROL.sub("", str(message.get("Subject") or "")).strip()
+    ticket = _thread(session, message, subject, user)
+    body = _text(message)
+    if ticket is not None:
+        ticket.events.append(
+            TicketEvent(
+                kind="message",
+                public=True,
+                author=user.email,
+                body=_without_quotes(body)[:MAX_BODY],
+                created_at=utcnow(),
+            )
+        )
+        if ticket.status == RESOLVED or ticket.author_id == user.id:
+            ticket.status = OPEN
+        stored.outcome, stored.ticket_id = "threaded", ticket.id
+        session.flush()
+        return Outcome("threaded", ticket.reference)
+    data = services.Submission(
+        subject=(subject or "Escalation by mail")[:200],
+        description=(body or "(no text)")[:MAX_BODY],
+        category="other",
+        model_number=_model_in(body) or "not given",
+    )
+    opened, _new = services.open_ticket(session, user, data, idempotency_key=message_id[:80])
+    stored.outcome, stored.ticket_id = "opened", opened.id
+    session.flush()
+    return Outcome("opened", opened.reference)
+
+
+def _thread(session: Session, message: EmailMessage, subject: str, user: User) -> Ticket | None:
+    references = REFERENCE.findall(subject)
+    replied = " ".join(str(message.get(h) or "") for h in ("In-Reply-To", "References"))
+    for mid in re.findall(r"<[^>]+>", replied):
+        sent = session.scalar(select(OutboxMessage.subject).where(OutboxMessage.message_id == mid))
+        if sent:
+            references += REFERENCE.findall(sent)
+    for reference in references:
+        ticket = services.visible(session, user, reference)
+        if ticket is not None:
+            return ticket
+    return None
+
+
+def _model_in(text: str) -> str | None:
+    match = re.search(r"(?im)^\s*model(?: number)?\s*[:=]\s*(\S{3,40})", text)
+    return match.group(1) if match else None

@@ -1,0 +1,112 @@
+"""Mail in: real-world shapes, threaded once, loops and noise left alone."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.escalations.models import InboundMail, Ticket
+from app.roles import Role
+from tests.factories import make_user
+
+
+def mail(sender: str, subject: str, body: str, **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "escalations@benchside.local"
+    message["Subject"] = subject
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return bytes(message)
+
+
+@pytest.fixture
+def technician(session: Session):  # type: ignore[no-untyped-def]
+    user = make_user(session, role=Role.TECHNICIAN, email="tech.mail@example.com")
+    session.commit()
+    return user
+
+
+def ingest(runner: FlaskCliRunner, raw: bytes) -> str:
+    result = runner.invoke(args=["mail", "ingest"], input=raw)
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def test_a_mail_opens_a_ticket_and_a_reply_threads_into_it(
+    runner: FlaskCliRunner, session: Session, technician: object
+) -> None:
+    first = mail(
+        "Tech <TECH.MAIL@example.com>",
+        "KDL-55W800C shuts down",
+        "Model: KDL-55W800C\nBlinks 6 times.",
+        Message_ID="<m1@example.com>",
+    )
+    opened = ingest(runner, first)
+    assert opened.startswith("opened ESC-")
+    reference = opened.split()[1]
+    # The same message delivered three times (a retrying mail server): one ticket.
+    assert ingest(runner, first) == "duplicate"
+    assert ingest(runner, first) == "duplicate"
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    ticket = session.scalar(select(Ticket))
+    assert ticket.model_number == "KDL-55W800C"
+    reply = mail(
+        "tech.mail@example.com",
+        f"Re: [{reference}] KDL-55W800C shuts down",
+        "F5001 is open.\n\nOn Mon, support wrote:\n> Check F5001",
+        Message_ID="<m2@example.com>",
+    )
+    assert ingest(runner, reply) == f"threaded {reference}"
+    session.refresh(ticket)
+    assert ticket.events[-1].body == "F5001 is open."
+
+
+def test_charsets_nul_bytes_attachments_bounces_and_strangers(
+    runner: FlaskCliRunner, session: Session, technician: object
+) -> None:
+    latin = (
+        b"From: tech.mail@example.com\r\nSubject: =?iso-8859-1?q?Pr=FCfung?=\r\n"
+        b"Message-ID: <m3@example.com>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n"
+        b"Ger\xe4t defekt \x00 bitte\r\n"
+    )
+    assert ingest(runner, latin).startswith("opened")
+    ticket = session.scalar(select(Ticket).order_by(Ticket.id.desc()))
+    assert ticket.subject == "Prüfung"
+    assert "Gerät defekt  bitte" in ticket.description
+    with_file = EmailMessage()
+    with_file["From"], with_file["Subject"], with_file["Message-ID"] = (
+        "tech.mail@example.com",
+        "Log attached",
+        "<m4@example.com>",
+    )
+    with_file.set_content("See the log.")
+    with_file.add_attachment(
+        b"\x00\x01binary", maintype="application", subtype="octet-stream", filename="log.bin"
+    )
+    assert ingest(runner, bytes(with_file)).startswith("opened")
+    away = mail(
+        "tech.mail@example.com",
+        "Out of office",
+        "Back Monday",
+        Auto_Submitted="auto-replied",
+        Message_ID="<m5@example.com>",
+    )
+    assert ingest(runner, away) == "ignored"
+    bounce = mail(
+        "MAILER-DAEMON@mx.example.com",
+        "Undelivered Mail",
+        "550 no such user",
+        Message_ID="<m6@example.com>",
+    )
+    assert ingest(runner, bounce) == "ignored"
+    stranger = mail("someone@elsewhere.example", "Help", "My TV", Message_ID="<m7@example.com>")
+    assert ingest(runner, stranger) == "unknown_sender"
+    stored = session.scalars(select(InboundMail.outcome).order_by(InboundMail.id)).all()
+    assert stored == ["opened", "opened", "ignored", "ignored", "unknown_sender"]
+    assert runner.invoke(args=["mail", "ingest"], input=b"").exit_code == 75
