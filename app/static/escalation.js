@@ -38,6 +38,31 @@
       if (r.ok) state.textContent = "Draft saved " + new Date().toLocaleTimeString() + ".";
     }).catch(function () { dirty = true; });
   }, 3000);
+  // Guided fixes that match the subject, beside the form: only what the search finds relevant
+  // (it answers nothing rather than noise), never a step to pass.
+  var aside = document.getElementById("may-help");
+  var timer = null;
+  form.elements.subject.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var q = form.elements.subject.value.trim();
+      if (q.length < 4 || !aside) return;
+      fetch(aside.dataset.suggest + "?kind=trees&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
+        .then(function (data) {
+          var list = aside.querySelector("ul");
+          list.innerHTML = "";
+          (data.suggestions || []).slice(0, 3).forEach(function (s) {
+            var li = document.createElement("li");
+            var a = document.createElement("a");
+            a.href = s.url; a.target = "_blank"; a.rel = "noopener"; a.textContent = s.title;
+            li.appendChild(a);
+            list.appendChild(li);
+          });
+          aside.hidden = list.children.length === 0;
+        }).catch(function () {});
+    }, 400);
+  });
   form.addEventListener("submit", function () {
     var button = form.querySelector("button[type=submit]");
     setTimeout(function () { button.disabled = true; }, 0);  // one click, one ticket
