@@ -119,16 +119,7 @@ def import_tree(
         session.flush()
         if publish:
             _publish(session, existing, tree)
-        session.add(
-            TreeChange(
-                tree_id=tree.id,
-                revision=existing.number,
-                action="published" if publish else "imported",
-                by=by,
-                at=utcnow(),
-            )
-        )
-        session.flush()
+        _log_import(session, existing, publish=publish, by=by)
         return existing
     number = (
         session.scalar(select(func.max(TreeRevision.number)).where(TreeRevision.tree_id == tree.id))
@@ -148,17 +139,21 @@ def import_tree(
     session.flush()
     if publish:
         _publish(session, revision, tree)
+    _log_import(session, revision, publish=publish, by=by)
+    return revision
+
+
+def _log_import(session: Session, revision: TreeRevision, *, publish: bool, by: str | None) -> None:
     session.add(
         TreeChange(
-            tree_id=tree.id,
-            revision=number,
+            tree_id=revision.tree_id,
+            revision=revision.number,
             action="published" if publish else "imported",
             by=by,
             at=utcnow(),
         )
     )
     session.flush()
-    return revision
 
 
 def publish(session: Session, tree_id: str, number: int) -> TreeRevision:

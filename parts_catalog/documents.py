@@ -9,7 +9,8 @@ from parts_catalog.services import Fitment, PartInfo, ReleaseDiff
 from parts_catalog.supersession import Edge, Resolution
 
 
-def _amount(value: Decimal | None) -> str | None:
+def amount(value: Decimal | None) -> str | None:
+    """Money as the API writes it: a string with two decimals (never a float)."""
     return None if value is None else f"{value:.2f}"
 
 
@@ -54,7 +55,7 @@ def part_document(part: PartInfo) -> dict[str, Any]:
         "normalised": part.number_norm,
         "description": part.description,
         "category": part.category,
-        "unit_price": _amount(part.unit_price),
+        "unit_price": amount(part.unit_price),
         "currency": part.currency,
         "status": part.status,
         "safety_critical": part.safety_critical,

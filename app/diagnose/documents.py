@@ -13,7 +13,7 @@ from diagnostics.models import DiagnosticSession
 from diagnostics.services import Estimate, PartLine, WalkState
 from diagnostics.trees import CHOICE, MEASURE, Node
 from diagnostics.walk import Step
-from parts_catalog.documents import resolution_document
+from parts_catalog.documents import amount, resolution_document
 
 
 def may_change(walk_session: DiagnosticSession) -> bool:
@@ -40,10 +40,6 @@ def labour_rate() -> Decimal | None:
     centre = getattr(current_user, "centre", None)
     rate: Decimal | None = centre.labour_rate if centre is not None else None
     return rate
-
-
-def _amount(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def node_document(
@@ -74,7 +70,7 @@ def part_document(line: PartLine, *, release: str) -> dict[str, Any]:
             {
                 "part_number": o.number,
                 "quantity": o.qty,
-                "unit_price": _amount(o.unit_price),
+                "unit_price": amount(o.unit_price),
                 "currency": o.currency,
                 "stock": o.stock,
                 "status": o.status,
@@ -86,10 +82,10 @@ def part_document(line: PartLine, *, release: str) -> dict[str, Any]:
 
 def estimate_document(estimate: Estimate) -> dict[str, Any]:
     return {
-        "parts_total": _amount(estimate.parts_total),
-        "labour": _amount(estimate.labour),
-        "total": _amount(estimate.total),
-        "exchange_value": _amount(estimate.exchange_value),
+        "parts_total": amount(estimate.parts_total),
+        "labour": amount(estimate.labour),
+        "total": amount(estimate.total),
+        "exchange_value": amount(estimate.exchange_value),
         "recommend_exchange": estimate.recommend_exchange,
         "missing_prices": list(estimate.missing_prices),
         "unavailable": list(estimate.unavailable),

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from app.orders.models import Order, ReturnRequest
-
-
-def _amount(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
+from parts_catalog.documents import amount
 
 
 def order_document(order: Order) -> dict[str, Any]:
@@ -21,7 +17,7 @@ def order_document(order: Order) -> dict[str, Any]:
         "job": order.job,
         "release": order.release_label,
         "placed_at": order.placed_at.isoformat(),
-        "total": _amount(order.total),
+        "total": amount(order.total),
         "currency": order.currency,
         "lines": [
             {
@@ -36,7 +32,7 @@ def order_document(order: Order) -> dict[str, Any]:
                         "quantity": item.quantity,
                         "reserved": item.reserved,
                         "backordered": item.backordered,
-                        "unit_price": _amount(item.unit_price),
+                        "unit_price": amount(item.unit_price),
                     }
                     for item in line.items
                 ],

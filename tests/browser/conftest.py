@@ -21,6 +21,7 @@ from app import create_app
 from app.search import indexing
 from tests import database
 from tests.conftest import make_test_config
+from tests.factories import PASSWORD
 from tests.smtp import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,6 +56,13 @@ class LiveServer:
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def sign_in(self, page: Page, email: str, password: str = PASSWORD) -> None:
+        """Sign in on the login page, as a person does."""
+        page.goto(self.url + "/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
 
     def update_search_index(self) -> None:
         """What the index writer does after an import commits."""

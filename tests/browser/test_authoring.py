@@ -3,22 +3,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from app.roles import Role
 from parts_catalog.importer import import_release
 from tests.browser.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 from tests.parts_catalog.releases import base_release
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Page, live_server: LiveServer, email: str) -> None:
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_an_engineer_builds_publishes_and_a_technician_walks(
@@ -30,7 +23,7 @@ def test_an_engineer_builds_publishes_and_a_technician_walks(
         technician = make_user(session, role=Role.TECHNICIAN)
         session.commit()
     page = browser.new_page()
-    sign_in(page, live_server, engineer.email)
+    live_server.sign_in(page, engineer.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Trees").click()
     page.get_by_label("Tree id").fill("tv-no-remote")
     page.get_by_label("Title").fill("The TV ignores its remote")
@@ -72,7 +65,7 @@ def test_an_engineer_builds_publishes_and_a_technician_walks(
     page.close()
 
     tech = browser.new_page()
-    sign_in(tech, live_server, technician.email)
+    live_server.sign_in(tech, technician.email)
     tech.goto(live_server.url + "/diagnose?q=ignores+remote")
     tech.get_by_role("button", name="The TV ignores its remote").click()
     expect(tech.get_by_role("heading", level=1)).to_contain_text("IR LED")
@@ -96,8 +89,8 @@ def test_a_stale_save_is_refused_and_both_versions_kept(
         session.commit()
     editor = f"{live_server.url}/authoring/trees/tv-red-led-blinks"
     one, two = browser.new_page(), browser.new_page()
-    sign_in(one, live_server, first.email)
-    sign_in(two, live_server, second.email)
+    live_server.sign_in(one, first.email)
+    live_server.sign_in(two, second.email)
     one.goto(editor)
     two.goto(editor)
     one.locator("#title").fill("Blinks, checked by the first engineer")

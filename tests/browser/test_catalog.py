@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from app.roles import Role
 from parts_catalog.importer import import_release
 from tests.browser.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 from tests.parts_catalog.releases import base_release
 
 pytestmark = pytest.mark.browser
@@ -23,10 +23,7 @@ def test_an_old_number_leads_to_what_to_order(
         user = make_user(session, role=Role.TECHNICIAN)
         session.commit()
     live_server.update_search_index()
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    live_server.sign_in(page, user.email)
     # The number as a service manual prints it, typed with spaces into the box on every page:
     # the suggestions already say what to order instead.
     box = page.get_by_role("combobox", name="Search parts and models")
@@ -63,10 +60,7 @@ def test_search_suggests_as_you_type_and_works_without_javascript(
     for javascript in (True, False):
         context = browser.new_context(java_script_enabled=javascript)
         page = context.new_page()
-        page.goto(live_server.url + "/login")
-        page.get_by_label("Email").fill(user.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        live_server.sign_in(page, user.email)
         box = page.get_by_role("combobox", name="Search parts and models")
         if javascript:
             box.press_sequentially("pwoer bord", delay=30)

@@ -11,7 +11,7 @@ from diagnostics import services, trees
 from parts_catalog.importer import import_release
 from tests.browser.conftest import LiveServer
 from tests.diagnostics.test_trees import TREE
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 from tests.parts_catalog.releases import base_release
 
 pytestmark = pytest.mark.browser
@@ -25,10 +25,7 @@ def test_from_a_blink_code_to_the_part_to_order(
         services.import_tree(session, trees.dump(TREE), by="eng", publish=True)
         user = make_user(session, role=Role.TECHNICIAN)
         session.commit()
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    live_server.sign_in(page, user.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Diagnose").click()
     # The code as the TV shows it, the model in any spelling.
     page.get_by_role("textbox", name="Code").fill("2")
@@ -76,10 +73,7 @@ def test_script_in_a_tree_never_runs_for_a_technician(
         session.commit()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    live_server.sign_in(page, user.email)
     page.goto(live_server.url + "/diagnose/trees/tv-red-led-blinks")
     page.get_by_role("button", name="Start the tree").click()
     page.get_by_role("button", name="6").click()
@@ -99,10 +93,7 @@ def test_a_fix_adds_its_parts_to_the_cart(
         services.import_tree(session, trees.dump(TREE), by="eng", publish=True)
         user = make_user(session, role=Role.TECHNICIAN)
         session.commit()
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    live_server.sign_in(page, user.email)
     page.goto(live_server.url + "/diagnose/trees/tv-red-led-blinks")
     page.get_by_role("button", name="Start the tree").click()
     page.get_by_role("button", name="2", exact=True).click()

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.escalations.models import Ticket
 from app.roles import Role
 from tests.browser.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +20,7 @@ def test_nothing_typed_is_lost_and_one_click_is_one_ticket(
         session.commit()
     context = browser.new_context()
     page = context.new_page()
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    live_server.sign_in(page, user.email)
     page.goto(live_server.url + "/escalations/new")
     page.get_by_label("Subject").fill("Shuts down after 3 s")
     page.get_by_label("What happens, and what you tried").fill("12.1 V at CN6101; F5001 fine.")

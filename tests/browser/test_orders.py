@@ -10,7 +10,7 @@ from app.orders.models import DELIVERED, Order
 from app.roles import Role
 from parts_catalog.importer import import_release
 from tests.browser.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 from tests.orders.test_orders import KIT, KIT_ROWS
 from tests.parts_catalog.releases import base_release
 
@@ -38,10 +38,7 @@ def test_a_pasted_list_to_an_order_and_a_catalogue_error_return(
         technician = make_user(session, role=Role.TECHNICIAN)
         session.commit()
     page = browser.new_page()
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill(technician.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    live_server.sign_in(page, technician.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Cart").click()
     page.get_by_label("Paste a list").fill(LIST)
     page.get_by_role("button", name="Check and add").click()
