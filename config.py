@@ -75,6 +75,7 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Benchside <no-reply@benchside.local>")
     ESCALATION_ADDRESS = _env("ESCALATION_ADDRESS", "escalations@benchside.local")
+    ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
     ESCALATION_CATEGORIES = tuple(
         c.strip()
         for c in _env("ESCALATION_CATEGORIES", "technical,parts,warranty,other").split(",")

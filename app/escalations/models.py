@@ -93,3 +93,21 @@ class InboundMail(Base):
     received_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(20))  # threaded, opened, ignored, unknown_sender
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_tickets.id"))
+
+
+class Attachment(Base):
+    """A file sent with an escalation: uploaded on its own (a file refused never touches the
+    text), stored outside the web root under a random name, and tied to the ticket on submit."""
+
+    __tablename__ = "escalation_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)  # the stored file's name
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalation_tickets.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int]
+    uploaded_at: Mapped[datetime]

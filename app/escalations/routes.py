@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.access import form_page, roles, signed_in
 from app.db import get_session
-from app.escalations import bp, services
+from app.escalations import attachments, bp, services
 from app.escalations.forms import EscalationForm, ReplyForm
-from app.escalations.models import OPEN, TIERS, EscalationDraft, TicketEvent
+from app.escalations.models import OPEN, TIERS, Attachment, EscalationDraft, TicketEvent
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
 from parts_catalog.sqltypes import utcnow
@@ -37,7 +48,10 @@ def _page(
         if name in form:
             form[name].errors = [*form[name].errors, message]
     form.key.data = form.key.data or uuid.uuid4().hex
-    return render_template("escalations/new.html", form=form), status
+    files = attachments.waiting_for(get_session(), current_user)
+    return render_template(
+        "escalations/new.html", form=form, files=files, file_error=(errors or {}).get("files")
+    ), status
 
 
 @bp.get("/new")
@@ -69,7 +83,10 @@ def new() -> ResponseReturnValue:
             if draft.data.get(name):
                 form[name].data = draft.data[name]
     return render_template(
-        "escalations/new.html", form=form, restored=draft is not None and not walk_id
+        "escalations/new.html",
+        form=form,
+        restored=draft is not None and not walk_id,
+        files=attachments.waiting_for(session, current_user),
     ), 200
 
 
@@ -78,9 +95,22 @@ def new() -> ResponseReturnValue:
 @form_page
 def submit() -> ResponseReturnValue:
     form = _form()
+    session = get_session()
+    # Without JavaScript the files come with the form: each is kept, or refused with a message,
+    # before anything else is checked, so that a second try need not send them again.
+    for file in request.files.getlist("files"):
+        if not file.filename:
+            continue
+        try:
+            attachments.store(session, current_user, file.stream, file.filename)
+            session.commit()
+        except attachments.Refused as exc:
+            session.rollback()
+            return _page(form, status=422, errors={"files": str(exc)})
+        finally:
+            file.close()
     if not form.validate():
         return _page(form, status=form.status)
-    session = get_session()
     data = services.Submission(
         subject=form.subject.data or "",
         description=form.description.data or "",
@@ -97,6 +127,8 @@ def submit() -> ResponseReturnValue:
     except services.TicketInvalid as exc:
         session.rollback()
         return _page(form, status=422, errors=exc.errors)
+    for attachment in attachments.waiting_for(session, current_user):
+        attachment.ticket_id = ticket.id
     draft = session.get(EscalationDraft, current_user.id)
     if draft is not None:
         session.delete(draft)
@@ -104,6 +136,53 @@ def submit() -> ResponseReturnValue:
     return render_template(
         "escalations/received.html", ticket=ticket, zone=services.calendar().zone
     ), 201
+
+
+@bp.post("/attachments")
+@signed_in
+def upload() -> ResponseReturnValue:
+    """One file, on its own: a refused file never touches what was typed."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return jsonify(error="Choose a file."), 422
+    session = get_session()
+    try:
+        stored = attachments.store(session, current_user, file.stream, file.filename)
+    except attachments.Refused as exc:
+        session.rollback()
+        return jsonify(error=str(exc)), 422
+    finally:
+        file.close()  # a large upload is spooled to a temporary file
+    session.commit()
+    return jsonify(id=stored.id, name=stored.filename, size=stored.size), 201
+
+
+@bp.post("/attachments/<int:attachment_id>/remove")
+@signed_in
+def remove_attachment(attachment_id: int) -> ResponseReturnValue:
+    session = get_session()
+    found = session.get(Attachment, attachment_id)
+    if found is None or found.user_id != current_user.id or found.ticket_id is not None:
+        abort(404)
+    attachments.path_of(found).unlink(missing_ok=True)
+    session.delete(found)
+    session.commit()
+    return jsonify(removed=True)
+
+
+@bp.get("/<reference>/files/<int:attachment_id>")
+@signed_in
+def download(reference: str, attachment_id: int) -> ResponseReturnValue:
+    found = services.visible(get_session(), current_user, reference)
+    attachment = get_session().get(Attachment, attachment_id)
+    if found is None or attachment is None or attachment.ticket_id != found.id:
+        abort(404)
+    return send_file(
+        attachments.path_of(attachment),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+    )
 
 
 @bp.post("/draft")
@@ -137,6 +216,9 @@ def ticket(reference: str) -> ResponseReturnValue:
         zone=services.calendar().zone,
         agent=agent,
         form=ReplyForm(formdata=None),
+        ticket_files=get_session()
+        .scalars(select(Attachment).where(Attachment.ticket_id == found.id))
+        .all(),
     )
 
 

@@ -38,6 +38,31 @@
       if (r.ok) state.textContent = "Draft saved " + new Date().toLocaleTimeString() + ".";
     }).catch(function () { dirty = true; });
   }, 3000);
+  // Files upload on their own as soon as they are chosen: one refused (too large, wrong type)
+  // is named, and neither the text nor the other files are touched.
+  var filesField = document.getElementById("files-field");
+  if (filesField) {
+    var input = filesField.querySelector("input[type=file]");
+    var listed = filesField.querySelector(".attached");
+    input.addEventListener("change", function () {
+      Array.prototype.forEach.call(input.files, function (file) {
+        var item = document.createElement("li");
+        item.textContent = file.name + " · uploading…";
+        listed.appendChild(item);
+        var body = new FormData();
+        body.append("file", file);
+        fetch(filesField.dataset.upload, {
+          method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token }, body: body
+        }).then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+          .then(function (result) {
+            item.textContent = result.ok ? file.name + " · attached" : result.data.error;
+            if (!result.ok) item.className = "error";
+          }).catch(function () { item.textContent = file.name + " · could not be sent; try again"; });
+      });
+      input.value = "";
+    });
+  }
+
   // Guided fixes that match the subject, beside the form: only what the search finds relevant
   // (it answers nothing rather than noise), never a step to pass.
   var aside = document.getElementById("may-help");

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -184,3 +185,59 @@ def test_agents_answer_note_escalate_and_the_sweep_catches_silence(
     late = session.scalar(select(Ticket).where(Ticket.reference == second))
     session.refresh(late)
     assert (late.tier, late.breached_at is not None) == ("tier2", True)
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+
+
+def test_attachments_are_checked_by_content_and_kept(
+    app: Flask, client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    import io
+
+    auth.login(Role.TECHNICIAN)
+    token = csrf_token(client, "/escalations/new")
+    client.environ_base["HTTP_X_CSRFTOKEN"] = token
+
+    def upload(data: bytes, name: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+        with client.post(
+            "/escalations/attachments",
+            data={"file": (io.BytesIO(data), name)},
+            content_type="multipart/form-data",
+        ) as response:
+            return response.status_code, response.get_json()
+
+    assert upload(JPEG, "board.jpg")[0] == 201
+    status, body = upload(b"MZ\x90\x00\x03\x00binary", "photo.jpg")  # a program named .jpg
+    assert (status, body["error"]) == (
+        422,
+        "“photo.jpg” is not a photo (JPEG, PNG), a text log or a PDF.",
+    )
+    assert upload(b"%PDF-1.7 manual", "manual.pdf")[0] == 201
+    app.config["ATTACHMENT_MAX_BYTES"] = 2048  # the limit, small enough to test cheaply
+    status, body = upload(b"x" * 2049, "huge.log")
+    assert status == 422
+    assert body["error"] == "“huge.log” is larger than 2 KB."
+    # Without JavaScript a refused file comes back named, with the text and the kept files.
+    typed = {**VALID, "csrf_token": token, "key": "k2", "priority": "normal"}
+    refused = client.post(
+        "/escalations/new",
+        data={**typed, "files": (io.BytesIO(b"\x00\x01\x02"), "core.dump")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "“core.dump” is not a photo" in html
+    assert "board.jpg" in html
+    assert "manual.pdf" in html
+    assert VALID["description"] in html
+    sent = client.post("/escalations/new", data=typed)
+    assert sent.status_code == 201
+    reference = re.search(r"ESC-\d{4}-\d{6}", sent.get_data(as_text=True)).group(0)  # type: ignore[union-attr]
+    page = client.get(f"/escalations/{reference}").get_data(as_text=True)
+    link = re.search(r'href="(/escalations/[^"]+/files/\d+)">board.jpg', page).group(1)  # type: ignore[union-attr]
+    with client.get(link) as download:
+        assert download.data == JPEG
+    auth.logout()
+    auth.login(Role.TECHNICIAN)
+    assert client.get(link).status_code == 404  # another centre's technician

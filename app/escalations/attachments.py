@@ -1,0 +1,99 @@
+"""Files sent with an escalation: the type decided by the content, not by the name; limits on
+size and count; stored outside the web root."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import IO
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.escalations.models import Attachment
+from parts_catalog.sqltypes import utcnow
+
+MAX_PER_TICKET = 5
+# What a technician sends: photos, logs, PDFs. Decided from the first bytes.
+SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+class Refused(Exception):
+    """A file that cannot be attached; the message says why."""
+
+
+def kind_of(head: bytes) -> str | None:
+    for signature, content_type in SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "text/plain" if b"\x00" not in head else None
+
+
+def store(session: Session, user: User, stream: IO[bytes], filename: str) -> Attachment:
+    """Keep one uploaded file for the user's next escalation.
+
+    :raises Refused: too large, of a type that is not a photo, a log or a PDF, or one too many.
+    """
+    waiting = (
+        session.scalar(
+            select(func.count()).where(
+                Attachment.user_id == user.id, Attachment.ticket_id.is_(None)
+            )
+        )
+        or 0
+    )
+    if waiting >= MAX_PER_TICKET:
+        raise Refused(f"At most {MAX_PER_TICKET} files with one escalation.")
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(f"“{filename}” is larger than {_size(limit)}.")
+    if not data:
+        raise Refused(f"“{filename}” is empty.")
+    content_type = kind_of(data[:4096])
+    if content_type is None:
+        raise Refused(f"“{filename}” is not a photo (JPEG, PNG), a text log or a PDF.")
+    token = secrets.token_hex(16)
+    folder = Path(current_app.config["UPLOAD_DIR"]) / "escalations"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / token).write_bytes(data)
+    attachment = Attachment(
+        token=token,
+        user_id=user.id,
+        filename=Path(filename).name[:200] or "file",
+        content_type=content_type,
+        size=len(data),
+        uploaded_at=utcnow(),
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:g} MB" if n >= 1048576 else f"{n / 1024:g} KB"
+
+
+def waiting_for(session: Session, user: User) -> list[Attachment]:
+    """Files uploaded for the escalation being written (kept across an error or a reload)."""
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.user_id == user.id, Attachment.ticket_id.is_(None))
+            .order_by(Attachment.id)
+        )
+    )
+
+
+def path_of(attachment: Attachment) -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / "escalations" / attachment.token
