@@ -116,6 +116,7 @@ def ingest(session: Session, raw: bytes) -> Outcome:
             )
         )
         if ticket.status == RESOLVED or ticket.author_id == user.id:
+            services.resume(ticket, utcnow())
             ticket.status = OPEN
         stored.outcome, stored.ticket_id = "threaded", ticket.id
         session.flush()

@@ -43,6 +43,9 @@ class Ticket(Base):
     resolution_due: Mapped[datetime]
     first_responded_at: Mapped[datetime | None]
     breached_at: Mapped[datetime | None]
+    # While the ticket waits for the technician its clock stands still: the working time spent
+    # waiting is added to the resolution target when the technician answers.
+    paused_at: Mapped[datetime | None]
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"

@@ -284,6 +284,7 @@ def reply(reference: str) -> ResponseReturnValue:
                 created_at=utcnow(),
             )
         )
+        services.resume(found, utcnow())
         found.status = OPEN
     session.commit()
     flash("Sent." if action != "note" else "Note added (agents only).", "success")

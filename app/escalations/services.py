@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.escalations.models import OPEN, PRIORITIES, RESOLVED, WAITING, Ticket, TicketEvent
-from app.escalations.sla import Calendar, add_working_time, parse_days, parse_holidays
+from app.escalations.sla import (
+    Calendar,
+    add_working_time,
+    parse_days,
+    parse_holidays,
+    working_time_between,
+)
 from app.mail.compose import external_url, queue_mail
 from app.roles import Role
 from diagnostics import services as diagnostics
@@ -233,6 +239,10 @@ def respond(
     ticket.events.append(event)
     if not internal:
         ticket.first_responded_at = ticket.first_responded_at or now
+        if waiting:
+            pause(ticket, now)
+        else:
+            resume(ticket, now)
         ticket.status = WAITING if waiting else OPEN
         author = session.get(User, ticket.author_id)
         if author is not None:
@@ -247,6 +257,20 @@ def respond(
             )
     session.flush()
     return event
+
+
+def pause(ticket: Ticket, now: datetime) -> None:
+    """Stop the clock: the ticket waits for the technician."""
+    ticket.paused_at = ticket.paused_at or now
+
+
+def resume(ticket: Ticket, now: datetime) -> None:
+    """Start the clock again, moving the resolution target by the working time it stood."""
+    if ticket.paused_at is None:
+        return
+    stood = working_time_between(ticket.paused_at, now, calendar())
+    ticket.resolution_due = add_working_time(ticket.resolution_due, stood, calendar())
+    ticket.paused_at = None
 
 
 def escalate(session: Session, ticket: Ticket, *, by: str, reason: str) -> str:

@@ -241,3 +241,18 @@ def test_attachments_are_checked_by_content_and_kept(
     auth.logout()
     auth.login(Role.TECHNICIAN)
     assert client.get(link).status_code == 404  # another centre's technician
+
+
+def test_the_clock_stands_still_while_waiting_for_the_technician(app: Flask) -> None:
+    from app.escalations import services
+    from app.escalations.models import Ticket
+
+    due = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    ticket = Ticket(resolution_due=due)
+    monday_9 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Amsterdam
+    with app.app_context():
+        services.pause(ticket, monday_9)
+        services.pause(ticket, monday_9 + timedelta(hours=1))  # already paused: unchanged
+        services.resume(ticket, monday_9 + timedelta(hours=3))  # three working hours waited
+    assert ticket.paused_at is None
+    assert ticket.resolution_due == due + timedelta(hours=3)
