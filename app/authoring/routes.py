@@ -148,8 +148,6 @@ def _editor(
 def _node_of(problem: Problem) -> str | None:
     if problem.where.startswith("nodes."):
         return problem.where.split(".")[1].split("[")[0]
-    if problem.where == "start":
-        return None
     return None
 
 

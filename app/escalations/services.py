@@ -88,14 +88,9 @@ def open_ticket(
 
     :raises TicketInvalid: naming every field that is wrong; nothing is stored.
     """
-    if idempotency_key:
-        earlier = session.scalar(
-            select(Ticket).where(
-                Ticket.author_id == author.id, Ticket.idempotency_key == idempotency_key
-            )
-        )
-        if earlier is not None:
-            return earlier, False
+    earlier = _opened_with(session, author, idempotency_key)
+    if earlier is not None:
+        return earlier, False
     errors = validate(data)
     context: dict[str, Any] | None = None
     if data.diagnostic_session and "diagnostic_session" not in errors:
@@ -145,12 +140,8 @@ def open_ticket(
         with session.begin_nested():
             session.add(ticket)
             session.flush()
-    except IntegrityError:
-        earlier = session.scalar(
-            select(Ticket).where(
-                Ticket.author_id == author.id, Ticket.idempotency_key == idempotency_key
-            )
-        )
+    except IntegrityError:  # the same key opened concurrently: that ticket stands
+        earlier = _opened_with(session, author, idempotency_key)
         if earlier is None:
             raise
         return earlier, False
@@ -187,6 +178,15 @@ def open_ticket(
     return ticket, True
 
 
+def _opened_with(session: Session, author: User, key: str | None) -> Ticket | None:
+    """The ticket this author opened with this idempotency key, if any."""
+    if not key:
+        return None
+    return session.scalar(
+        select(Ticket).where(Ticket.author_id == author.id, Ticket.idempotency_key == key)
+    )
+
+
 def visible(session: Session, user: User, reference: str) -> Ticket | None:
     """A ticket for its author, its centre's manager, and agents; None for anyone else."""
     ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
@@ -197,12 +197,6 @@ def visible(session: Session, user: User, reference: str) -> Ticket | None:
     if user.role == Role.CENTRE_MANAGER and user.centre_id == ticket.centre_id:
         return ticket
     return None
-
-
-def local(moment: datetime, zone: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo(zone)).strftime("%A %d %B %Y, %H:%M %Z")
 
 
 # --- agents -------------------------------------------------------------------------------------

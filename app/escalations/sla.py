@@ -64,12 +64,6 @@ def working_time_between(start: datetime, end: datetime, calendar: Calendar) -> 
     return total
 
 
-def next_working_moment(moment: datetime, calendar: Calendar) -> datetime:
-    """``moment`` if it is within working hours, else the next opening (for reminders: never at
-    midnight)."""
-    return add_working_time(moment, timedelta(0), calendar)
-
-
 def parse_holidays(text: str) -> frozenset[date]:
     return frozenset(date.fromisoformat(d.strip()) for d in text.split(",") if d.strip())
 

@@ -228,14 +228,9 @@ def place(
     """
     if user.centre_id is None:
         raise OrderError("Only people of a service centre can order.")
-    if idempotency_key:
-        earlier = session.scalar(
-            select(Order).where(
-                Order.placed_by_id == user.id, Order.idempotency_key == idempotency_key
-            )
-        )
-        if earlier is not None:
-            return earlier, False
+    earlier = _placed_with(session, user, idempotency_key)
+    if earlier is not None:
+        return earlier, False
     if not asked:
         raise OrderError("The order has no lines.")
     if len(asked) > MAX_LINES:
@@ -270,11 +265,7 @@ def place(
         with session.begin_nested():
             session.add(order)
     except IntegrityError:  # the same key placed concurrently: that order stands
-        earlier = session.scalar(
-            select(Order).where(
-                Order.placed_by_id == user.id, Order.idempotency_key == idempotency_key
-            )
-        )
+        earlier = _placed_with(session, user, idempotency_key)
         if earlier is None:
             raise
         return earlier, False
@@ -314,6 +305,15 @@ def place(
         order.total, order.currency = total, currency
     session.flush()
     return order, True
+
+
+def _placed_with(session: Session, user: User, key: str | None) -> Order | None:
+    """The order this user placed with this idempotency key, if any."""
+    if not key:
+        return None
+    return session.scalar(
+        select(Order).where(Order.placed_by_id == user.id, Order.idempotency_key == key)
+    )
 
 
 # --- seeing, cancelling, returning --------------------------------------------------------------
