@@ -94,6 +94,8 @@ class Config:
     BUSINESS_HOURS = _env("BUSINESS_HOURS", "08:00-18:00")
     BUSINESS_DAYS = _env("BUSINESS_DAYS", "mon,tue,wed,thu,fri")
     BUSINESS_HOLIDAYS = _env("BUSINESS_HOLIDAYS", "2026-12-25,2026-12-26,2027-01-01")
+    # The assignee is reminded this much working time before a target is missed.
+    ESCALATION_REMINDER_MINUTES = _env_int("ESCALATION_REMINDER_MINUTES", 60)
 
     # Failed sign-ins only are counted, per account and per address, within a sliding window.
     LOGIN_FAILURE_WINDOW_MINUTES = _env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
