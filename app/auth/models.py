@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Numeric, String
+from sqlalchemy import JSON, Enum, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base, utcnow
@@ -157,3 +158,15 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     failed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ParkedForm(Base):
+    """A form posted after its sender's sign-in had expired, kept until they sign in again and
+    come back to it: nothing typed is lost to an expired session."""
+
+    __tablename__ = "parked_forms"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

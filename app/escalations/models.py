@@ -46,6 +46,10 @@ class Ticket(Base):
     # While the ticket waits for the technician its clock stands still: the working time spent
     # waiting is added to the resolution target when the technician answers.
     paused_at: Mapped[datetime | None]
+    # The assignee was reminded of the coming target (once per target).
+    reminded_at: Mapped[datetime | None]
+    # Tier 2 asked engineering and awaits the answer; the ticket stays in tier 2 meanwhile.
+    consult_since: Mapped[datetime | None]
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
