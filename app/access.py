@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -28,6 +28,8 @@ class Access:
     roles: frozenset[Role] | None = None
     #: The view validates CSRF itself through its form and re-renders what was typed on failure.
     form_page: bool = False
+    #: A post that arrives after the sign-in expired is kept and handed back after signing in.
+    parks: bool = False
     #: False while only ``form_page`` was applied: that alone says nothing about who may enter.
     declared: bool = False
 
@@ -60,6 +62,12 @@ def roles(*allowed: Role) -> Callable[[F], F]:
 def form_page(view: F) -> F:
     """Mark a view whose form checks the CSRF token itself and re-renders what was typed."""
     return _update(view, form_page=True)
+
+
+def keeps_through_sign_in(view: F) -> F:
+    """Mark a form view whose GET page restores a post that arrived after the sign-in expired
+    (see :mod:`app.auth.parking`): the sender signs in again and finds everything they typed."""
+    return _update(view, parks=True)
 
 
 def access_of(endpoint: str | None, app: Flask | None = None) -> Access | None:
@@ -96,7 +104,21 @@ def enforce() -> Response | None:
     if not current_user.is_authenticated:
         if is_api_request():
             abort(401)
+        if access.parks and request.method == "POST":
+            return _park_and_sign_in()
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if access.roles is not None and current_user.role not in access.roles:
         abort(403)
     return None
+
+
+def _park_and_sign_in() -> Response:
+    # Imported here: the auth package's views import this module.
+    from app.auth import parking
+    from app.db import get_session
+
+    session = get_session()
+    token = parking.park(session, request.path, request.form)
+    session.commit()
+    flash("Your sign-in had expired. Sign in again: what you typed is kept.", "info")
+    return redirect(url_for("auth.login", next=f"{request.path}?parked={token}"), code=303)

@@ -170,9 +170,14 @@ def demo_load() -> None:
 @outbox_cli.command("run")
 @click.option("--once", is_flag=True, help="Send what is due, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
-def outbox_run(once: bool, interval: float) -> None:
+@click.option(
+    "--retry-now", is_flag=True, help="Try waiting messages at once instead of after the backoff."
+)
+def outbox_run(once: bool, interval: float, retry_now: bool) -> None:
     """Send queued mail over SMTP, retrying with backoff."""
     settings = smtp_settings()
+    if retry_now:
+        outbox.retry_now(session_factory())
     while True:
         report = outbox.deliver_due(session_factory(), settings)
         if once or report.sent or report.failed:

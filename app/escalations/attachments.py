@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.escalations.models import Attachment
+from app.escalations.models import Attachment, Ticket
+from app.input_guard import CONTROL
 from parts_catalog.sqltypes import utcnow
 
 MAX_PER_TICKET = 5
@@ -55,7 +56,18 @@ def store(session: Session, user: User, stream: IO[bytes], filename: str) -> Att
     if waiting >= MAX_PER_TICKET:
         raise Refused(f"At most {MAX_PER_TICKET} files with one escalation.")
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    data = stream.read(limit + 1)
+    return keep(session, user, stream.read(limit + 1), filename)
+
+
+def keep(
+    session: Session, user: User, data: bytes, filename: str, *, ticket: Ticket | None = None
+) -> Attachment:
+    """Check one file's size and type and store it, for the user's next escalation or, given
+    ``ticket``, with that ticket (a file that came by mail).
+
+    :raises Refused: too large, empty, or of a type that is not a photo, a log or a PDF.
+    """
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if len(data) > limit:
         raise Refused(f"“{filename}” is larger than {_size(limit)}.")
     if not data:
@@ -70,7 +82,8 @@ def store(session: Session, user: User, stream: IO[bytes], filename: str) -> Att
     attachment = Attachment(
         token=token,
         user_id=user.id,
-        filename=Path(filename).name[:200] or "file",
+        ticket_id=ticket.id if ticket is not None else None,
+        filename=CONTROL.sub("", Path(filename.replace("\\", "/")).name)[:200] or "file",
         content_type=content_type,
         size=len(data),
         uploaded_at=utcnow(),

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import session_factory
-from app.escalations import inbound, services
+from app.escalations import inbound, workflow
 
 escalations_cli = AppGroup("escalations", help="Escalation tickets.")
 
@@ -19,8 +19,11 @@ def sweep_command() -> None:
     """Flag tickets past their first-response target and send them to the next tier (safe to
     run every minute from cron or a loop)."""
     with session_factory().begin() as session:
-        counts = services.sweep(session)
-    click.echo(f"{counts['breached']} breached, {counts['escalated']} escalated.")
+        counts = workflow.sweep(session)
+    click.echo(
+        f"{counts['reminded']} reminded, {counts['breached']} breached, "
+        f"{counts['escalated']} escalated."
+    )
 
 
 mail_cli = AppGroup("mail", help="Mail into the portal.")

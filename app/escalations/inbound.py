@@ -11,6 +11,7 @@ repaired, never an error.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from email import policy
@@ -22,13 +23,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.escalations import services
-from app.escalations.models import OPEN, RESOLVED, InboundMail, Ticket, TicketEvent
+from app.escalations import attachments, services, workflow
+from app.escalations.models import InboundMail, Ticket, TicketEvent
 from app.input_guard import CONTROL
 from app.mail.models import OutboxMessage
 from parts_catalog.sqltypes import utcnow
 
 REFERENCE = re.compile(r"ESC-\d{4}-\d{6}")
+# The reply address of a ticket's mail: escalations+ESC-2026-000001.<signature>@...
+REPLY_TOKEN = re.compile(r"\+(ESC-\d{4}-\d{6})\.([0-9a-f]{10})@", re.IGNORECASE)
 MAX_BODY = 20_000
 
 
@@ -106,18 +109,20 @@ def ingest(session: Session, raw: bytes) -> Outcome:
     ticket = _thread(session, message, subject, user)
     body = _text(message)
     if ticket is not None:
-        ticket.events.append(
-            TicketEvent(
-                kind="message",
-                public=True,
-                author=user.email,
-                body=_without_quotes(body)[:MAX_BODY],
-                created_at=utcnow(),
+        if ticket.author_id == user.id:
+            workflow.technician_message(session, ticket, user, _without_quotes(body)[:MAX_BODY])
+        else:  # the centre's manager, say: on the record, the clock as it is
+            ticket.events.append(
+                TicketEvent(
+                    kind="message",
+                    public=True,
+                    author=user.email,
+                    body=_without_quotes(body)[:MAX_BODY],
+                    created_at=utcnow(),
+                )
             )
-        )
-        if ticket.status == RESOLVED or ticket.author_id == user.id:
-            services.resume(ticket, utcnow())
-            ticket.status = OPEN
+            workflow.reopen(ticket)
+        _attach(session, message, user, ticket)
         stored.outcome, stored.ticket_id = "threaded", ticket.id
         session.flush()
         return Outcome("threaded", ticket.reference)
@@ -128,13 +133,54 @@ def ingest(session: Session, raw: bytes) -> Outcome:
         model_number=_model_in(body) or "not given",
     )
     opened, _new = services.open_ticket(session, user, data, idempotency_key=message_id[:80])
+    _attach(session, message, user, opened)
     stored.outcome, stored.ticket_id = "opened", opened.id
     session.flush()
     return Outcome("opened", opened.reference)
 
 
+def _attach(session: Session, message: EmailMessage, user: User, ticket: Ticket) -> None:
+    """Keep the files a mail carries with its ticket; one refused is said on the ticket."""
+    kept = 0
+    for part in message.iter_attachments():
+        assert isinstance(part, EmailMessage)
+        name = str(part.get_filename() or "attachment")
+        if kept >= attachments.MAX_PER_TICKET:
+            refusal = f"“{name}” and later files: at most {attachments.MAX_PER_TICKET} per mail."
+        else:
+            try:
+                data = part.get_payload(decode=True)
+                attachments.keep(
+                    session, user, data if isinstance(data, bytes) else b"", name, ticket=ticket
+                )
+            except attachments.Refused as exc:
+                refusal = str(exc)
+            else:
+                kept += 1
+                continue
+        ticket.events.append(
+            TicketEvent(
+                kind="event",
+                public=True,
+                author="Benchside",
+                body=f"A file sent by mail was not attached: {refusal}",
+                created_at=utcnow(),
+            )
+        )
+        if kept >= attachments.MAX_PER_TICKET:
+            break
+
+
 def _thread(session: Session, message: EmailMessage, subject: str, user: User) -> Ticket | None:
-    references = REFERENCE.findall(subject)
+    references = []
+    recipients = " ".join(
+        str(message.get(h) or "") for h in ("To", "Cc", "Delivered-To", "X-Original-To")
+    )
+    for reference, signature in REPLY_TOKEN.findall(recipients):
+        reference = reference.upper()
+        if hmac.compare_digest(signature.lower(), services.reply_signature(reference)):
+            references.append(reference)
+    references += REFERENCE.findall(subject)
     replied = " ".join(str(message.get(h) or "") for h in ("In-Reply-To", "References"))
     for mid in re.findall(r"<[^>]+>", replied):
         sent = session.scalar(select(OutboxMessage.subject).where(OutboxMessage.message_id == mid))

@@ -21,11 +21,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from app.access import form_page, roles, signed_in
+from app.access import form_page, keeps_through_sign_in, roles, signed_in
+from app.auth import parking
+from app.auth.models import User
 from app.db import get_session
-from app.escalations import attachments, bp, services
+from app.escalations import attachments, bp, reports, services, workflow
 from app.escalations.forms import EscalationForm, ReplyForm
-from app.escalations.models import OPEN, TIERS, Attachment, EscalationDraft, TicketEvent
+from app.escalations.models import TIERS, Attachment, EscalationDraft, Ticket
+from app.roles import Role
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
 from parts_catalog.sqltypes import utcnow
@@ -62,7 +65,14 @@ def new() -> ResponseReturnValue:
     session = get_session()
     draft = session.get(EscalationDraft, current_user.id)
     walk_id = request.args.get("session", "")[:32]
-    if walk_id:
+    parked = parking.claim(session, request.args.get("parked", ""), request.path)
+    if parked is not None:  # posted after the sign-in expired: everything typed is back
+        for name in (*DRAFT_FIELDS, "key", "diagnostic_session"):
+            if parked.get(name):
+                form[name].data = parked[name]
+        session.commit()
+        flash("Here is what you sent before signing in again. Check it and send it.", "info")
+    elif walk_id:
         try:
             walk = diagnostics.get(session, walk_id)
         except UnknownSession:
@@ -85,7 +95,7 @@ def new() -> ResponseReturnValue:
     return render_template(
         "escalations/new.html",
         form=form,
-        restored=draft is not None and not walk_id,
+        restored=draft is not None and not walk_id and parked is None,
         files=attachments.waiting_for(session, current_user),
     ), 200
 
@@ -93,6 +103,7 @@ def new() -> ResponseReturnValue:
 @bp.post("/new")
 @signed_in
 @form_page
+@keeps_through_sign_in
 def submit() -> ResponseReturnValue:
     form = _form()
     session = get_session()
@@ -203,43 +214,104 @@ def save_draft() -> ResponseReturnValue:
     return jsonify(saved=True)
 
 
-@bp.get("/<reference>")
-@signed_in
-def ticket(reference: str) -> ResponseReturnValue:
-    found = services.visible(get_session(), current_user, reference)
-    if found is None:
-        abort(404)
+def _ticket_page(found: Ticket, form: ReplyForm, *, status: int = 200) -> ResponseReturnValue:
+    session = get_session()
     agent = current_user.role in services.AGENTS
     return render_template(
         "escalations/ticket.html",
         ticket=found,
         zone=services.calendar().zone,
         agent=agent,
-        form=ReplyForm(formdata=None),
-        ticket_files=get_session()
-        .scalars(select(Attachment).where(Attachment.ticket_id == found.id))
-        .all(),
-    )
+        engineer=current_user.role in (Role.ENGINEER, Role.ADMIN),
+        clock=workflow.clock(found, utcnow()),
+        tier_names=workflow.TIER_NAMES,
+        form=form,
+        assignees=workflow.agents_of(session, found.tier) if agent else [],
+        assignee=session.get(User, found.assignee_id) if found.assignee_id else None,
+        ticket_files=session.scalars(
+            select(Attachment).where(Attachment.ticket_id == found.id).order_by(Attachment.id)
+        ).all(),
+    ), status
+
+
+@bp.get("/<reference>")
+@signed_in
+def ticket(reference: str) -> ResponseReturnValue:
+    found = services.visible(get_session(), current_user, reference)
+    if found is None:
+        abort(404)
+    return _ticket_page(found, ReplyForm(formdata=None))
 
 
 @bp.get("")
 @roles(*services.AGENTS)
 def queues() -> ResponseReturnValue:
-    """The queue of a tier (the agent's own by default), soonest due first."""
-    tier = request.args.get("tier") or services.TIER_OF_ROLE.get(current_user.role, "tier1")
+    """The queue of a tier (the agent's own by default), soonest due first, with filters."""
+    tier = request.args.get("tier") or workflow.TIER_OF_ROLE.get(current_user.role, "tier1")
     if tier not in TIERS:
         abort(404)
-    line = request.args.get("product_line") or None
-    tickets = services.queue(get_session(), tier, line)
+    assigned = request.args.get("assigned")
+    wanted = workflow.QueueFilter(
+        tier=tier,
+        product_line=request.args.get("product_line") or None,
+        assigned=assigned if assigned in ("mine", "unassigned") else None,
+        late=request.args.get("late") == "1",
+    )
+    now = utcnow()
+    tickets = workflow.queue(get_session(), wanted, me=current_user)
     return render_template(
         "escalations/queue.html",
         tickets=tickets,
-        tier=tier,
+        clocks={t.id: workflow.clock(t, now) for t in tickets},
+        wanted=wanted,
         tiers=TIERS,
-        product_line=line,
-        now=utcnow(),
+        tier_names=workflow.TIER_NAMES,
         zone=services.calendar().zone,
     )
+
+
+@bp.get("/dashboard")
+@roles(*services.AGENTS)
+def dashboard() -> ResponseReturnValue:
+    now = utcnow()
+    figures = reports.dashboard(get_session(), now)
+    return render_template(
+        "escalations/dashboard.html",
+        figures=figures,
+        clocks={t.id: workflow.clock(t, now) for t in figures.late},
+        tier_names=workflow.TIER_NAMES,
+        zone=services.calendar().zone,
+    )
+
+
+@bp.post("/<reference>/assign")
+@roles(*services.AGENTS)
+def assign(reference: str) -> ResponseReturnValue:
+    session = get_session()
+    found = services.visible(session, current_user, reference)
+    if found is None:
+        abort(404)
+    wanted = request.form.get("assignee", "")
+    if wanted == "me":
+        assignee: User | None = current_user._get_current_object()
+    elif wanted.isdigit():
+        assignee = session.get(User, int(wanted))
+        if assignee is None:
+            abort(404)
+    else:
+        assignee = None
+    try:
+        workflow.assign(session, found, assignee, by=current_user)
+    except services.TicketInvalid as exc:
+        session.rollback()
+        flash(str(exc.errors["assignee"]), "error")
+        return redirect(url_for("escalations.ticket", reference=reference))
+    session.commit()
+    flash(f"Assigned to {assignee.email}." if assignee else "Back in the queue.", "success")
+    return redirect(url_for("escalations.ticket", reference=reference))
+
+
+AGENT_ACTIONS = ("reply", "waiting", "note", "escalate", "consult", "consult_answer", "resolve")
 
 
 @bp.post("/<reference>/reply")
@@ -251,41 +323,41 @@ def reply(reference: str) -> ResponseReturnValue:
     if found is None:
         abort(404)
     form = ReplyForm()
-    agent = current_user.role in services.AGENTS
     if not form.validate():
-        flash("Write something to send.", "error")
-        return redirect(url_for("escalations.ticket", reference=reference))
+        return _ticket_page(found, form, status=form.status)
     text = form.text.data or ""
-    action = form.action.data
-    if agent and action in ("reply", "note", "waiting"):
-        services.respond(
-            session,
-            found,
-            current_user,
-            text,
-            internal=action == "note",
-            waiting=action == "waiting",
-        )
-    elif agent and action == "escalate":
-        try:
-            services.escalate(session, found, by=current_user.email, reason=text)
-        except services.TicketInvalid as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("escalations.ticket", reference=reference))
-    elif agent and action == "resolve":
-        services.resolve(session, found, by=current_user.email)
-    else:  # the technician answers, or says the answer did not solve it
-        found.events.append(
-            TicketEvent(
-                kind="message",
-                public=True,
-                author=current_user.email,
-                body=text.strip(),
-                created_at=utcnow(),
+    action = form.action.data if current_user.role in services.AGENTS else "message"
+    try:
+        if action in ("reply", "note", "waiting"):
+            workflow.respond(
+                session,
+                found,
+                current_user,
+                text,
+                internal=action == "note",
+                waiting=action == "waiting",
             )
-        )
-        services.resume(found, utcnow())
-        found.status = OPEN
+        elif action == "escalate":
+            workflow.escalate(session, found, by=current_user.email, reason=text)
+        elif action == "consult":
+            workflow.consult(session, found, current_user, text)
+        elif action == "consult_answer":
+            workflow.answer_consult(session, found, current_user, text)
+        elif action == "resolve":
+            workflow.resolve(session, found, by=current_user.email)
+        else:  # the technician answers, or says the answer did not solve it
+            workflow.technician_message(session, found, current_user, text)
+    except services.TicketInvalid as exc:
+        session.rollback()
+        form.text.errors = [*form.text.errors, *exc.errors.values()]
+        return _ticket_page(found, form, status=422)
     session.commit()
-    flash("Sent." if action != "note" else "Note added (agents only).", "success")
+    done = {
+        "note": "Note added (agents only).",
+        "consult": "Engineering has your question; the ticket stays with you.",
+        "consult_answer": "Answer sent to tier 2.",
+        "escalate": "Escalated.",
+        "resolve": "Resolved.",
+    }
+    flash(done.get(action, "Sent."), "success")
     return redirect(url_for("escalations.ticket", reference=reference))

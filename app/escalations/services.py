@@ -3,8 +3,10 @@ in business hours, the first tier's queue for the product line, and the acknowle
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from flask import current_app
@@ -13,14 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.escalations.models import OPEN, PRIORITIES, RESOLVED, WAITING, Ticket, TicketEvent
-from app.escalations.sla import (
-    Calendar,
-    add_working_time,
-    parse_days,
-    parse_holidays,
-    working_time_between,
-)
+from app.escalations.models import OPEN, PRIORITIES, Ticket, TicketEvent
+from app.escalations.sla import Calendar, add_working_time, parse_days, parse_holidays
 from app.mail.compose import external_url, queue_mail
 from app.roles import Role
 from diagnostics import services as diagnostics
@@ -37,6 +33,19 @@ class TicketInvalid(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def reply_address(ticket: Ticket) -> str:
+    """Where replies to mail about ``ticket`` go: the escalation address with the reference and a
+    signature in its local part (``escalations+ESC-2026-000001.1a2b3c4d5e@...``), so a reply is
+    threaded even when its subject was rewritten and its headers were dropped."""
+    local, _, domain = current_app.config["ESCALATION_ADDRESS"].partition("@")
+    return f"{local}+{ticket.reference}.{reply_signature(ticket.reference or '')}@{domain}"
+
+
+def reply_signature(reference: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, reference.encode(), hashlib.sha256).hexdigest()[:10]
 
 
 def calendar() -> Calendar:
@@ -173,6 +182,7 @@ def open_ticket(
         ticket=ticket,
         zone=cal.zone,
         link=external_url("escalations.ticket", reference=ticket.reference),
+        reply_to=reply_address(ticket),
     )
     session.flush()
     return ticket, True
@@ -197,122 +207,3 @@ def visible(session: Session, user: User, reference: str) -> Ticket | None:
     if user.role == Role.CENTRE_MANAGER and user.centre_id == ticket.centre_id:
         return ticket
     return None
-
-
-# --- agents -------------------------------------------------------------------------------------
-
-TIER_OF_ROLE = {
-    Role.AGENT_TIER1: "tier1",
-    Role.AGENT_TIER2: "tier2",
-    Role.ENGINEER: "engineering",
-}
-NEXT_TIER = {"tier1": "tier2", "tier2": "engineering"}
-
-
-def queue(session: Session, tier: str, product_line: str | None = None) -> list[Ticket]:
-    """Open tickets of a tier, soonest due first."""
-    query = select(Ticket).where(Ticket.tier == tier, Ticket.status != RESOLVED)
-    if product_line:
-        query = query.where(Ticket.product_line == product_line)
-    return list(session.scalars(query.order_by(Ticket.first_response_due)))
-
-
-def respond(
-    session: Session, ticket: Ticket, agent: User, text: str, *, internal: bool, waiting: bool
-) -> TicketEvent:
-    """A public reply (mailed to the technician; the first one meets the first-response target)
-    or an internal note (never shown or mailed to the technician)."""
-    now = utcnow()
-    event = TicketEvent(
-        kind="note" if internal else "reply",
-        public=not internal,
-        author=agent.email,
-        body=text.strip(),
-        created_at=now,
-    )
-    ticket.events.append(event)
-    if not internal:
-        ticket.first_responded_at = ticket.first_responded_at or now
-        if waiting:
-            pause(ticket, now)
-        else:
-            resume(ticket, now)
-        ticket.status = WAITING if waiting else OPEN
-        author = session.get(User, ticket.author_id)
-        if author is not None:
-            queue_mail(
-                session,
-                to=author.email,
-                subject=f"[{ticket.reference}] {ticket.subject}",
-                template="escalation_reply",
-                ticket=ticket,
-                text=event.body,
-                link=external_url("escalations.ticket", reference=ticket.reference),
-            )
-    session.flush()
-    return event
-
-
-def pause(ticket: Ticket, now: datetime) -> None:
-    """Stop the clock: the ticket waits for the technician."""
-    ticket.paused_at = ticket.paused_at or now
-
-
-def resume(ticket: Ticket, now: datetime) -> None:
-    """Start the clock again, moving the resolution target by the working time it stood."""
-    if ticket.paused_at is None:
-        return
-    stood = working_time_between(ticket.paused_at, now, calendar())
-    ticket.resolution_due = add_working_time(ticket.resolution_due, stood, calendar())
-    ticket.paused_at = None
-
-
-def escalate(session: Session, ticket: Ticket, *, by: str, reason: str) -> str:
-    """Send a ticket to the next tier (tier 1 → tier 2 → engineering)."""
-    nxt = NEXT_TIER.get(ticket.tier)
-    if nxt is None:
-        raise TicketInvalid({"tier": "Engineering is the last tier."})
-    ticket.tier = nxt
-    ticket.assignee_id = None
-    ticket.events.append(
-        TicketEvent(
-            kind="event",
-            public=True,
-            author=by,
-            body=f"Escalated to {nxt}: {reason}".strip(),
-            created_at=utcnow(),
-        )
-    )
-    session.flush()
-    return nxt
-
-
-def resolve(session: Session, ticket: Ticket, *, by: str) -> None:
-    ticket.status = RESOLVED
-    ticket.events.append(
-        TicketEvent(kind="event", public=True, author=by, body="Resolved.", created_at=utcnow())
-    )
-    session.flush()
-
-
-def sweep(session: Session, *, now: datetime | None = None) -> dict[str, int]:
-    """Flag tickets past their first-response target and send them to the next tier (safe to
-    run every minute: a ticket is escalated once per breach)."""
-    now = now or utcnow()
-    counts = {"breached": 0, "escalated": 0}
-    overdue = session.scalars(
-        select(Ticket).where(
-            Ticket.status == OPEN,
-            Ticket.first_responded_at.is_(None),
-            Ticket.first_response_due < now,
-            Ticket.breached_at.is_(None),
-        )
-    )
-    for ticket in overdue:
-        ticket.breached_at = now
-        counts["breached"] += 1
-        if ticket.tier in NEXT_TIER:
-            escalate(session, ticket, by="Benchside", reason="no first response within the target")
-            counts["escalated"] += 1
-    session.flush()
-    return counts

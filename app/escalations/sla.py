@@ -20,6 +20,11 @@ class Calendar:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self.holidays
 
+    def is_open(self, moment: datetime) -> bool:
+        """Whether ``moment`` (UTC-aware) falls within business hours."""
+        local = _local(moment, self)
+        return self.is_working_day(local.date()) and self.opens <= local.time() < self.closes
+
 
 def _local(moment: datetime, calendar: Calendar) -> datetime:
     return moment.astimezone(ZoneInfo(calendar.zone))
@@ -62,6 +67,13 @@ def working_time_between(start: datetime, end: datetime, calendar: Calendar) -> 
                 total += finish - begin
         current = datetime.combine(day + timedelta(days=1), time(0, 0), zone)
     return total
+
+
+def working_time_left(now: datetime, due: datetime, calendar: Calendar) -> timedelta:
+    """Working time until ``due``; negative, by the working time since, once it has passed."""
+    if due >= now:
+        return working_time_between(now, due, calendar)
+    return -working_time_between(due, now, calendar)
 
 
 def parse_holidays(text: str) -> frozenset[date]:

@@ -13,12 +13,18 @@ from app.mail.outbox import SmtpSettings, enqueue
 
 
 def queue_mail(
-    session: Session, *, to: str, subject: str, template: str, **context: Any
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    reply_to: str | None = None,
+    **context: Any,
 ) -> OutboxMessage:
     """Render ``templates/mail/<template>.txt`` and add it to the outbox."""
     body = render_template(f"mail/{template}.txt", **context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "benchside.local"
-    return enqueue(session, to=to, subject=subject, body=body, domain=domain)
+    return enqueue(session, to=to, subject=subject, body=body, domain=domain, reply_to=reply_to)
 
 
 def external_url(endpoint: str, **values: Any) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.mail.models import OutboxMessage
@@ -39,10 +39,13 @@ class DeliveryReport:
     failed: int
 
 
-def enqueue(session: Session, *, to: str, subject: str, body: str, domain: str) -> OutboxMessage:
+def enqueue(
+    session: Session, *, to: str, subject: str, body: str, domain: str, reply_to: str | None = None
+) -> OutboxMessage:
     message = OutboxMessage(
         message_id=make_msgid(domain=domain),
         to_address=to,
+        reply_to=reply_to,
         subject=subject,
         body_text=body,
     )
@@ -57,6 +60,8 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
+    if message.reply_to:
+        email["Reply-To"] = message.reply_to
     email["Date"] = format_datetime(message.created_at)
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body_text)
@@ -112,6 +117,18 @@ def deliver_due(
                 message.last_error = None
                 sent += 1
     return DeliveryReport(sent=sent, failed=failed)
+
+
+def retry_now(factory: sessionmaker[Session]) -> int:
+    """Make every waiting message due at once (the mail server is back: don't wait out the
+    backoff). Returns how many."""
+    with factory.begin() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at > utcnow())
+            .values(next_attempt_at=utcnow())
+        )
+    return result.rowcount or 0
 
 
 def sent_recently(session: Session, *, to: str, subject: str, since: datetime) -> int:

@@ -35,7 +35,15 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": token },
       body: JSON.stringify(collect())
     }).then(function (r) {
-      if (r.ok) state.textContent = "Draft saved " + new Date().toLocaleTimeString() + ".";
+      // An expired sign-in answers with the sign-in page: not saved, though it looks fine.
+      if (r.ok && !r.redirected) {
+        state.textContent = "Draft saved " + new Date().toLocaleTimeString() + ".";
+      } else {
+        dirty = true;
+        state.textContent = r.redirected
+          ? "Your sign-in has expired: the draft is kept in this browser, and sending the form keeps it through signing in again."
+          : "The draft could not be saved on the server; it is kept in this browser.";
+      }
     }).catch(function () { dirty = true; });
   }, 3000);
   // Files upload on their own as soon as they are chosen: one refused (too large, wrong type)

@@ -180,7 +180,7 @@ def test_agents_answer_note_escalate_and_the_sweep_catches_silence(
     )
     session.commit()
     swept = runner.invoke(args=["escalations", "sweep"])
-    assert "1 breached, 1 escalated." in swept.output
+    assert "0 reminded, 1 breached, 1 escalated." in swept.output
     assert "0 breached" in runner.invoke(args=["escalations", "sweep"]).output
     late = session.scalar(select(Ticket).where(Ticket.reference == second))
     session.refresh(late)
@@ -244,15 +244,15 @@ def test_attachments_are_checked_by_content_and_kept(
 
 
 def test_the_clock_stands_still_while_waiting_for_the_technician(app: Flask) -> None:
-    from app.escalations import services
+    from app.escalations import workflow
     from app.escalations.models import Ticket
 
     due = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     ticket = Ticket(resolution_due=due)
     monday_9 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Amsterdam
     with app.app_context():
-        services.pause(ticket, monday_9)
-        services.pause(ticket, monday_9 + timedelta(hours=1))  # already paused: unchanged
-        services.resume(ticket, monday_9 + timedelta(hours=3))  # three working hours waited
+        workflow.pause(ticket, monday_9)
+        workflow.pause(ticket, monday_9 + timedelta(hours=1))  # already paused: unchanged
+        workflow.resume(ticket, monday_9 + timedelta(hours=3))  # three working hours waited
     assert ticket.paused_at is None
     assert ticket.resolution_due == due + timedelta(hours=3)

@@ -1,0 +1,45 @@
+"""Forms posted after the sender's sign-in expired: kept on the server, handed back once they
+have signed in again, so that an expired session never costs what was typed."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from app.auth.models import ParkedForm
+from app.input_guard import CONTROL
+from parts_catalog.sqltypes import utcnow
+
+KEPT_FOR = timedelta(days=1)
+MAX_FIELDS = 50
+MAX_VALUE = 20_000
+#: Fields never kept: the token belongs to the expired session, and a password is never stored.
+SKIPPED = frozenset({"csrf_token", "password"})
+
+
+def park(session: Session, path: str, form: MultiDict[str, str]) -> str:
+    """Keep a posted form's fields; returns the token that claims them."""
+    data = {
+        name: CONTROL.sub("", value)[:MAX_VALUE]
+        for name, value in list(form.items())[:MAX_FIELDS]
+        if name not in SKIPPED
+    }
+    token = secrets.token_urlsafe(24)
+    session.add(ParkedForm(token=token, path=path[:200], data=data, created_at=utcnow()))
+    # Forms nobody came back for are forgotten.
+    session.execute(delete(ParkedForm).where(ParkedForm.created_at < utcnow() - KEPT_FOR))
+    return token
+
+
+def claim(session: Session, token: str, path: str) -> dict[str, str] | None:
+    """The fields parked under ``token`` for ``path``, once: claiming forgets them."""
+    parked = session.get(ParkedForm, token[:64])
+    if parked is None or parked.path != path or parked.created_at < utcnow() - KEPT_FOR:
+        return None
+    data = dict(parked.data)
+    session.delete(parked)
+    return data

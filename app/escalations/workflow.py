@@ -1,0 +1,318 @@
+"""What happens to a ticket after it is opened: queues, assignment, replies and notes, the paused
+clock, escalation through the tiers, engineering consults, and the sweep that reminds assignees
+and escalates silence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.escalations.models import OPEN, RESOLVED, WAITING, Ticket, TicketEvent
+from app.escalations.services import AGENTS, TicketInvalid, calendar, reply_address
+from app.escalations.sla import add_working_time, working_time_between, working_time_left
+from app.mail.compose import external_url, queue_mail
+from app.roles import Role
+from parts_catalog.sqltypes import utcnow
+
+TIER_OF_ROLE = {
+    Role.AGENT_TIER1: "tier1",
+    Role.AGENT_TIER2: "tier2",
+    Role.ENGINEER: "engineering",
+}
+NEXT_TIER = {"tier1": "tier2", "tier2": "engineering"}
+TIER_NAMES = {"tier1": "tier 1", "tier2": "tier 2", "engineering": "engineering"}
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where a ticket stands against its targets, in working time."""
+
+    first_response_left: timedelta | None  # None once answered
+    first_response_late: bool
+    resolution_left: timedelta | None  # None once resolved
+    resolution_late: bool
+    paused: bool
+
+
+def clock(ticket: Ticket, now: datetime) -> Clock:
+    cal = calendar()
+    answered = ticket.first_responded_at is not None
+    resolved = ticket.status == RESOLVED
+    # While paused, the resolution clock reads as it did when the wait began.
+    at = ticket.paused_at or now
+    return Clock(
+        first_response_left=None
+        if answered
+        else working_time_left(now, ticket.first_response_due, cal),
+        first_response_late=not answered and ticket.first_response_due < now,
+        resolution_left=None if resolved else working_time_left(at, ticket.resolution_due, cal),
+        resolution_late=not resolved and ticket.resolution_due < at,
+        paused=ticket.paused_at is not None,
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    tier: str
+    product_line: str | None = None
+    assigned: str | None = None  # "mine", "unassigned"
+    late: bool = False
+
+
+def queue(session: Session, wanted: QueueFilter, *, me: User | None = None) -> list[Ticket]:
+    """Open tickets of a tier, soonest due first. Engineering's queue also holds the tickets
+    tier 2 consults it about (they stay in tier 2)."""
+    query = select(Ticket).where(Ticket.status != RESOLVED)
+    if wanted.tier == "engineering":
+        query = query.where(or_(Ticket.tier == "engineering", Ticket.consult_since.is_not(None)))
+    else:
+        query = query.where(Ticket.tier == wanted.tier)
+    if wanted.product_line:
+        query = query.where(Ticket.product_line == wanted.product_line)
+    if wanted.assigned == "mine" and me is not None:
+        query = query.where(Ticket.assignee_id == me.id)
+    elif wanted.assigned == "unassigned":
+        query = query.where(Ticket.assignee_id.is_(None))
+    if wanted.late:
+        now = utcnow()
+        query = query.where(
+            or_(
+                Ticket.breached_at.is_not(None),
+                (Ticket.first_responded_at.is_(None)) & (Ticket.first_response_due < now),
+                (Ticket.paused_at.is_(None)) & (Ticket.resolution_due < now),
+            )
+        )
+    return list(session.scalars(query.order_by(Ticket.first_response_due, Ticket.id)))
+
+
+def agents_of(session: Session, tier: str) -> list[User]:
+    """Who can be assigned a ticket of ``tier``."""
+    roles = [role for role, their_tier in TIER_OF_ROLE.items() if their_tier == tier]
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role.in_(roles), User.is_enabled.is_(True))
+            .order_by(User.name, User.email)
+        )
+    )
+
+
+# --- acting ---------------------------------------------------------------------------------
+
+
+def _event(ticket: Ticket, kind: str, body: str, *, by: str, public: bool) -> TicketEvent:
+    event = TicketEvent(kind=kind, public=public, author=by, body=body.strip(), created_at=utcnow())
+    ticket.events.append(event)
+    return event
+
+
+def _mail_assignee(session: Session, ticket: Ticket, what: str, text: str) -> None:
+    assignee = session.get(User, ticket.assignee_id) if ticket.assignee_id else None
+    if assignee is None or not assignee.is_enabled:
+        return
+    queue_mail(
+        session,
+        to=assignee.email,
+        subject=f"[{ticket.reference}] {what}",
+        template="escalation_for_agent",
+        ticket=ticket,
+        what=what,
+        text=text,
+        zone=calendar().zone,
+        link=external_url("escalations.ticket", reference=ticket.reference),
+    )
+
+
+def assign(session: Session, ticket: Ticket, assignee: User | None, *, by: User) -> None:
+    """Give a ticket to an agent of its tier (or back to the queue with ``None``)."""
+    if assignee is not None and (
+        assignee.role not in AGENTS
+        or (assignee.role != Role.ADMIN and TIER_OF_ROLE.get(assignee.role) != ticket.tier)
+    ):
+        raise TicketInvalid({"assignee": f"{assignee.email} does not work in {ticket.tier}."})
+    ticket.assignee_id = assignee.id if assignee else None
+    ticket.reminded_at = None
+    who = assignee.email if assignee else "nobody (back to the queue)"
+    _event(ticket, "event", f"Assigned to {who}.", by=by.email, public=False)
+    if assignee is not None and assignee.id != by.id:
+        _mail_assignee(session, ticket, "Assigned to you", ticket.subject)
+    session.flush()
+
+
+def respond(
+    session: Session, ticket: Ticket, agent: User, text: str, *, internal: bool, waiting: bool
+) -> TicketEvent:
+    """A public reply (mailed to the technician; the first one meets the first-response target)
+    or an internal note (never shown or mailed to the technician)."""
+    event = _event(
+        ticket, "note" if internal else "reply", text, by=agent.email, public=not internal
+    )
+    if not internal:
+        now = event.created_at
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = now
+            ticket.reminded_at = None  # the next reminder is for the resolution target
+        if waiting:
+            pause(ticket, now)
+        else:
+            resume(ticket, now)
+        ticket.status = WAITING if waiting else OPEN
+        ticket.assignee_id = ticket.assignee_id or agent.id
+        author = session.get(User, ticket.author_id)
+        if author is not None:
+            queue_mail(
+                session,
+                to=author.email,
+                subject=f"[{ticket.reference}] {ticket.subject}",
+                template="escalation_reply",
+                ticket=ticket,
+                text=event.body,
+                link=external_url("escalations.ticket", reference=ticket.reference),
+                reply_to=reply_address(ticket),
+            )
+    session.flush()
+    return event
+
+
+def technician_message(session: Session, ticket: Ticket, user: User, text: str) -> TicketEvent:
+    """The technician answers, or says the answer did not solve it: the clock runs again and the
+    assignee hears of it."""
+    event = _event(ticket, "message", text, by=user.email, public=True)
+    resume(ticket, event.created_at)
+    ticket.status = OPEN
+    _mail_assignee(session, ticket, "The technician wrote", event.body)
+    session.flush()
+    return event
+
+
+def pause(ticket: Ticket, now: datetime) -> None:
+    """Stop the clock: the ticket waits for the technician."""
+    ticket.paused_at = ticket.paused_at or now
+
+
+def resume(ticket: Ticket, now: datetime) -> None:
+    """Start the clock again, moving the resolution target by the working time it stood."""
+    if ticket.paused_at is None:
+        return
+    stood = working_time_between(ticket.paused_at, now, calendar())
+    ticket.resolution_due = add_working_time(ticket.resolution_due, stood, calendar())
+    ticket.paused_at = None
+    ticket.reminded_at = None
+
+
+def escalate(session: Session, ticket: Ticket, *, by: str, reason: str) -> str:
+    """Send a ticket to the next tier (tier 1 → tier 2 → engineering)."""
+    nxt = NEXT_TIER.get(ticket.tier)
+    if nxt is None:
+        raise TicketInvalid({"tier": "Engineering is the last tier."})
+    ticket.tier = nxt
+    ticket.assignee_id = None
+    ticket.reminded_at = None
+    ticket.consult_since = None
+    _event(ticket, "event", f"Escalated to {TIER_NAMES[nxt]}: {reason}", by=by, public=True)
+    session.flush()
+    return nxt
+
+
+def consult(session: Session, ticket: Ticket, agent: User, question: str) -> None:
+    """Tier 2 asks engineering; the ticket stays with tier 2, which answers the technician.
+    The question and its answer are internal."""
+    if ticket.tier != "tier2":
+        raise TicketInvalid({"tier": "Tier 2 consults engineering; escalate to tier 2 first."})
+    ticket.consult_since = ticket.consult_since or utcnow()
+    ticket.assignee_id = ticket.assignee_id or agent.id
+    _event(ticket, "consult", question, by=agent.email, public=False)
+    session.flush()
+
+
+def answer_consult(session: Session, ticket: Ticket, engineer: User, text: str) -> None:
+    """Engineering answers tier 2's question; the assignee is told."""
+    if ticket.consult_since is None:
+        raise TicketInvalid({"consult": "Nobody asked engineering about this ticket."})
+    ticket.consult_since = None
+    _event(ticket, "consult_answer", text, by=engineer.email, public=False)
+    _mail_assignee(session, ticket, "Engineering answered", text)
+    session.flush()
+
+
+def resolve(session: Session, ticket: Ticket, *, by: str) -> None:
+    ticket.status = RESOLVED
+    ticket.consult_since = None
+    _event(ticket, "event", "Resolved.", by=by, public=True)
+    session.flush()
+
+
+def reopen(ticket: Ticket) -> None:
+    if ticket.status == RESOLVED:
+        ticket.status = OPEN
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+#: Reminders look this far ahead in wall-clock time (a working hour before a Monday-morning
+#: target can be the Friday before, or before a holiday).
+REMINDER_HORIZON = timedelta(days=14)
+
+
+def sweep(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """Remind assignees of targets coming within the reminder lead (only within business
+    hours), flag tickets past their first-response target and send them to the next tier. Safe
+    to run every minute: a reminder is sent once per target, a ticket escalated once per breach.
+    """
+    now = now or utcnow()
+    counts = {"reminded": 0, "breached": 0, "escalated": 0}
+    cal = calendar()
+    if cal.is_open(now):
+        lead = timedelta(minutes=current_app.config["ESCALATION_REMINDER_MINUTES"])
+        candidates = session.scalars(
+            select(Ticket).where(
+                Ticket.status == OPEN,
+                Ticket.assignee_id.is_not(None),
+                Ticket.reminded_at.is_(None),
+                or_(
+                    Ticket.first_responded_at.is_(None)
+                    & (Ticket.first_response_due < now + REMINDER_HORIZON),
+                    Ticket.first_responded_at.is_not(None)
+                    & (Ticket.resolution_due < now + REMINDER_HORIZON),
+                ),
+            )
+        )
+        for ticket in candidates:
+            first = ticket.first_responded_at is None
+            due = ticket.first_response_due if first else ticket.resolution_due
+            if due <= now or working_time_between(now, due, cal) > lead:
+                continue
+            ticket.reminded_at = now
+            target = "first response" if first else "resolution"
+            left = working_time_between(now, due, cal)
+            _mail_assignee(
+                session,
+                ticket,
+                f"Reminder: {target} due in {int(left.total_seconds() // 60)} min",
+                ticket.subject,
+            )
+            counts["reminded"] += 1
+    overdue = session.scalars(
+        select(Ticket).where(
+            Ticket.status == OPEN,
+            Ticket.first_responded_at.is_(None),
+            Ticket.first_response_due < now,
+            Ticket.breached_at.is_(None),
+        )
+    )
+    for ticket in overdue:
+        ticket.breached_at = now
+        counts["breached"] += 1
+        if ticket.tier in NEXT_TIER:
+            escalate(session, ticket, by="Benchside", reason="no first response within the target")
+            counts["escalated"] += 1
+    session.flush()
+    return counts
