@@ -54,7 +54,7 @@ def _load(session: Session) -> list[TierLoad]:
             .where(Ticket.status != RESOLVED, *conditions)  # type: ignore[arg-type]
             .group_by(Ticket.tier)
         )
-        return dict(session.execute(query).tuples().all())
+        return dict(session.execute(query).all())  # type: ignore[arg-type]
 
     open_, urgent = count(), count(Ticket.priority == "urgent")
     waiting, unassigned = count(Ticket.status == WAITING), count(Ticket.assignee_id.is_(None))

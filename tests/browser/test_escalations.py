@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, expect
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from app.escalations.models import Ticket
+from app.auth.models import LoginSession
+from app.escalations.models import Attachment, Ticket
 from app.roles import Role
 from tests.browser.conftest import LiveServer
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -41,4 +44,53 @@ def test_nothing_typed_is_lost_and_one_click_is_one_ticket(
     expect(page.get_by_role("heading", level=1)).to_contain_text("We have it: ESC-")
     with live_server.session() as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    context.close()
+
+
+def test_the_file_and_the_text_survive_an_error_and_an_expired_sign_in(
+    browser: Browser, live_server: LiveServer, tmp_path: Path
+) -> None:
+    with live_server.session() as session:
+        user = make_user(session, role=Role.TECHNICIAN)
+        session.commit()
+    photo = tmp_path / "board.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 256)
+    disguised = tmp_path / "setup.jpg"
+    disguised.write_bytes(b"MZ\x90\x00 a program, not a photo")
+    context = browser.new_context()
+    page = context.new_page()
+    live_server.sign_in(page, user.email)
+    page.goto(live_server.url + "/escalations/new")
+    page.get_by_label("Subject").fill("No picture after the T-CON swap")
+    page.get_by_label("Photos, logs or PDFs").set_input_files([str(photo), str(disguised)])
+    expect(page.get_by_text("board.png · attached")).to_be_visible()
+    expect(page.get_by_text("“setup.jpg” is not a photo")).to_be_visible()
+    page.get_by_label("What happens, and what you tried").fill("Backlight on, no picture.")
+    page.get_by_role("button", name="Send the escalation").click()  # no model number
+    expect(page.get_by_label("Model number")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("board.png (0.3 KB) · attached")).to_be_visible()
+    expect(page.get_by_label("Subject")).to_have_value("No picture after the T-CON swap")
+    # The sign-in expires while the technician finishes the form.
+    with live_server.session() as session:
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+        session.commit()
+    page.get_by_label("Model number").fill("KDL-55W800C")
+    page.get_by_role("button", name="Send the escalation").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Here is what you sent before signing in again")).to_be_visible()
+    expect(page.get_by_label("Model number")).to_have_value("KDL-55W800C")
+    expect(page.get_by_label("What happens, and what you tried")).to_have_value(
+        "Backlight on, no picture."
+    )
+    expect(page.get_by_text("board.png (0.3 KB) · attached")).to_be_visible()
+    page.get_by_role("button", name="Send the escalation").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("We have it: ESC-")
+    with live_server.session() as session:
+        ticket = session.scalar(select(Ticket))
+        assert ticket is not None
+        files = session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+        assert [f.filename for f in files] == ["board.png"]
     context.close()

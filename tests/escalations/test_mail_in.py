@@ -110,3 +110,52 @@ def test_charsets_nul_bytes_attachments_bounces_and_strangers(
     stored = session.scalars(select(InboundMail.outcome).order_by(InboundMail.id)).all()
     assert stored == ["opened", "opened", "ignored", "ignored", "unknown_sender"]
     assert runner.invoke(args=["mail", "ingest"], input=b"").exit_code == 75
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_replies_thread_by_their_address_and_bring_their_files(
+    runner: FlaskCliRunner, session: Session, technician: object
+) -> None:
+    from app.escalations.models import Attachment
+
+    opened = ingest(
+        runner,
+        mail("tech.mail@example.com", "No picture", "Model: KDL-55W800C", Message_ID="<a1@x>"),
+    )
+    reference = opened.split()[1]
+    ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
+    with runner.app.app_context():
+        from app.escalations.services import reply_address
+
+        address = reply_address(ticket)
+    # A client that rewrote the subject and dropped the headers: the address still threads it.
+    reply = EmailMessage()
+    reply["From"], reply["To"], reply["Subject"], reply["Message-ID"] = (
+        "tech.mail@example.com",
+        address,
+        "AW: your question",
+        "<a2@x>",
+    )
+    reply.set_content("Photo of the board attached.")
+    reply.add_attachment(PNG, maintype="image", subtype="png", filename="board.png")
+    reply.add_attachment(
+        b"MZ\x90\x00 not a photo", maintype="image", subtype="jpeg", filename="setup.jpg"
+    )
+    assert ingest(runner, bytes(reply)) == f"threaded {reference}"
+    session.expire_all()
+    files = session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+    assert [(f.filename, f.content_type) for f in files] == [("board.png", "image/png")]
+    assert "setup.jpg" in ticket.events[-1].body  # the refused one is said on the ticket
+    # A forged signature threads nothing: a new ticket is opened instead.
+    forged = mail(
+        "tech.mail@example.com",
+        "Another thing",
+        "Model: KDL-55W800C",
+        Message_ID="<a3@x>",
+    ).replace(
+        b"escalations@benchside.local",
+        f"escalations+{reference}.0000000000@benchside.local".encode(),
+    )
+    assert ingest(runner, forged).startswith("opened ESC-")

@@ -63,6 +63,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "escalations.save_draft": SIGNED_IN,
     "escalations.ticket": SIGNED_IN,
     "escalations.queues": AGENTS,
+    "escalations.dashboard": AGENTS,
+    "escalations.assign": AGENTS,
     "escalations.reply": SIGNED_IN,
     "escalations.upload": SIGNED_IN,
     "escalations.remove_attachment": SIGNED_IN,
