@@ -163,7 +163,7 @@ def test_each_role_on_each_route(
         data = {"csrf_token": token} if method in ("POST", "PUT", "PATCH", "DELETE") else None
         with client.open(url, method=method, data=data) as response:
             status = response.status_code
-            to_login = status == 302 and response.headers["Location"].startswith("/login")
+            to_login = status in (302, 303) and response.headers["Location"].startswith("/login")
         if expected == PUBLIC:
             ok = status not in (401, 403) and not (to_login and endpoint != "auth.logout")
         elif role is None:
