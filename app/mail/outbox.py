@@ -68,13 +68,46 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     return email
 
 
-def _send(email: EmailMessage, settings: SmtpSettings) -> None:
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-        if settings.use_tls:
-            smtp.starttls(context=ssl.create_default_context())
-        if settings.username:
-            smtp.login(settings.username, settings.password)
-        smtp.send_message(email)
+class _Connection:
+    """One SMTP session for a whole round, opened on the first message: a session per message
+    costs a connection, a greeting and a login each time."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, email: EmailMessage) -> None:
+        if self.smtp is None:
+            settings = self.settings
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            try:
+                if settings.use_tls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if settings.username:
+                    smtp.login(settings.username, settings.password)
+            except BaseException:
+                smtp.close()
+                raise
+            self.smtp = smtp
+        try:
+            self.smtp.send_message(email)
+        except (OSError, smtplib.SMTPServerDisconnected):
+            self.close()  # the next message starts a fresh session
+            raise
+        except smtplib.SMTPException:
+            try:
+                self.smtp.rset()  # a refused message leaves the session usable
+            except (OSError, smtplib.SMTPException):
+                self.close()
+            raise
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self.smtp.close()
+            self.smtp = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -91,32 +124,49 @@ def deliver_due(
     the same message twice; SQLite has one writer and ignores the clause.
     """
     sent = failed = 0
-    for _ in range(limit):
-        with factory.begin() as session:
-            now = utcnow()
-            message = session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if message is None:
+    connection = _Connection(settings)
+    try:
+        for _ in range(limit):
+            outcome = _deliver_one(factory, connection, settings)
+            if outcome is None:
                 break
-            message.attempts += 1
-            try:
-                _send(build_email(message, settings.sender), settings)
-            except (OSError, smtplib.SMTPException) as exc:
-                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                message.next_attempt_at = now + backoff(message.attempts)
+            if outcome:
+                sent += 1
+            else:
                 failed += 1
                 if failed >= 3 and sent == 0:
                     break  # the server is down; stop hammering it until the next run
-            else:
-                message.sent_at = now
-                message.last_error = None
-                sent += 1
+    finally:
+        connection.close()
     return DeliveryReport(sent=sent, failed=failed)
+
+
+def _deliver_one(
+    factory: sessionmaker[Session], connection: _Connection, settings: SmtpSettings
+) -> bool | None:
+    """Claim and send the next due message: True if sent, False if it failed, None if nothing
+    is due."""
+    with factory.begin() as session:
+        now = utcnow()
+        message = session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if message is None:
+            return None
+        message.attempts += 1
+        try:
+            connection.send(build_email(message, settings.sender))
+        except (OSError, smtplib.SMTPException) as exc:
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            message.next_attempt_at = now + backoff(message.attempts)
+            return False
+        message.sent_at = now
+        message.last_error = None
+        return True
 
 
 def retry_now(factory: sessionmaker[Session]) -> int:
