@@ -66,7 +66,7 @@ class TicketEvent(Base):
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("escalation_tickets.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(12))  # message, reply, note, event
+    kind: Mapped[str] = mapped_column(String(12))  # message, reply, note, event, consult, advice
     public: Mapped[bool]
     author: Mapped[str] = mapped_column(String(254))
     body: Mapped[str] = mapped_column(Text)

@@ -238,7 +238,7 @@ def answer_consult(session: Session, ticket: Ticket, engineer: User, text: str) 
     if ticket.consult_since is None:
         raise TicketInvalid({"consult": "Nobody asked engineering about this ticket."})
     ticket.consult_since = None
-    _event(ticket, "consult_answer", text, by=engineer.email, public=False)
+    _event(ticket, "advice", text, by=engineer.email, public=False)
     _mail_assignee(session, ticket, "Engineering answered", text)
     session.flush()
 
