@@ -292,7 +292,7 @@ def assign(reference: str) -> ResponseReturnValue:
     if found is None:
         abort(404)
     wanted = request.form.get("assignee", "")
-    if wanted == "me":
+    if request.form.get("take") or wanted == "me":
         assignee: User | None = current_user._get_current_object()
     elif wanted.isdigit():
         assignee = session.get(User, int(wanted))

@@ -138,6 +138,8 @@ def assign(session: Session, ticket: Ticket, assignee: User | None, *, by: User)
         or (assignee.role != Role.ADMIN and TIER_OF_ROLE.get(assignee.role) != ticket.tier)
     ):
         raise TicketInvalid({"assignee": f"{assignee.email} does not work in {ticket.tier}."})
+    if ticket.assignee_id == (assignee.id if assignee else None):
+        return  # nothing changes: nothing to record
     ticket.assignee_id = assignee.id if assignee else None
     ticket.reminded_at = None
     who = assignee.email if assignee else "nobody (back to the queue)"

@@ -63,7 +63,7 @@ def test_tier_two_consults_engineering_and_keeps_the_ticket(
     tier1 = auth.login(Role.AGENT_TIER1)
     assert (
         client.post(
-            f"/escalations/{reference}/assign", data={"assignee": "me", "csrf_token": auth.csrf()}
+            f"/escalations/{reference}/assign", data={"take": "1", "csrf_token": auth.csrf()}
         ).status_code
         == 302
     )
@@ -134,7 +134,7 @@ def test_reminders_come_before_a_target_and_only_in_business_hours(
     reference = open_ticket(client, auth)
     agent = auth.login(Role.AGENT_TIER1)
     client.post(
-        f"/escalations/{reference}/assign", data={"assignee": "me", "csrf_token": auth.csrf()}
+        f"/escalations/{reference}/assign", data={"take": "1", "csrf_token": auth.csrf()}
     )
     ticket = ticket_of(session, reference)
     # Due Monday 7 December, 08:30 in Amsterdam.
