@@ -2,7 +2,7 @@
 
 A tree is found by its title, its symptoms and its codes, stemmed, a typo forgiven where the
 word is not one the trees use; every word must match, so a question no tree covers finds
-nothing rather than noise. Publishing or retiring queues the tree for the index writer.
+nothing rather than noise. Publishing or retiring logs the tree for the index writers.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def _document(revision: TreeRevision) -> dict[str, Any]:
 
 
 def queue_tree(session: Session, tree_id: str) -> None:
-    """Queue a tree whose published revision changed (in the same transaction)."""
+    """Log a tree whose published revision changed, in the same transaction, for every node's
+    index to follow."""
     search_queue.enqueue(session, INDEX_NAME, [f"{KIND}:{tree_id}"])
 
 

@@ -6,8 +6,9 @@ subdirectory holding a Whoosh index and a ``meta.json`` saying which release it 
 ``writer.lock`` is held by whoever writes. A rebuild fills a fresh generation and swaps
 ``CURRENT`` only when it is complete, so readers never see a half-built index. Whoosh lets one
 writer in at a time and a process that finds it busy gives up, losing its update; here writers
-wait for ``writer.lock`` instead, and what they apply comes from a queue in the database that
-survives any of them failing.
+wait for ``writer.lock`` instead, and what they apply comes from a log in the database that
+survives any of them failing. The store is one machine's: each node of a cluster keeps its own,
+following the database's log from the position its ``meta.json`` records.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class IndexMeta:
     built_at: str
     updated_at: str
     schema_version: int = 0
+    # The last entry of the database's change log (``search_queue``) applied: every change up to
+    # it is in the index. Missing in an index written before the log: its changes were deleted
+    # once applied, so all that is left in the log is still to apply.
+    change_id: int = 0
 
 
 def _now() -> str:
@@ -203,10 +208,18 @@ class IndexStore:
         return count
 
     def record(
-        self, generation: Path, *, release_id: int | None, release_label: str | None
+        self,
+        generation: Path,
+        *,
+        release_id: int | None,
+        release_label: str | None,
+        change_id: int | None = None,
     ) -> IndexMeta:
-        """Write which release ``generation`` reflects (after its writer committed)."""
+        """Write which release ``generation`` reflects and the last change applied to it (after
+        its writer committed); ``change_id=None`` keeps the one recorded."""
         previous = self.meta() if self.live_dir() == generation else None
+        if change_id is None:
+            change_id = previous.change_id if previous else 0
         meta = IndexMeta(
             release_id=release_id,
             release_label=release_label,
@@ -214,6 +227,7 @@ class IndexStore:
             built_at=previous.built_at if previous else _now(),
             updated_at=_now(),
             schema_version=self.version,
+            change_id=change_id,
         )
         _write_atomically(generation / META_FILE, json.dumps(asdict(meta), indent=2))
         return meta

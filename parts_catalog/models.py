@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     or_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -190,17 +191,24 @@ class Erratum(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
 
 
-class SearchPending(Base):
-    """A document whose search index entry is out of date: written in the transaction that
-    changed it, applied to the index after that transaction commits by the one index writer,
-    and deleted once applied. Nothing is lost if a writer is busy or fails."""
+class SearchChange(Base):
+    """A document whose search index entry changed: appended in the transaction that changed
+    it, never updated afterwards (but for the pruning mark). Every node's index follows the
+    log, remembering the last id it applied; rows are pruned by age (``search_queue``)."""
 
-    __tablename__ = "search_pending"
+    __tablename__ = "search_changes"
+    __table_args__ = (
+        Index("ix_search_changes_index_name_id", "index_name", "id"),
+        # Ids are never reused, even after the newest rows were deleted by hand.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     index_name: Mapped[str] = mapped_column(String(20))
     doc_id: Mapped[str] = mapped_column(String(80))
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # Set on the oldest row kept by a pruning: rows with lower ids may have been deleted.
+    pruned_before: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SearchSynonym(Base):

@@ -1,5 +1,5 @@
-"""The parts search index's contents: its schema, its documents as of a release, the queue of
-changes waiting for the index writer, and the check that compares index and database.
+"""The parts search index's contents: its schema, its documents as of a release, the changes a
+release logs for the index writers, and the check that compares index and database.
 
 A document is a part or a model of the newest release. A part's document also carries where it
 is used (product lines, model names and numbers) and what supersedes it, so that a release that
@@ -20,12 +20,13 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.writing import IndexWriter
 
+from parts_catalog import search_queue
 from parts_catalog.models import (
     FitmentVersion,
     ModelVersion,
     PartVersion,
     Release,
-    SearchPending,
+    SearchChange,
     SupersessionVersion,
 )
 from parts_catalog.services import latest_release
@@ -265,12 +266,13 @@ def apply_documents(writer: IndexWriter, found: Mapping[str, dict[str, Any] | No
             writer.update_document(**doc)
 
 
-# --- the queue of pending changes ----------------------------------------------------------------
+# --- the log of changes --------------------------------------------------------------------------
 
 
 def queue_release_changes(session: Session, release_id: int) -> None:
-    """Queue every document ``release_id`` changed: parts and models it added, changed or
-    dropped, parts whose fitment changed, and parts fitted to a model that changed."""
+    """Log every document ``release_id`` changed (``search_queue``): parts and models it added,
+    changed or dropped, parts whose fitment changed, and parts fitted to a model that changed."""
+    search_queue.lock_for_append(session)  # before the ids are drawn: they follow commit order
     changed_model = or_(ModelVersion.valid_from == release_id, ModelVersion.valid_to == release_id)
     parts = union(
         select(PartVersion.number_norm.label("norm")).where(
@@ -293,13 +295,13 @@ def queue_release_changes(session: Session, release_id: int) -> None:
     now = literal(utcnow(), UTCDateTime())
     columns = ["index_name", "doc_id", "queued_at"]
     session.execute(
-        insert(SearchPending).from_select(
+        insert(SearchChange).from_select(
             columns,
             select(literal(INDEX_NAME), literal(f"{PART}:") + parts.c.norm, now),
         )
     )
     session.execute(
-        insert(SearchPending).from_select(
+        insert(SearchChange).from_select(
             columns,
             select(literal(INDEX_NAME), literal(f"{MODEL}:") + ModelVersion.number_norm, now)
             .where(changed_model)

@@ -1,7 +1,7 @@
-"""``flask --app wsgi search ...``: rebuild, apply queued changes, check, and the writer loop.
+"""``flask --app wsgi search ...``: rebuild, follow the change log, check, and the writer loop.
 
-Each command works on every index (parts and models; diagnostic trees) unless ``--index``
-names one.
+Each command works on this node's indexes (parts and models; diagnostic trees; every one
+unless ``--index`` names one). Every node runs its own ``search worker``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def _reflects(store: IndexStore, release: str | None) -> str:
 
 
 def update_index(names: tuple[str, ...] = ()) -> None:
-    """Apply what a command queued, after its transaction committed; say so if it cannot."""
+    """Apply what a command logged to this node's indexes, after its transaction committed;
+    say so if it cannot (the worker of each node follows the log in any case)."""
     for store in _chosen(names):
         try:
             report = indexing.sync(session_factory(), store, timeout=120)
@@ -80,7 +81,8 @@ def reindex_command(processes: int, names: tuple[str, ...]) -> None:
 @search_cli.command("sync")
 @index_option
 def sync_command(names: tuple[str, ...]) -> None:
-    """Apply queued changes now (rebuilding an index that is missing or damaged)."""
+    """Apply the logged changes now (rebuilding an index that is missing, damaged, or cannot
+    follow the log)."""
     update_index(names)
 
 
@@ -125,20 +127,47 @@ def check_command(repair: bool, names: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+@search_cli.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(1),
+    help="Keep this many days of changes (default: SEARCH_CHANGES_KEEP_DAYS, 14).",
+)
+def prune_command(days: int | None) -> None:
+    """Forget logged index changes older than the given days (the worker does it hourly); a
+    node that had not applied them rebuilds its indexes."""
+    days = days or indexing.keep_days()
+    gone = indexing.prune(session_factory(), days=days)
+    click.echo(f"Pruned {gone:,} change(s) older than {days} day(s) from the search log.")
+
+
+# The worker prunes the log this often (every node's worker does; it is idempotent).
+PRUNE_EVERY = 3600.0
+
+
 @search_cli.command("worker")
 @click.option(
     "--interval", type=float, default=2.0, show_default=True, help="Seconds between polls."
 )
 def worker_command(interval: float) -> None:
-    """Be the indexes' one writer: apply queued changes as they come (for production)."""
+    """Keep this node's indexes following the database's change log (one worker per node, for
+    production); rebuild an index that cannot follow it; prune old changes hourly."""
     factory = session_factory()
+    days = indexing.keep_days()
     click.echo(f"Search index writer polling every {interval:g} s (Ctrl+C stops).")
+    pruned_at = float("-inf")
     while True:
         for store in indexing.stores():
             try:
                 report = indexing.sync(factory, store)
-                if report.applied or report.rebuilt:
+                if report.rebuilt:
+                    click.echo(f"{store.name}: rebuilt ({report.reason}).")
+                if report.applied:
                     click.echo(f"{store.name}: applied {report.applied:,}.")
             except WriterBusy:
                 pass
+        if time.monotonic() - pruned_at >= PRUNE_EVERY:
+            pruned_at = time.monotonic()
+            if gone := indexing.prune(factory, days=days):
+                click.echo(f"Pruned {gone:,} change(s) older than {days} day(s).")
         time.sleep(interval)

@@ -1,16 +1,26 @@
-"""Keeping the search indexes true to the database: rebuild, apply queued changes, check.
+"""Keeping this node's search indexes true to the database: rebuild, follow the change log, check.
 
-Every function here writes through ``IndexStore.writing``, an index's one writer's lock, and
-reads what to write from the database through the index's corpus: the queue
-(``search_pending``) is filled in the transactions that change the data and emptied here, by
-id, only after the index has committed. A writer that dies midway leaves its changes queued;
-applying a change twice is harmless.
+Each node (machine) keeps its own indexes under ``SEARCH_INDEX_DIR`` and follows the database's
+log of changes (``search_changes``, filled in the transactions that change the data; see
+``parts_catalog.search_queue``). An index's ``meta.json`` records the last change id applied;
+a pass applies the index's changes after it, then moves it. Nothing is deleted from the log by
+applying it, so every node sees every change; old rows are pruned by age (``prune``).
+
+An index is rebuilt from the database instead when it is missing, unreadable or written by
+another version, when its cursor lies beyond the log's end or its release is not one this
+database has (an index from another or a restored database), when changes it has not applied
+were pruned, or when a long list waits (a first release of a million parts).
+
+Every function here writes through ``IndexStore.writing``, the one writer's lock of this
+machine. Applying a change twice is harmless, so a writer that dies midway only repeats work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -28,10 +38,14 @@ from parts_catalog.indexes import (
     WriterBusy,
     compare,
 )
+from parts_catalog.sqltypes import utcnow
 
-# Past this many queued changes a rebuild is quicker than applying them one by one.
+# Past this many changes to apply a rebuild is quicker than applying them one by one.
 REBUILD_ABOVE = 50_000
 BATCH = 5_000
+# Changes older than this many days are pruned from the log (``SEARCH_CHANGES_KEEP_DAYS``); a
+# node away for longer rebuilds its indexes when it comes back.
+KEEP_DAYS = 14
 
 Progress = Callable[[int], None]
 
@@ -54,6 +68,11 @@ def parts_index(app: Flask | None = None) -> IndexStore:
 def trees_index(app: Flask | None = None) -> IndexStore:
     store: IndexStore = (app or current_app).extensions["search_indexes"][TreesCorpus.name]
     return store
+
+
+def keep_days(app: Flask | None = None) -> int:
+    """How long the change log keeps a change (days)."""
+    return int((app or current_app).config.get("SEARCH_CHANGES_KEEP_DAYS", KEEP_DAYS))
 
 
 def _corpus(store: IndexStore) -> Corpus:
@@ -85,7 +104,7 @@ def rebuild(
     """Build the whole index into a new generation and make it live when complete."""
     with store.writing(timeout=timeout):
         meta = _rebuild_locked(factory, store, progress=progress, processes=processes)
-        _apply_queue(factory, store)
+        _apply_log(factory, store)
         return store.meta() or meta
 
 
@@ -98,10 +117,11 @@ def _rebuild_locked(
 ) -> IndexMeta:
     corpus = _corpus(store)
     with factory() as session:
-        # The source first, then the queue: a release committed in between has its changes
-        # queued (same transaction), so they stay queued for the next pass, not dropped.
+        # The log's end first, then the data: every change up to it committed before the
+        # documents are read, so the rebuild holds it; a change committed later has a higher id
+        # and is applied by the next pass (perhaps once more than needed, which is harmless).
+        change_id = search_queue.high_water(session)
         release_id, release_label = corpus.source(session)
-        queued = [row_id for row_id, _doc in search_queue.pending(session, store.name, limit=10**8)]
         generation = store.new_generation()
         options: dict[str, Any] = {"limitmb": 256}
         if processes > 1:
@@ -115,10 +135,10 @@ def _rebuild_locked(
         except BaseException:
             writer.cancel()
             raise
-        meta = store.record(generation, release_id=release_id, release_label=release_label)
+        meta = store.record(
+            generation, release_id=release_id, release_label=release_label, change_id=change_id
+        )
         store.publish(generation)
-        search_queue.clear(session, queued)
-        session.commit()
         return meta
 
 
@@ -127,6 +147,7 @@ class SyncReport:
     applied: int = 0
     rebuilt: bool = False
     release: str | None = None
+    reason: str | None = None  # why it was rebuilt
 
 
 def sync(
@@ -137,20 +158,20 @@ def sync(
     progress: Progress | None = None,
     rebuild_above: int = REBUILD_ABOVE,
 ) -> SyncReport:
-    """Apply what is queued; rebuild instead when the index is missing, unreadable, or the
-    queue is long (a first release of a million parts).
+    """Apply the changes logged since this index's cursor; rebuild instead when it cannot
+    follow the log (see the module's description) or the list is long.
 
-    :raises WriterBusy: when another writer holds the lock past ``timeout``; the changes stay
-        queued.
+    :raises WriterBusy: when another writer on this machine holds the lock past ``timeout``;
+        the changes wait in the log for the next pass.
     """
     report = SyncReport()
     with store.writing(timeout=timeout):
         with factory() as session:
-            waiting = search_queue.pending_count(session, store.name)
-        if not _readable(store) or waiting > rebuild_above:
+            report.reason = _rebuild_reason(session, store, rebuild_above=rebuild_above)
+        if report.reason is not None:
             _rebuild_locked(factory, store, progress=progress, processes=1)
             report.rebuilt = True
-        report.applied = _apply_queue(factory, store)
+        report.applied = _apply_log(factory, store)
         meta = store.meta()
         report.release = meta.release_label if meta else None
     return report
@@ -159,10 +180,11 @@ def sync(
 def sync_after_request(
     factory: sessionmaker[Session], store: IndexStore, *, timeout: float = 30.0
 ) -> SyncReport | None:
-    """Apply a web request's queued changes before answering, when that is quick; None when
-    it is left to the index worker (a long queue, an index to rebuild, a busy writer)."""
+    """Apply a web request's logged changes to this node's index before answering, when that
+    is quick; None when it is left to the index worker (a long list, an index to rebuild, a
+    busy writer). The other nodes' workers pick the changes up from the log."""
     with factory() as session:
-        if search_queue.pending_count(session, store.name) > BATCH:
+        if search_queue.count_after(session, store.name, after=_cursor(store)) > BATCH:
             return None
         small = _corpus(store).count(session) <= BATCH
     if not small and not _readable(store):
@@ -184,33 +206,90 @@ def _readable(store: IndexStore) -> bool:
     return True
 
 
-def _apply_queue(factory: sessionmaker[Session], store: IndexStore) -> int:
-    """Apply queued changes in batches (the caller holds the writer's lock)."""
+def _cursor(store: IndexStore) -> int:
+    meta = store.meta()
+    return meta.change_id if meta else 0
+
+
+def _rebuild_reason(session: Session, store: IndexStore, *, rebuild_above: int) -> str | None:
+    """Why this index cannot simply apply the log's new changes, or None when it can."""
+    if not _readable(store):
+        return "missing or unreadable"
+    meta = store.meta()
+    assert meta is not None, "a readable index has its meta"
+    end = search_queue.high_water(session)
+    if meta.change_id > end:
+        return "it is ahead of the database's change log (another or a restored database)"
+    if meta.change_id < search_queue.pruned_through(session):
+        return "changes it had not applied were pruned from the log"
+    release_id, release_label = _corpus(store).source(session)
+    if meta.release_id is not None and (
+        release_id is None
+        or meta.release_id > release_id
+        or (meta.release_id == release_id and meta.release_label != release_label)
+    ):
+        return f"it reflects release {meta.release_label}, which this database does not have"
+    if search_queue.count_after(session, store.name, after=meta.change_id) > rebuild_above:
+        return "many changes to apply"
+    return None
+
+
+def _apply(store: IndexStore, generation: Path, found: Mapping[str, Any]) -> None:
+    writer = store.writer(generation)
+    try:
+        search_index.apply_documents(writer, found)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def _apply_log(factory: sessionmaker[Session], store: IndexStore) -> int:
+    """Apply the logged changes after the index's cursor in batches, moving the cursor after
+    each (the caller holds the writer's lock); returns how many documents were re-indexed."""
     corpus = _corpus(store)
     applied = 0
     live = store.live_dir()
     assert live is not None
     while True:
+        meta = store.meta()
+        cursor = meta.change_id if meta else 0
         with factory() as session:
-            release_id, release_label = corpus.source(session)  # before the queue
-            rows = search_queue.pending(session, store.name, limit=BATCH)
+            # The source before the log's end: a release read here has its changes at or
+            # below the end read next (they commit together), so once they are applied the
+            # index reflects it.
+            release_id, release_label = corpus.source(session)
+            end = search_queue.high_water(session)
+            rows = search_queue.changes_after(
+                session, store.name, after=cursor, upto=end, limit=BATCH
+            )
             if rows:
                 found = corpus.documents_for(session, {doc for _id, doc in rows})
-                writer = store.writer(live)
-                try:
-                    search_index.apply_documents(writer, found)
-                    writer.commit()
-                except BaseException:
-                    writer.cancel()
-                    raise
+                _apply(store, live, found)
                 applied += len(found)
-            meta = store.meta()
-            if meta is None or meta.release_id != release_id or rows:
-                store.record(live, release_id=release_id, release_label=release_label)
-            search_queue.clear(session, [row_id for row_id, _doc in rows])
-            session.commit()
-        if len(rows) < BATCH:
+        done = len(rows) < BATCH
+        if done:
+            # Ids follow commit order (search_queue), so no change at or below ``end`` can
+            # still appear: the cursor moves to the end, past the other indexes' changes too.
+            position = max(cursor, end)
+        else:
+            position = rows[-1][0]
+            # Not all of the release's changes are applied yet: it keeps the one it had.
+            release_id, release_label = (
+                (meta.release_id, meta.release_label) if meta else (None, None)
+            )
+        if meta is None or position != cursor or meta.release_id != release_id:
+            store.record(
+                live, release_id=release_id, release_label=release_label, change_id=position
+            )
+        if done:
             return applied
+
+
+def prune(factory: sessionmaker[Session], *, days: int) -> int:
+    """Forget logged changes older than ``days``; returns how many (any node may do it)."""
+    with factory.begin() as session:
+        return search_queue.prune(session, before=utcnow() - timedelta(days=days))
 
 
 @dataclass(frozen=True)
@@ -223,19 +302,25 @@ class Health:
 
 
 def health(session: Session, store: IndexStore) -> Health:
-    """Whether the index reflects its source (the newest release) with nothing queued."""
+    """Whether this node's index reflects its source (the newest release) with every logged
+    change applied."""
     release_id, latest_label = _corpus(store).source(session)
+    meta = store.meta()
+    cursor = meta.change_id if meta else 0
     try:
-        waiting = search_queue.pending_count(session, store.name)
+        waiting = search_queue.count_after(session, store.name, after=cursor)
         expected = _corpus(store).count(session) if release_id is None else 1
+        missed = meta is not None and cursor < search_queue.pruned_through(session)
     except SQLAlchemyError:
-        waiting, expected = 0, 1
+        waiting, expected, missed = 0, 1, False
     if not expected and not waiting:
         return Health("ok", None, None, 0, "nothing to index yet")
     if not _readable(store):
         return Health("missing", None, latest_label, waiting, "no readable index")
-    meta = store.meta()
     indexed = meta.release_label if meta else None
+    if missed:
+        message = "changes this index had not applied were pruned: the next pass rebuilds it"
+        return Health("behind", indexed, latest_label, waiting, message)
     if indexed != latest_label or waiting:
         message = f"index reflects {indexed or 'no release'}; newest is {latest_label}"
         if waiting:
@@ -260,8 +345,16 @@ def check(factory: sessionmaker[Session], store: IndexStore) -> Drift:
 
 
 def repair(factory: sessionmaker[Session], store: IndexStore, drift: Drift) -> SyncReport:
-    """Queue every document that differs and apply the queue."""
-    with factory() as session:
-        search_queue.enqueue(session, store.name, drift.differing)
-        session.commit()
-    return sync(factory, store)
+    """Bring the index up to date with the log, then re-index every document that differs.
+
+    Drift is a matter of this node's disk: the documents are re-indexed here only, not logged
+    for every node.
+    """
+    report = sync(factory, store)
+    with store.writing(), factory() as session:
+        live = store.live_dir()
+        assert live is not None, "sync leaves a live index"
+        found = _corpus(store).documents_for(session, drift.differing)
+        _apply(store, live, found)
+    report.applied += len(found)
+    return report

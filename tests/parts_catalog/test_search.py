@@ -1,19 +1,21 @@
 """Part search: every spelling of a number, a family, words with typos and synonyms, the index's
-generations, the queue of changes, and drift."""
+generations, the log of changes, and drift."""
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from parts_catalog import search, search_index
+from parts_catalog import search, search_index, search_queue
 from parts_catalog.importer import import_release
 from parts_catalog.indexes import IndexStore, IndexUnavailable, WriterBusy, compare
-from parts_catalog.models import SearchPending
+from parts_catalog.models import SearchChange
 from parts_catalog.services import release_for
 from tests.parts_catalog.releases import BASE_PARTS, base_release, part
 
@@ -283,7 +285,7 @@ def test_a_busy_writer_is_reported_not_skipped(tmp_path: Path) -> None:
 def test_an_import_queues_only_what_changed(
     session: Session, store: IndexStore, tmp_path: Path
 ) -> None:
-    session.execute(SearchPending.__table__.delete())
+    session.execute(SearchChange.__table__.delete())
     changed = [
         part("A-2072-533-A", "MAIN BOARD (NEW)", category="board")
         if p["part_number"] == "A-2072-533-A"
@@ -293,7 +295,7 @@ def test_an_import_queues_only_what_changed(
     ]
     changed.append(part("1-999-000-11", "HDMI BOARD", category="board"))
     import_release(session, path=base_release(tmp_path / "r2", parts=changed), label="r2")
-    queued = set(session.scalars(select(SearchPending.doc_id)))
+    queued = set(session.scalars(select(SearchChange.doc_id)))
     assert queued == {"part:A2072533A", "part:423470411", "part:199900011"}
     found = search_index.documents_for(session, release_for(session), queued)
     assert found["part:423470411"] is None
@@ -330,3 +332,96 @@ def test_compare_finds_drift(session: Session, store: IndexStore, tmp_path: Path
         ["part:GHOST"],
         ["part:423470401"],
     )
+
+
+# --- the change log ------------------------------------------------------------------------------
+
+
+def _log(session: Session) -> list[tuple[int, str, bool]]:
+    rows = session.execute(
+        select(SearchChange.id, SearchChange.doc_id, SearchChange.pruned_before).order_by(
+            SearchChange.id
+        )
+    )
+    return [(i, d, p) for i, d, p in rows]
+
+
+def test_the_log_is_read_after_a_cursor_and_pruned_as_a_prefix(session: Session) -> None:
+    session.execute(SearchChange.__table__.delete())
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    search_queue.enqueue(session, "parts", ["part:OLD1", "part:OLD2"])
+    search_queue.enqueue(session, "trees", ["tree:OLD3"])
+    session.execute(update(SearchChange).values(queued_at=long_ago))
+    search_queue.enqueue(session, "parts", ["part:NEW1", "part:NEW2"])
+    ids = [i for i, _d, _p in _log(session)]
+    assert search_queue.high_water(session) == ids[-1]
+    assert search_queue.pruned_through(session) == 0
+    after = search_queue.changes_after(session, "parts", after=ids[1], upto=ids[-1], limit=10)
+    assert after == [(ids[3], "part:NEW1"), (ids[4], "part:NEW2")]
+    assert search_queue.changes_after(session, "parts", after=0, upto=ids[3], limit=1) == [
+        (ids[0], "part:OLD1")
+    ]
+    assert search_queue.count_after(session, "parts", after=ids[0]) == 3
+
+    # The newest old row stays, marked: everything before it may be gone.
+    assert search_queue.prune(session, before=datetime.now(UTC) - timedelta(days=14)) == 2
+    assert [(d, p) for _i, d, p in _log(session)] == [
+        ("tree:OLD3", True),
+        ("part:NEW1", False),
+        ("part:NEW2", False),
+    ]
+    assert search_queue.pruned_through(session) == ids[2] - 1
+    assert search_queue.prune(session, before=datetime.now(UTC) - timedelta(days=14)) == 0
+
+    # Pruning everything keeps the newest row, so ids never go back and the log never empties.
+    session.execute(update(SearchChange).values(queued_at=long_ago))
+    assert search_queue.prune(session, before=datetime.now(UTC)) == 2
+    assert _log(session) == [(ids[-1], "part:NEW2", True)]
+    assert search_queue.high_water(session) == ids[-1]
+    assert search_queue.pruned_through(session) == ids[-1] - 1
+    search_queue.enqueue(session, "parts", ["part:NEXT"])
+    assert search_queue.high_water(session) > ids[-1]
+
+
+def test_log_ids_follow_commit_order(engine: Engine) -> None:
+    """A transaction appending to the log waits for one that appended before it to end, so a
+    follower that sees an id sees every lower one: none can commit later."""
+    first = Session(engine)
+    done = threading.Event()
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with Session(engine) as other:
+                search_queue.enqueue(other, "parts", ["part:ORDER2"])
+                other.commit()
+        except BaseException as exc:  # reported by the test below
+            failed.append(exc)
+        done.set()
+
+    thread = threading.Thread(target=second)
+    try:
+        search_queue.enqueue(first, "parts", ["part:ORDER1"])  # holds the append lock
+        thread.start()
+        assert not done.wait(0.5), "the second append did not wait for the first to commit"
+        first.commit()
+        thread.join(10)
+        assert not failed, failed
+        assert done.is_set()
+        with Session(engine) as reader:
+            ids = dict(
+                reader.execute(
+                    select(SearchChange.doc_id, SearchChange.id).where(
+                        SearchChange.doc_id.in_(["part:ORDER1", "part:ORDER2"])
+                    )
+                ).all()
+            )
+        assert ids["part:ORDER1"] < ids["part:ORDER2"]
+    finally:
+        first.close()
+        thread.join(10)
+        with Session(engine) as cleanup:
+            cleanup.execute(
+                delete(SearchChange).where(SearchChange.doc_id.in_(["part:ORDER1", "part:ORDER2"]))
+            )
+            cleanup.commit()

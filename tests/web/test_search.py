@@ -1,19 +1,25 @@
 """Search through the portal: the API contract, pages, suggestions, synonyms, and the index
-following imports, rebuilt, checked and reported."""
+following imports, rebuilt, checked and reported; several nodes' indexes following one log."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.roles import Role
 from app.search import indexing
+from parts_catalog import search_index, search_queue
 from parts_catalog.importer import import_release
+from parts_catalog.indexes import IndexStore
+from parts_catalog.models import SearchChange
 from tests.conftest import AuthActions
 from tests.parts_catalog.releases import BASE_PARTS, base_release, part
 
@@ -249,3 +255,133 @@ def test_engineers_keep_the_synonyms(client: FlaskClient, auth: AuthActions) -> 
     assert "stop word" in stop.get_data(as_text=True)
     listing = client.get("/search/synonyms").get_data(as_text=True)
     assert "wireless lan module" in listing
+
+
+# --- several nodes: each keeps its own index and follows the database's change log -------------
+
+
+def node_index(root: Path) -> IndexStore:
+    """The parts index of a node whose SEARCH_INDEX_DIR is ``root``."""
+    return IndexStore.of(root, search_index.PartsCorpus())
+
+
+def held(store: IndexStore, doc_id: str) -> dict | None:  # type: ignore[type-arg]
+    return store.searcher().document(doc_id=doc_id)  # type: ignore[no-any-return]
+
+
+LATER = [
+    *(
+        part("A-2072-533-A", "MAIN BOARD (NEW)", category="board")
+        if p["part_number"] == "A-2072-533-A"
+        else p
+        for p in PARTS
+    ),
+    part("1-999-000-11", "HDMI BOARD", category="board"),
+]
+
+
+def test_every_node_follows_the_log_and_none_consumes_it(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1", parts=PARTS), label="r1")
+    session.commit()
+    a, b = node_index(tmp_path / "a"), node_index(tmp_path / "b")
+    assert indexing.sync(session_factory, a).rebuilt
+    assert indexing.sync(session_factory, b).rebuilt
+    import_release(session, path=base_release(tmp_path / "r2", parts=LATER), label="r2")
+    session.commit()
+    logged = session.scalar(select(func.count()).select_from(SearchChange))
+    report = indexing.sync(session_factory, a)
+    assert (report.rebuilt, report.applied, report.release) == (False, 2, "r2")
+    assert held(a, "part:199900011")["title"] == "HDMI BOARD"  # type: ignore[index]
+    assert session.scalar(select(func.count()).select_from(SearchChange)) == logged  # kept
+    assert indexing.health(session, b).status == "behind"
+    assert indexing.health(session, b).pending == 2
+    assert held(b, "part:199900011") is None
+    report = indexing.sync(session_factory, b)
+    assert (report.rebuilt, report.applied, report.release) == (False, 2, "r2")
+    assert held(b, "part:199900011")["title"] == "HDMI BOARD"  # type: ignore[index]
+    assert held(b, "part:A2072533A")["title"] == "MAIN BOARD (NEW)"  # type: ignore[index]
+    assert held(b, "part:423470401") == held(a, "part:423470401")  # untouched
+    for store in (a, b):
+        assert indexing.sync(session_factory, store).applied == 0
+        assert store.meta().change_id == search_queue.high_water(session)  # type: ignore[union-attr]
+        assert indexing.health(session, store).status == "ok"
+
+
+def test_the_cursor_moves_past_other_indexes_changes(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1", parts=PARTS), label="r1")
+    session.commit()
+    a = node_index(tmp_path / "a")
+    indexing.sync(session_factory, a)
+    search_queue.enqueue(session, "trees", ["tree:elsewhere"])
+    session.commit()
+    assert indexing.sync(session_factory, a).applied == 0
+    assert a.meta().change_id == search_queue.high_water(session)  # type: ignore[union-attr]
+
+
+def test_a_node_that_missed_pruned_changes_rebuilds(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1", parts=PARTS), label="r1")
+    session.commit()
+    a, b = node_index(tmp_path / "a"), node_index(tmp_path / "b")
+    indexing.sync(session_factory, a)
+    indexing.sync(session_factory, b)
+    import_release(session, path=base_release(tmp_path / "r2", parts=LATER), label="r2")
+    session.commit()
+    indexing.sync(session_factory, a)  # b is away
+    session.execute(update(SearchChange).values(queued_at=datetime.now(UTC) - timedelta(days=30)))
+    session.commit()
+    assert indexing.prune(session_factory, days=14) > 0
+    assert indexing.sync(session_factory, a).rebuilt is False  # it had applied everything
+    assert indexing.health(session, b).status == "behind"
+    report = indexing.sync(session_factory, b)
+    assert report.rebuilt
+    assert "pruned" in (report.reason or "")
+    assert held(b, "part:199900011")["title"] == "HDMI BOARD"  # type: ignore[index]
+    assert indexing.sync(session_factory, b).rebuilt is False
+
+
+def test_an_index_the_log_cannot_explain_is_rebuilt(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1", parts=PARTS), label="r1")
+    session.commit()
+    a = node_index(tmp_path / "a")
+    indexing.sync(session_factory, a)
+    live = a.live_dir()
+    assert live is not None
+    # Copied from another database: further along its log than this one's.
+    a.record(live, release_id=1, release_label="r1", change_id=10**9)
+    report = indexing.sync(session_factory, a)
+    assert report.rebuilt
+    assert "ahead" in (report.reason or "")
+    # A release this database does not have.
+    live = a.live_dir()
+    assert live is not None
+    a.record(live, release_id=10**9, release_label="r9")
+    assert "does not have" in (indexing.sync(session_factory, a).reason or "")
+    assert a.meta().release_label == "r1"  # type: ignore[union-attr]
+
+
+def test_an_index_written_before_the_log_applies_what_is_left(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    import_release(session, path=base_release(tmp_path / "r1", parts=PARTS), label="r1")
+    session.commit()
+    a = node_index(tmp_path / "a")
+    indexing.sync(session_factory, a)
+    session.execute(delete(SearchChange))  # what the old writer did once it had applied them
+    import_release(session, path=base_release(tmp_path / "r2", parts=LATER), label="r2")
+    session.commit()
+    live = a.live_dir()
+    assert live is not None
+    meta = json.loads((live / "meta.json").read_text())
+    del meta["change_id"]
+    (live / "meta.json").write_text(json.dumps(meta))
+    report = indexing.sync(session_factory, a)
+    assert (report.rebuilt, report.applied) == (False, 2)
+    assert held(a, "part:199900011") is not None
