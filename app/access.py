@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, redirect, request, url_for
+from flask import session as flask_session
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -118,7 +119,10 @@ def _park_and_sign_in() -> Response:
     from app.db import get_session
 
     session = get_session()
-    token = parking.park(session, request.path, request.form)
+    owner = flask_session.get(parking.ACCOUNT_KEY)
+    token = parking.park(
+        session, request.path, request.form, owner if isinstance(owner, int) else None
+    )
     session.commit()
     flash("Your sign-in had expired. Sign in again: what you typed is kept.", "info")
     return redirect(url_for("auth.login", next=f"{request.path}?parked={token}"), code=303)

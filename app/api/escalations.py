@@ -14,6 +14,10 @@ from app.db import get_session
 from app.escalations import services
 from app.escalations.models import Ticket
 
+#: Idempotency keys are stored whole; a longer one is refused rather than cut (two keys sharing
+#: their beginning would otherwise name one ticket).
+KEY_LENGTH = 80
+
 
 def ticket_document(ticket: Ticket) -> dict[str, Any]:
     return {
@@ -74,21 +78,31 @@ def open_escalation() -> ResponseReturnValue:
         priority=text["priority"] or "normal",
         diagnostic_session=text["diagnostic_session"],
     )
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and len(key) > KEY_LENGTH:
+        return jsonify(
+            error="Not accepted",
+            message=f"The Idempotency-Key header holds at most {KEY_LENGTH} characters.",
+            errors={"Idempotency-Key": f"At most {KEY_LENGTH} characters."},
+        ), 422
     session = get_session()
     try:
-        ticket, new = services.open_ticket(
-            session,
-            current_user,
-            data,
-            idempotency_key=(request.headers.get("Idempotency-Key") or "")[:80] or None,
-        )
+        ticket, _new = services.open_ticket(session, current_user, data, idempotency_key=key)
     except services.TicketInvalid as exc:
         session.rollback()
         return jsonify(
             error="Not accepted", message="Some fields are not valid.", errors=exc.errors
         ), 422
+    except services.KeyReused as exc:
+        session.rollback()
+        return jsonify(
+            error="Conflict",
+            message=f"This Idempotency-Key opened {exc.ticket.reference} with other content.",
+            errors={"Idempotency-Key": "Already used for another escalation."},
+        ), 409
     session.commit()
-    return ticket_document(ticket), 201 if new else 200
+    # A repeated request answers as the first did: the same ticket, 201.
+    return ticket_document(ticket), 201
 
 
 @bp.route("/escalations/<reference>", methods=["GET"])

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
 from app.access import form_page, public, signed_in
-from app.auth import bp, services
+from app.auth import bp, parking, services
 from app.auth.errors import AccountError, InvalidCredentials, LinkExpired, LinkInvalid
 from app.auth.forms import (
     AcceptInvitationForm,
@@ -55,6 +55,9 @@ def _sign_in(user: User, *, remember: bool) -> None:
         user_agent=request.user_agent.string,
     )
     session.clear()  # a fresh session on sign-in: nothing planted before it survives
+    # Outlives the sign-in (the cookie is signed): a form posted after it expired is handed back
+    # to this account only, not to whoever signs in next on a shared workshop computer.
+    session[parking.ACCOUNT_KEY] = user.id
     login_user(user, remember=remember)
 
 

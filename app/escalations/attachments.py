@@ -3,6 +3,7 @@ size and count; stored outside the web root."""
 
 from __future__ import annotations
 
+import codecs
 import secrets
 from pathlib import Path
 from typing import IO
@@ -34,7 +35,8 @@ def kind_of(head: bytes) -> str | None:
         if head.startswith(signature):
             return content_type
     try:
-        head.decode("utf-8")
+        # Incremental: the sample may end inside a character that the next byte completes.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return None
     return "text/plain" if b"\x00" not in head else None

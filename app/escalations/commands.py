@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import session_factory
 from app.escalations import inbound, workflow
+from app.escalations.models import InboundMail
 
 escalations_cli = AppGroup("escalations", help="Escalation tickets.")
 
@@ -40,10 +41,27 @@ def ingest_command() -> None:
     if not raw.strip():
         click.echo("No message on standard input.", err=True)
         sys.exit(EX_TEMPFAIL)
+    factory = session_factory()
     try:
-        with session_factory().begin() as session:
-            outcome = inbound.ingest(session, raw)
+        with factory.begin() as session:  # first the raw message, whatever happens next
+            stored, fresh = inbound.store(session, raw)
+            stored_id = stored.id
     except SQLAlchemyError as exc:
         click.echo(f"Could not store the message ({type(exc).__name__}); try again.", err=True)
         sys.exit(EX_TEMPFAIL)
+    if not fresh:
+        click.echo("duplicate")
+        return
+    try:
+        with factory.begin() as session:
+            outcome = inbound.process(session, session.get_one(InboundMail, stored_id))
+    except SQLAlchemyError as exc:
+        # Stored and not processed: the mail server's next try processes it.
+        click.echo(f"Could not process the message ({type(exc).__name__}); try again.", err=True)
+        sys.exit(EX_TEMPFAIL)
+    except Exception as exc:
+        with factory.begin() as session:
+            session.get_one(InboundMail, stored_id).outcome = "failed"
+        click.echo(f"Stored, not processed ({type(exc).__name__}: {exc}).", err=True)
+        return
     click.echo(f"{outcome.status}{' ' + outcome.reference if outcome.reference else ''}")

@@ -29,9 +29,9 @@ from app.input_guard import CONTROL
 from app.mail.models import OutboxMessage
 from parts_catalog.sqltypes import utcnow
 
-REFERENCE = re.compile(r"ESC-\d{4}-\d{6}")
+REFERENCE = re.compile(r"\bESC-\d{4}-\d{6,}\b")
 # The reply address of a ticket's mail: escalations+ESC-2026-000001.<signature>@...
-REPLY_TOKEN = re.compile(r"\+(ESC-\d{4}-\d{6})\.([0-9a-f]{10})@", re.IGNORECASE)
+REPLY_TOKEN = re.compile(r"\+(ESC-\d{4}-\d{6,})\.([0-9a-f]{10})@", re.IGNORECASE)
 MAX_BODY = 20_000
 
 
@@ -58,37 +58,56 @@ def _text(message: EmailMessage) -> str:
 
 
 def _without_quotes(text: str) -> str:
-    """A reply's new text: the quoted history below it is already on the ticket."""
-    kept = []
-    for line in text.splitlines():
-        if line.startswith(">") or re.match(r"^On .+ wrote:$", line.strip()):
-            break
-        kept.append(line)
-    return "\n".join(kept).strip() or text
+    """A reply's new text: the quoted history at its end is already on the ticket. Answers
+    written between quoted lines are kept, quotes and all."""
+    lines = text.splitlines()
+    end = len(lines)
+    while end and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith(">")):
+        end -= 1
+    if end < len(lines) and end and re.match(r"^On .+ wrote:$", lines[end - 1].strip()):
+        end -= 1  # the "On ..., ... wrote:" line that introduced the quote
+    return "\n".join(lines[:end]).strip() or text
 
 
 def _automatic(message: EmailMessage, sender: str) -> bool:
-    auto = (message.get("Auto-Submitted") or "no").lower()
-    precedence = (message.get("Precedence") or "").lower()
+    auto = (_header(message, "Auto-Submitted") or "no").lower()
+    precedence = _header(message, "Precedence").lower()
     return (
         auto != "no"
         or precedence in ("bulk", "junk", "list", "auto_reply")
-        or message.get("X-Autoreply") is not None
+        or bool(_header(message, "X-Autoreply"))
         or message.get_content_type() == "multipart/report"
         or sender.split("@")[0].lower() in ("mailer-daemon", "postmaster", "")
     )
 
 
-def ingest(session: Session, raw: bytes) -> Outcome:
-    """Process one message; the caller commits."""
+def _header(message: EmailMessage, name: str) -> str:
+    """A header as text, or "" when it is missing or too broken to parse (a malformed address
+    list makes the parser raise when the value is read)."""
+    try:
+        value = message.get(name)
+        return CONTROL.sub("", str(value or "")).strip()
+    except Exception:
+        return ""
+
+
+def _parse(raw: bytes) -> EmailMessage:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
-    message_id = (message.get("Message-ID") or "").strip()[:255] or (
+    return message
+
+
+def store(session: Session, raw: bytes) -> tuple[InboundMail, bool]:
+    """Keep the raw message before anything else is tried; the caller commits at once. Returns
+    the stored row and whether it still needs processing (False: a delivery seen before)."""
+    message = _parse(raw)
+    message_id = _header(message, "Message-ID")[:255] or (
         "<sha256-" + hashlib.sha256(raw).hexdigest() + "@benchside>"
     )
-    if session.scalar(select(InboundMail.id).where(InboundMail.message_id == message_id)):
-        return Outcome("duplicate")
-    sender = parseaddr(str(message.get("From") or ""))[1].lower()[:254]
+    seen = session.scalar(select(InboundMail).where(InboundMail.message_id == message_id))
+    if seen is not None:
+        return seen, seen.outcome == "stored"  # stored, then interrupted: process it now
+    sender = parseaddr(_header(message, "From"))[1].lower()[:254]
     stored = InboundMail(
         message_id=message_id,
         sender=sender or None,
@@ -98,6 +117,20 @@ def ingest(session: Session, raw: bytes) -> Outcome:
     )
     session.add(stored)
     session.flush()
+    return stored, True
+
+
+def ingest(session: Session, raw: bytes) -> Outcome:
+    """Store and process one message in one go (see :func:`store` and :func:`process` for the
+    command's two steps); the caller commits."""
+    stored, fresh = store(session, raw)
+    return process(session, stored) if fresh else Outcome("duplicate")
+
+
+def process(session: Session, stored: InboundMail) -> Outcome:
+    """Thread a stored message into its ticket, or open one; the caller commits."""
+    message = _parse(stored.raw)
+    sender = stored.sender or ""
     if _automatic(message, sender):
         stored.outcome = "ignored"
         return Outcome("ignored")
@@ -105,7 +138,7 @@ def ingest(session: Session, raw: bytes) -> Outcome:
     if user is None or not user.is_enabled:
         stored.outcome = "unknown_sender"
         return Outcome("unknown_sender")
-    subject = CONTROL.sub("", str(message.get("Subject") or "")).strip()
+    subject = services.one_line(_header(message, "Subject"))
     ticket = _thread(session, message, subject, user)
     body = _text(message)
     if ticket is not None:
@@ -132,7 +165,9 @@ def ingest(session: Session, raw: bytes) -> Outcome:
         category="other",
         model_number=_model_in(body) or "not given",
     )
-    opened, _new = services.open_ticket(session, user, data, idempotency_key=message_id[:80])
+    # Keyed by the message, should processing ever run twice.
+    key = "mail-" + hashlib.sha256(stored.message_id.encode()).hexdigest()[:40]
+    opened, _new = services.open_ticket(session, user, data, idempotency_key=key)
     _attach(session, message, user, opened)
     stored.outcome, stored.ticket_id = "opened", opened.id
     session.flush()
@@ -172,23 +207,30 @@ def _attach(session: Session, message: EmailMessage, user: User, ticket: Ticket)
 
 
 def _thread(session: Session, message: EmailMessage, subject: str, user: User) -> Ticket | None:
-    references = []
+    """The ticket a reply belongs to. A From header is easily forged, so a reference in the
+    subject threads only the ticket's own author's mail; anyone else who may see the ticket
+    (an agent, the centre's manager) threads through what only a recipient of our mail holds:
+    the signed reply address, or the Message-ID of a mail we sent."""
+    proven: list[str] = []
     recipients = " ".join(
-        str(message.get(h) or "") for h in ("To", "Cc", "Delivered-To", "X-Original-To")
+        _header(message, h) for h in ("To", "Cc", "Delivered-To", "X-Original-To")
     )
     for reference, signature in REPLY_TOKEN.findall(recipients):
         reference = reference.upper()
         if hmac.compare_digest(signature.lower(), services.reply_signature(reference)):
-            references.append(reference)
-    references += REFERENCE.findall(subject)
-    replied = " ".join(str(message.get(h) or "") for h in ("In-Reply-To", "References"))
-    for mid in re.findall(r"<[^>]+>", replied):
+            proven.append(reference)
+    replied = " ".join(_header(message, h) for h in ("In-Reply-To", "References"))
+    for mid in re.findall(r"<[^>]+>", replied)[:50]:
         sent = session.scalar(select(OutboxMessage.subject).where(OutboxMessage.message_id == mid))
         if sent:
-            references += REFERENCE.findall(sent)
-    for reference in references:
+            proven += REFERENCE.findall(sent)
+    for reference in proven:
         ticket = services.visible(session, user, reference)
         if ticket is not None:
+            return ticket
+    for reference in REFERENCE.findall(subject):
+        ticket = services.visible(session, user, reference)
+        if ticket is not None and ticket.author_id == user.id:
             return ticket
     return None
 

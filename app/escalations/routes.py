@@ -65,13 +65,18 @@ def new() -> ResponseReturnValue:
     session = get_session()
     draft = session.get(EscalationDraft, current_user.id)
     walk_id = request.args.get("session", "")[:32]
-    parked = parking.claim(session, request.args.get("parked", ""), request.path)
+    parked = parking.claim(session, request.args.get("parked", ""), request.path, current_user.id)
     if parked is not None:  # posted after the sign-in expired: everything typed is back
         for name in (*DRAFT_FIELDS, "key", "diagnostic_session"):
             if parked.get(name):
                 form[name].data = parked[name]
         session.commit()
         flash("Here is what you sent before signing in again. Check it and send it.", "info")
+    elif draft is not None and draft.data.get("diagnostic_session", "") == walk_id:
+        # A reload or a crash: what was typed wins over the walk's prefill.
+        for name in (*DRAFT_FIELDS, "diagnostic_session"):
+            if draft.data.get(name):
+                form[name].data = draft.data[name]
     elif walk_id:
         try:
             walk = diagnostics.get(session, walk_id)
@@ -88,14 +93,12 @@ def new() -> ResponseReturnValue:
                 f"Diagnostic session {walk.id} ({walk.revision.tree_id}"
                 f"{', code ' + walk.code if walk.code else ''}):\n" + "\n".join(lines) + "\n\n"
             )
-    elif draft is not None:
-        for name in DRAFT_FIELDS:
-            if draft.data.get(name):
-                form[name].data = draft.data[name]
     return render_template(
         "escalations/new.html",
         form=form,
-        restored=draft is not None and not walk_id and parked is None,
+        restored=draft is not None
+        and parked is None
+        and draft.data.get("diagnostic_session", "") == walk_id,
         files=attachments.waiting_for(session, current_user),
     ), 200
 
@@ -132,20 +135,28 @@ def submit() -> ResponseReturnValue:
         diagnostic_session=form.diagnostic_session.data or None,
     )
     try:
-        ticket, _new = services.open_ticket(
-            session, current_user, data, idempotency_key=form.key.data or None
-        )
+        try:
+            ticket, new = services.open_ticket(
+                session, current_user, data, idempotency_key=form.key.data or None
+            )
+        except services.KeyReused:
+            # A page from before the last escalation (the Back button): a new escalation.
+            ticket, new = services.open_ticket(
+                session, current_user, data, idempotency_key=uuid.uuid4().hex
+            )
     except services.TicketInvalid as exc:
         session.rollback()
         return _page(form, status=422, errors=exc.errors)
-    for attachment in attachments.waiting_for(session, current_user):
-        attachment.ticket_id = ticket.id
-    draft = session.get(EscalationDraft, current_user.id)
-    if draft is not None:
-        session.delete(draft)
+    if new:  # a repeated click changes nothing: the first one took the files and the draft
+        for attachment in attachments.waiting_for(session, current_user):
+            attachment.ticket_id = ticket.id
+        draft = session.get(EscalationDraft, current_user.id)
+        if draft is not None:
+            session.delete(draft)
     session.commit()
+    files = session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
     return render_template(
-        "escalations/received.html", ticket=ticket, zone=services.calendar().zone
+        "escalations/received.html", ticket=ticket, files=files, zone=services.calendar().zone
     ), 201
 
 
@@ -203,7 +214,7 @@ def save_draft() -> ResponseReturnValue:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(saved=False), 400
-    kept = {k: str(data.get(k, ""))[:20_000] for k in DRAFT_FIELDS}
+    kept = {k: str(data.get(k, ""))[:20_000] for k in (*DRAFT_FIELDS, "diagnostic_session")}
     session = get_session()
     draft = session.get(EscalationDraft, current_user.id)
     if draft is None:
@@ -326,7 +337,8 @@ def reply(reference: str) -> ResponseReturnValue:
     if not form.validate():
         return _ticket_page(found, form, status=form.status)
     text = form.text.data or ""
-    action = form.action.data if current_user.role in services.AGENTS else "message"
+    agent = current_user.role in services.AGENTS
+    action = form.action.data if agent or form.action.data == "not_solved" else "message"
     try:
         if action in ("reply", "note", "waiting"):
             workflow.respond(
@@ -344,8 +356,10 @@ def reply(reference: str) -> ResponseReturnValue:
         elif action == "consult_answer":
             workflow.answer_consult(session, found, current_user, text)
         elif action == "resolve":
-            workflow.resolve(session, found, by=current_user.email)
-        else:  # the technician answers, or says the answer did not solve it
+            workflow.resolve(session, found, current_user, text)
+        elif action == "not_solved":
+            workflow.not_solved(session, found, current_user, text)
+        else:  # the technician answers
             workflow.technician_message(session, found, current_user, text)
     except services.TicketInvalid as exc:
         session.rollback()
@@ -357,7 +371,8 @@ def reply(reference: str) -> ResponseReturnValue:
         "consult": "Engineering has your question; the ticket stays with you.",
         "consult_answer": "Answer sent to tier 2.",
         "escalate": "Escalated.",
-        "resolve": "Resolved.",
+        "resolve": "Resolved, and your answer sent.",
+        "not_solved": "Sent, and the ticket goes to the next level of support.",
     }
     flash(done.get(action, "Sent."), "success")
     return redirect(url_for("escalations.ticket", reference=reference))

@@ -27,6 +27,15 @@ AGENTS = (Role.AGENT_TIER1, Role.AGENT_TIER2, Role.ENGINEER, Role.ADMIN)
 LIMITS = {"subject": 200, "description": 20_000, "model_number": 40, "serial": 40}
 
 
+class KeyReused(Exception):
+    """An idempotency key already opened a ticket with different content: a new submission that
+    carried an old key (the browser's Back button), or a client's bug."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+        super().__init__(f"the key opened {ticket.reference} with other content")
+
+
 class TicketInvalid(Exception):
     """Field by field, what is wrong with a submission."""
 
@@ -71,6 +80,11 @@ class Submission:
     diagnostic_session: str | None = None
 
 
+def one_line(text: str) -> str:
+    """A subject is one line: line breaks in a mail header would end it (and could add others)."""
+    return " ".join(text.split())
+
+
 def validate(data: Submission) -> dict[str, str]:
     errors: dict[str, str] = {}
     for name in ("subject", "description", "category", "model_number"):
@@ -96,10 +110,11 @@ def open_ticket(
     author returns the ticket it opened (a double click, a retried request).
 
     :raises TicketInvalid: naming every field that is wrong; nothing is stored.
+    :raises KeyReused: the key opened a ticket with other content; nothing is stored.
     """
     earlier = _opened_with(session, author, idempotency_key)
     if earlier is not None:
-        return earlier, False
+        return _same(earlier, data), False
     errors = validate(data)
     context: dict[str, Any] | None = None
     if data.diagnostic_session and "diagnostic_session" not in errors:
@@ -123,7 +138,7 @@ def open_ticket(
     cal = calendar()
     config = current_app.config
     ticket = Ticket(
-        subject=data.subject.strip(),
+        subject=one_line(data.subject),
         description=data.description.strip(),
         category=data.category,
         priority=data.priority,
@@ -153,7 +168,7 @@ def open_ticket(
         earlier = _opened_with(session, author, idempotency_key)
         if earlier is None:
             raise
-        return earlier, False
+        return _same(earlier, data), False
     ticket.reference = f"ESC-{now:%Y}-{ticket.id:06d}"
     queue = f"the tier-1 queue for {ticket.product_line or 'all products'}"
     ticket.events.append(
@@ -186,6 +201,12 @@ def open_ticket(
     )
     session.flush()
     return ticket, True
+
+
+def _same(earlier: Ticket, data: Submission) -> Ticket:
+    if (earlier.subject, earlier.description) != (one_line(data.subject), data.description.strip()):
+        raise KeyReused(earlier)
+    return earlier
 
 
 def _opened_with(session: Session, author: User, key: str | None) -> Ticket | None:

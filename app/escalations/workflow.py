@@ -211,7 +211,8 @@ def resume(ticket: Ticket, now: datetime) -> None:
 
 
 def escalate(session: Session, ticket: Ticket, *, by: str, reason: str) -> str:
-    """Send a ticket to the next tier (tier 1 → tier 2 → engineering)."""
+    """Send a ticket to the next tier (tier 1 → tier 2 → engineering). The reason is internal:
+    the technician sees that it moved on, not what one agent wrote about another's work."""
     nxt = NEXT_TIER.get(ticket.tier)
     if nxt is None:
         raise TicketInvalid({"tier": "Engineering is the last tier."})
@@ -219,7 +220,9 @@ def escalate(session: Session, ticket: Ticket, *, by: str, reason: str) -> str:
     ticket.assignee_id = None
     ticket.reminded_at = None
     ticket.consult_since = None
-    _event(ticket, "event", f"Escalated to {TIER_NAMES[nxt]}: {reason}", by=by, public=True)
+    if reason.strip():
+        _event(ticket, "note", f"Why it goes to {TIER_NAMES[nxt]}: {reason}", by=by, public=False)
+    _event(ticket, "event", f"Escalated to {TIER_NAMES[nxt]}.", by=by, public=True)
     session.flush()
     return nxt
 
@@ -245,11 +248,24 @@ def answer_consult(session: Session, ticket: Ticket, engineer: User, text: str) 
     session.flush()
 
 
-def resolve(session: Session, ticket: Ticket, *, by: str) -> None:
+def resolve(session: Session, ticket: Ticket, agent: User, text: str) -> None:
+    """Resolve with a last answer to the technician (mailed like any reply)."""
+    if text.strip():
+        respond(session, ticket, agent, text, internal=False, waiting=False)
+    resume(ticket, utcnow())  # a resolved ticket has no clock standing still
     ticket.status = RESOLVED
     ticket.consult_since = None
-    _event(ticket, "event", "Resolved.", by=by, public=True)
+    _event(ticket, "event", "Resolved.", by=agent.email, public=True)
     session.flush()
+
+
+def not_solved(session: Session, ticket: Ticket, user: User, text: str) -> str | None:
+    """The technician says the answer did not solve it: their message goes on the ticket and
+    the ticket to the next tier (or stays with engineering, reopened). Returns the new tier."""
+    technician_message(session, ticket, user, text)
+    if ticket.tier not in NEXT_TIER:
+        return None
+    return escalate(session, ticket, by=user.email, reason="the technician says it is not solved")
 
 
 def reopen(ticket: Ticket) -> None:
@@ -275,7 +291,9 @@ def sweep(session: Session, *, now: datetime | None = None) -> dict[str, int]:
     if cal.is_open(now):
         lead = timedelta(minutes=current_app.config["ESCALATION_REMINDER_MINUTES"])
         candidates = session.scalars(
-            select(Ticket).where(
+            select(Ticket)
+            .with_for_update(skip_locked=True)
+            .where(
                 Ticket.status == OPEN,
                 Ticket.assignee_id.is_not(None),
                 Ticket.reminded_at.is_(None),
@@ -303,18 +321,27 @@ def sweep(session: Session, *, now: datetime | None = None) -> dict[str, int]:
             )
             counts["reminded"] += 1
     overdue = session.scalars(
-        select(Ticket).where(
+        select(Ticket)
+        .where(
             Ticket.status == OPEN,
             Ticket.first_responded_at.is_(None),
             Ticket.first_response_due < now,
-            Ticket.breached_at.is_(None),
+            or_(Ticket.breached_at.is_(None), Ticket.tier.in_(list(NEXT_TIER))),
         )
+        .with_for_update(skip_locked=True)
     )
     for ticket in overdue:
-        ticket.breached_at = now
-        counts["breached"] += 1
+        if ticket.breached_at is None:
+            ticket.breached_at = now
+            counts["breached"] += 1
         if ticket.tier in NEXT_TIER:
             escalate(session, ticket, by="Benchside", reason="no first response within the target")
+            # The next tier gets its own target: silence there escalates again.
+            ticket.first_response_due = add_working_time(
+                now,
+                timedelta(hours=current_app.config["FIRST_RESPONSE_HOURS"][ticket.priority]),
+                cal,
+            )
             counts["escalated"] += 1
     session.flush()
     return counts

@@ -159,7 +159,15 @@ def _deliver_one(
             return None
         message.attempts += 1
         try:
-            connection.send(build_email(message, settings.sender))
+            email = build_email(message, settings.sender)
+        except (ValueError, TypeError) as exc:
+            # A message that cannot be written (a header the email package refuses) would fail
+            # the same way at every try: set it aside for a day rather than block the queue.
+            message.last_error = f"Cannot be built: {type(exc).__name__}: {exc}"[:2000]
+            message.next_attempt_at = now + timedelta(days=1)
+            return False
+        try:
+            connection.send(email)
         except (OSError, smtplib.SMTPException) as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             message.next_attempt_at = now + backoff(message.attempts)

@@ -6,7 +6,7 @@
   var form = document.getElementById("escalation-form");
   if (!form) return;
   var key = "benchside-escalation-draft-" + form.dataset.user;
-  var fields = ["subject", "category", "model_number", "serial", "priority", "description"];
+  var fields = ["subject", "category", "model_number", "serial", "priority", "description", "diagnostic_session"];
   var state = document.getElementById("draft-state");
   var dirty = false;
   var token = form.querySelector("input[name=csrf_token]").value;
@@ -18,7 +18,8 @@
   }
   try {
     var saved = JSON.parse(localStorage.getItem(key) || "null");
-    if (saved && !(form.elements.subject.value || form.elements.description.value)) {
+    var sameWalk = saved && (saved.diagnostic_session || "") === (form.elements.diagnostic_session.value || "");
+    if (sameWalk && !(form.elements.subject.value || form.elements.description.value)) {
       fields.forEach(function (name) { if (saved[name] && form.elements[name]) form.elements[name].value = saved[name]; });
       state.textContent = "Your unsent draft is back.";
     }

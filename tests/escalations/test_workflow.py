@@ -133,9 +133,7 @@ def test_reminders_come_before_a_target_and_only_in_business_hours(
 ) -> None:
     reference = open_ticket(client, auth)
     agent = auth.login(Role.AGENT_TIER1)
-    client.post(
-        f"/escalations/{reference}/assign", data={"take": "1", "csrf_token": auth.csrf()}
-    )
+    client.post(f"/escalations/{reference}/assign", data={"take": "1", "csrf_token": auth.csrf()})
     ticket = ticket_of(session, reference)
     # Due Monday 7 December, 08:30 in Amsterdam.
     ticket.first_response_due = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
