@@ -1,5 +1,5 @@
 """Files sent with an escalation: the type decided by the content, not by the name; limits on
-size and count; stored outside the web root."""
+size and count; kept in the database, so that every node serves them."""
 
 from __future__ import annotations
 
@@ -77,12 +77,9 @@ def keep(
     content_type = kind_of(data[:4096])
     if content_type is None:
         raise Refused(f"“{filename}” is not a photo (JPEG, PNG), a text log or a PDF.")
-    token = secrets.token_hex(16)
-    folder = Path(current_app.config["UPLOAD_DIR"]) / "escalations"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / token).write_bytes(data)
     attachment = Attachment(
-        token=token,
+        token=secrets.token_hex(16),
+        content=data,
         user_id=user.id,
         ticket_id=ticket.id if ticket is not None else None,
         filename=CONTROL.sub("", Path(filename.replace("\\", "/")).name)[:200] or "file",
@@ -110,5 +107,8 @@ def waiting_for(session: Session, user: User) -> list[Attachment]:
     )
 
 
-def path_of(attachment: Attachment) -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / "escalations" / attachment.token
+def content_of(attachment: Attachment) -> bytes:
+    """The file's bytes (from the database; files from before migration 0015 from UPLOAD_DIR)."""
+    if attachment.content is not None:
+        return attachment.content
+    return (Path(current_app.config["UPLOAD_DIR"]) / "escalations" / attachment.token).read_bytes()

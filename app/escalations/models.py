@@ -104,7 +104,8 @@ class InboundMail(Base):
 
 class Attachment(Base):
     """A file sent with an escalation: uploaded on its own (a file refused never touches the
-    text), stored outside the web root under a random name, and tied to the ticket on submit."""
+    text), kept in the database (never under the web root, and on every node alike), and tied
+    to the ticket on submit."""
 
     __tablename__ = "escalation_attachments"
 
@@ -118,3 +119,6 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(80))
     size: Mapped[int]
     uploaded_at: Mapped[datetime]
+    # Loaded only when the file is downloaded. Files from before migration 0015 have none and
+    # are read from UPLOAD_DIR under ``token``.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

@@ -3,6 +3,7 @@ acknowledgement, and the ticket."""
 
 from __future__ import annotations
 
+import io
 import uuid
 
 from flask import (
@@ -186,7 +187,6 @@ def remove_attachment(attachment_id: int) -> ResponseReturnValue:
     found = session.get(Attachment, attachment_id)
     if found is None or found.user_id != current_user.id or found.ticket_id is not None:
         abort(404)
-    attachments.path_of(found).unlink(missing_ok=True)
     session.delete(found)
     session.commit()
     return jsonify(removed=True)
@@ -200,7 +200,7 @@ def download(reference: str, attachment_id: int) -> ResponseReturnValue:
     if found is None or attachment is None or attachment.ticket_id != found.id:
         abort(404)
     return send_file(
-        attachments.path_of(attachment),
+        io.BytesIO(attachments.content_of(attachment)),
         mimetype=attachment.content_type,
         as_attachment=True,
         download_name=attachment.filename,
