@@ -94,6 +94,8 @@ class Config:
     BUSINESS_HOURS = _env("BUSINESS_HOURS", "08:00-18:00")
     BUSINESS_DAYS = _env("BUSINESS_DAYS", "mon,tue,wed,thu,fri")
     BUSINESS_HOLIDAYS = _env("BUSINESS_HOLIDAYS", "2026-12-25,2026-12-26,2027-01-01")
+    # Days the search index's change log is kept; a node away for longer rebuilds its index.
+    SEARCH_CHANGES_KEEP_DAYS = _env_int("SEARCH_CHANGES_KEEP_DAYS", 14)
     # The assignee is reminded this much working time before a target is missed.
     ESCALATION_REMINDER_MINUTES = _env_int("ESCALATION_REMINDER_MINUTES", 60)
 
@@ -119,6 +121,13 @@ class Config:
     # Tokens live as long as the sign-in session; an expiry mid-form is handled by re-rendering.
     WTF_CSRF_TIME_LIMIT = _env_int("WTF_CSRF_TIME_LIMIT_SECONDS", 8 * 3600)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+
+    # --- Security headers and request logs (app/security.py, app/request_log.py) -------------
+    # Every response carries a strict Content-Security-Policy and the other security headers;
+    # in production (ProductionConfig, behind HTTPS) also Strict-Transport-Security, telling
+    # browsers to use HTTPS only for this long. Each request is logged as one JSON line on the
+    # "benchside.request" logger (INFO) with its X-Request-ID.
+    HSTS_MAX_AGE_SECONDS = _env_int("HSTS_MAX_AGE_SECONDS", 365 * 24 * 3600)
 
 
 class ProductionConfig(Config):

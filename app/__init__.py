@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from app import access, db, input_guard
+from app import access, db, input_guard, request_log, security
 from app.extensions import csrf, login_manager
 from app.search import indexing
 from config import Config, config_from_env
@@ -23,6 +23,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
         # Client address and scheme only: the host is never taken from a header (see BASE_URL).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_extensions(app)
+    register_security(app)
     register_request_hooks(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -48,6 +49,14 @@ def register_extensions(app: Flask) -> None:
     from app.auth import loaders
 
     loaders.register(login_manager)
+
+
+def register_security(app: Flask) -> None:
+    # Before the other hooks: every request, even one they refuse, has an id, a log line and
+    # the security headers, and a change that another site started is refused before any of
+    # them acts on it.
+    request_log.init_app(app)
+    security.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:
