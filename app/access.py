@@ -120,9 +120,11 @@ def _park_and_sign_in() -> Response:
 
     session = get_session()
     owner = flask_session.get(parking.ACCOUNT_KEY)
-    token = parking.park(
-        session, request.path, request.form, owner if isinstance(owner, int) else None
-    )
+    if not isinstance(owner, int):
+        # No account signed in on this browser before: nothing of theirs to keep, and a post
+        # from elsewhere must not be handed to whoever signs in next.
+        return redirect(url_for("auth.login", next=request.path))
+    token = parking.park(session, request.path, request.form, owner)
     session.commit()
     flash("Your sign-in had expired. Sign in again: what you typed is kept.", "info")
     return redirect(url_for("auth.login", next=f"{request.path}?parked={token}"), code=303)

@@ -24,7 +24,7 @@ MAX_VALUE = 20_000
 SKIPPED = frozenset({"csrf_token", "password"})
 
 
-def park(session: Session, path: str, form: MultiDict[str, str], owner: int | None) -> str:
+def park(session: Session, path: str, form: MultiDict[str, str], owner: int) -> str:
     """Keep a posted form's fields for the account ``owner`` (the one whose sign-in expired);
     returns the token that claims them."""
     data: dict[str, object] = {
@@ -42,13 +42,12 @@ def park(session: Session, path: str, form: MultiDict[str, str], owner: int | No
 
 def claim(session: Session, token: str, path: str, user_id: int) -> dict[str, str] | None:
     """The fields parked under ``token`` for ``path``, once, for the account they were typed
-    in (or any, when the browser had no note of it): claiming forgets them."""
+    in: claiming forgets them."""
     parked = session.get(ParkedForm, token[:64])
     if parked is None or parked.path != path or parked.created_at < utcnow() - KEPT_FOR:
         return None
     data = dict(parked.data)
-    owner = data.pop(_OWNER, None)
-    if owner is not None and owner != user_id:
+    if data.pop(_OWNER, None) != user_id:
         return None  # someone else signed in on that browser: it stays for its owner
     session.delete(parked)
     return {k: str(v) for k, v in data.items()}

@@ -4,6 +4,7 @@ size and count; kept in the database, so that every node serves them."""
 from __future__ import annotations
 
 import codecs
+import re
 import secrets
 from pathlib import Path
 from typing import IO
@@ -24,6 +25,12 @@ SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"%PDF-", "application/pdf"),
 )
+
+
+#: A text file may not pass for what a browser would render: a name promising a photo or a PDF,
+#: or content that is a web page or an SVG drawing.
+NAMED_BINARY = frozenset({".jpg", ".jpeg", ".png", ".gif", ".pdf", ".svg", ".webp", ".bmp"})
+MARKUP = re.compile(r"\s*(?:\ufeff)?\s*<(?:!doctype|html|svg|\?xml|script|body|head|iframe)", re.I)
 
 
 class Refused(Exception):
@@ -77,6 +84,11 @@ def keep(
     content_type = kind_of(data[:4096])
     if content_type is None:
         raise Refused(f"“{filename}” is not a photo (JPEG, PNG), a text log or a PDF.")
+    if content_type == "text/plain":
+        if Path(filename).suffix.lower() in NAMED_BINARY:
+            raise Refused(f"“{filename}” is named as a photo or a PDF but is text.")
+        if MARKUP.match(data[:4096].decode("utf-8", errors="replace")):
+            raise Refused(f"“{filename}” is a web page or a drawing, not a log.")
     attachment = Attachment(
         token=secrets.token_hex(16),
         content=data,

@@ -19,7 +19,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
+from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice
 
 from app.access import form_page, keeps_through_sign_in, roles, signed_in
@@ -56,6 +58,14 @@ def _page(
     return render_template(
         "escalations/new.html", form=form, files=files, file_error=(errors or {}).get("files")
     ), status
+
+
+def _csrf_valid() -> bool:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
 
 
 @bp.get("/new")
@@ -112,8 +122,9 @@ def submit() -> ResponseReturnValue:
     form = _form()
     session = get_session()
     # Without JavaScript the files come with the form: each is kept, or refused with a message,
-    # before anything else is checked, so that a second try need not send them again.
-    for file in request.files.getlist("files"):
+    # before the fields are checked, so that a second try need not send them again. Only with a
+    # valid CSRF token: a forged post must not plant files in the technician's escalation.
+    for file in request.files.getlist("files") if _csrf_valid() else []:
         if not file.filename:
             continue
         try:

@@ -200,6 +200,12 @@ def history() -> ResponseReturnValue:
     )
 
 
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading =, +, -, @ (or tab, return) would make it a
+    formula, and a reference like =HYPERLINK(...) would run when the file is opened."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @bp.get("/export.csv")
 @signed_in
 def export() -> ResponseReturnValue:
@@ -227,8 +233,8 @@ def export() -> ResponseReturnValue:
                         order.id,
                         order.placed_at.isoformat(),
                         order.status,
-                        order.reference or "",
-                        line.requested,
+                        _cell(order.reference or ""),
+                        _cell(line.requested),
                         item.part_number,
                         item.quantity,
                         item.reserved,
