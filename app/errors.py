@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, g, jsonify, render_template
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -99,6 +99,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError) -> tuple[Response | str, int]:
+        # A failed flush leaves the request's session unusable, and rendering the page reads the
+        # signed-in user through it: roll back first, or the error page itself fails.
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()
         return _respond(
             500,
             "The error has been logged. Nothing you sent was saved; go back and try again, and if "
