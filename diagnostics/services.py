@@ -437,14 +437,23 @@ def start(
         updated_at=now,
     )
     session.add(walk_session)
+    tree = tree_of(revision)
+    first = tree.nodes[tree.start]
     if code:
-        first = tree_of(revision).nodes[tree_of(revision).start]
         value = code.partition(":")[2].strip().lower()
         label = next((o.label for o in first.options if o.label.strip().lower() == value), None)
         if first.kind == CHOICE and label is not None:
             walk_session.answers.append(SessionAnswer(node=first.id, option=label, answered_at=now))
+    walk_session.outcome = _outcome(tree, _answers(walk_session))
     session.flush()
     return walk_session
+
+
+def _outcome(tree: Tree, answers: Sequence[walk.Answer]) -> str | None:
+    """The kind of terminal the answers lead to (a code may answer the way to one, and a tree
+    may even start at one), or ``None`` while there are questions left."""
+    node = tree.nodes[walk.position(tree, answers)]
+    return node.kind if node.is_terminal else None
 
 
 def get(session: Session, session_id: str, *, for_update: bool = False) -> DiagnosticSession:
@@ -530,7 +539,7 @@ def restart(session: Session, walk_session: DiagnosticSession) -> None:
     for a in walk_session.answers:
         if a.taken_back_at is None:
             a.taken_back_at = now
-    walk_session.outcome = None
+    walk_session.outcome = _outcome(tree_of(walk_session.revision), [])
     walk_session.updated_at = now
     session.flush()
 

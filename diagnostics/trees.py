@@ -143,10 +143,21 @@ _Loader.yaml_implicit_resolvers = {
 
 def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list[Problem]]:
     """A YAML or JSON document (JSON is YAML); a syntax error is named with line and column."""
+    document: Any
+    try:
+        # JSON is read as JSON: YAML 1.1 takes a number such as 1e-05 (how JSON writes 0.00001)
+        # for text, and a tree exported as JSON would not import again.
+        document = json.loads(text)
+    except ValueError:  # not JSON: read as YAML below
+        pass
+    except RecursionError:
+        return None, [Problem(name, "nested too deeply to be a tree")]
+    else:
+        return _checked(document, name)
     try:
         if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text, Loader=_Loader)):
             return None, [Problem(name, "anchors and aliases (*name) are not allowed in a tree")]
-        document = yaml.load(text, Loader=_Loader)
+        document = yaml.load(text, Loader=_Loader)  # nosec B506  # _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{name}line {mark.line + 1}, column {mark.column + 1}" if mark else name
@@ -155,6 +166,12 @@ def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list
         return None, [Problem(name, f"not valid YAML or JSON: {exc}")]
     except RecursionError:
         return None, [Problem(name, "nested too deeply to be a tree")]
+    except ValueError:  # a scalar its constructor cannot take: an integer of 5,000 digits
+        return None, [Problem(name, "not valid YAML or JSON: a value cannot be read")]
+    return _checked(document, name)
+
+
+def _checked(document: Any, name: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     if not isinstance(document, dict):
         return None, [Problem(name, "a tree is a mapping with id, title, start and nodes")]
     try:

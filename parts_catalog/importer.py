@@ -360,12 +360,12 @@ def _load(
     model = target.model
     # Straight from the (valid_to, row_digest) index through the driver's own cursor: millions
     # of small integers, which SQLAlchemy's result rows would take twice as long to hand over.
+    digests = select(model.row_digest).where(
+        model.valid_to.is_(None), model.row_digest.is_not(None)
+    )
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(
-            f"SELECT row_digest FROM {model.__tablename__} "
-            "WHERE valid_to IS NULL AND row_digest IS NOT NULL"
-        )
+        cursor.execute(str(digests.compile(conn)))
         current: dict[int, bool] = dict.fromkeys(chain.from_iterable(cursor), True)
     finally:
         cursor.close()
@@ -410,9 +410,7 @@ def _writer(conn: Connection, table: Table) -> Callable[[list[tuple[Any, ...]]],
                     stream.write_row(row)
 
         return copy
-    insert_sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    )
+    insert_sql = str(insert(table).compile(conn, column_keys=names))  # "... VALUES (?, ?, ...)"
 
     def executemany(rows: list[tuple[Any, ...]]) -> None:
         conn.exec_driver_sql(insert_sql, [tuple(_sqlite_value(v) for v in row) for row in rows])

@@ -28,6 +28,7 @@ from parts_catalog.supersession import INTERCHANGEABILITY, ONE_WAY
 
 PART_STATUSES = ("active", "discontinued", "nla")
 MAX_PROBLEMS = 1000
+CENT = Decimal("0.01")
 
 Row = tuple[Any, ...]
 
@@ -394,6 +395,9 @@ def _number(values: dict[str, str], column: str, report: Callable[[str, str], No
     if len(text) > 40:
         report(column, "is longer than 40 characters")
         return None
+    if len(norm) > 40:  # upper case can be longer: "ß" is "SS"
+        report(column, "is longer than 40 characters once upper-cased")
+        return None
     return norm
 
 
@@ -423,10 +427,16 @@ def _decimal(
     except InvalidOperation:
         report(column, f"{text!r} is not a number")
         return None
-    if not value.is_finite() or value < 0 or value >= Decimal("1e10"):
+    # Compared once rounded to cents too: 9999999999.995 rounds to 10 digits before the point.
+    if (
+        not value.is_finite()
+        or value < 0
+        or value >= Decimal("1e10")
+        or value.quantize(CENT) >= Decimal("1e10")
+    ):
         report(column, f"{text!r} is not an amount between 0 and 9,999,999,999.99")
         return None
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(CENT)
 
 
 def _int(

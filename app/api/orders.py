@@ -18,6 +18,9 @@ from app.orders.models import RETURN_REASONS
 from app.roles import Role
 
 ORDERERS = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
+#: Ids are 32-bit integers in the database; a larger one in a URL names no order (404), where
+#: PostgreSQL would refuse to compare it (a 500).
+MAX_ID = 2**31 - 1
 
 
 class LineArgs(Schema):
@@ -85,7 +88,7 @@ def list_orders() -> ResponseReturnValue:
     return {"orders": [order_document(o) for o in services.orders_for(get_session(), current_user)]}
 
 
-@bp.route("/orders/<int:order_id>", methods=["GET"])
+@bp.route(f"/orders/<int(max={MAX_ID}):order_id>", methods=["GET"])
 @signed_in
 def get_order(order_id: int) -> ResponseReturnValue:
     """One order; 404 for an order you may not see."""
@@ -95,7 +98,7 @@ def get_order(order_id: int) -> ResponseReturnValue:
     return order_document(order)
 
 
-@bp.route("/orders/<int:order_id>/returns", methods=["POST"])
+@bp.route(f"/orders/<int(max={MAX_ID}):order_id>/returns", methods=["POST"])
 @bp.arguments(ReturnArgs)
 @roles(*ORDERERS)
 def return_part(args: dict[str, Any], order_id: int) -> ResponseReturnValue:

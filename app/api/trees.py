@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.access import roles, signed_in
 from app.api import bp
@@ -23,7 +23,9 @@ AUTHORS = (Role.ENGINEER, Role.ADMIN)
 
 
 class TreeArgs(Schema):
-    revision = fields.Integer(load_default=None)
+    # Revision numbers are 32-bit integers in the database: PostgreSQL refuses to compare one
+    # with a larger number (a 500), so such a number is refused here (a 422).
+    revision = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     draft = fields.Boolean(load_default=False)
 
 
