@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from app import access, db, input_guard, request_log, security
@@ -15,8 +17,18 @@ from app.search import indexing
 from config import Config, config_from_env
 
 
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in every route: ids are 32-bit integers in the database, and PostgreSQL
+    refuses to compare one with a larger number (a 500); such a URL names nothing (404)."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: type[Config] | None = None) -> Flask:
     app = Flask(__name__)
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.config.from_object(config or config_from_env())
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]

@@ -29,3 +29,11 @@ def test_a_failed_write_still_gets_the_error_page(
     html = response.get_data(as_text=True)
     assert "The error has been logged" in html
     assert response.headers["X-Request-ID"] in html
+
+
+def test_an_id_beyond_the_database_range_is_not_found(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.login()
+    for url in ("/orders/2147483648", "/api/v1/orders/99999999999", "/orders/2147483647"):
+        assert client.get(url).status_code == 404
