@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -131,11 +132,31 @@ class Config:
 
 
 class ProductionConfig(Config):
-    """Behind HTTPS: cookies are only sent over TLS."""
+    """Behind HTTPS: cookies are only sent over TLS, whatever the environment says."""
 
     ENV_NAME = "production"
-    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+#: What production may not run without. A key made on one node's disk would make every other
+#: node refuse its sessions, CSRF tokens and reset links; a default BASE_URL would put
+#: http://127.0.0.1 links in every mail.
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def production_problems(environ: Mapping[str, str]) -> list[str]:
+    problems = []
+    if len(environ.get("SECRET_KEY", "").strip()) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"SECRET_KEY must be set, the same on every node, at least {MIN_SECRET_KEY_LENGTH} "
+            "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if not environ.get("BASE_URL", "").strip().startswith("https://"):
+        problems.append("BASE_URL must be the portal's https:// address (links in mail use it)")
+    if not environ.get("DATABASE_URL", "").strip():
+        problems.append("DATABASE_URL must name the PostgreSQL database")
+    return problems
 
 
 class TestConfig(Config):
@@ -153,4 +174,6 @@ def config_from_env() -> type[Config]:
     choices: dict[str, type[Config]] = {"development": Config, "production": ProductionConfig}
     if name not in choices:
         raise RuntimeError(f"BENCHSIDE_ENV must be one of {sorted(choices)}, not {name!r}")
+    if name == "production" and (problems := production_problems(os.environ)):
+        raise RuntimeError("Production settings are incomplete: " + "; ".join(problems) + ".")
     return choices[name]

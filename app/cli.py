@@ -15,7 +15,7 @@ from alembic import command as alembic
 from alembic.runtime.migration import MigrationContext
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from app import demo
 from app.auth import services
@@ -179,7 +179,15 @@ def outbox_run(once: bool, interval: float, retry_now: bool) -> None:
     if retry_now:
         outbox.retry_now(session_factory())
     while True:
-        report = outbox.deliver_due(session_factory(), settings)
+        try:
+            report = outbox.deliver_due(session_factory(), settings)
+        except SQLAlchemyError as exc:
+            # The database restarting or failing over: nothing is lost, try again.
+            click.echo(f"Outbox: {type(exc).__name__}: {exc}; retrying.", err=True)
+            if once:
+                raise SystemExit(1) from exc
+            time.sleep(max(interval, 10.0))
+            continue
         if once or report.sent or report.failed:
             retry = " (will retry)" if report.failed else ""
             click.echo(f"Sent {report.sent}, failed {report.failed}{retry}.")

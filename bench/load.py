@@ -81,10 +81,11 @@ def main() -> None:
         "BENCHSIDE_INSTANCE": str(workdir / "instance"),
         "DATABASE_URL": url,
         "SECRET_KEY": secrets.token_urlsafe(32),
-        # Production settings, except that cookies may travel over plain HTTP to 127.0.0.1.
-        "BENCHSIDE_ENV": "production",
-        "SESSION_COOKIE_SECURE": "false",
+        # The development settings class: production's differ only in Secure cookies and HSTS,
+        # and Secure cookies would not travel over plain HTTP to 127.0.0.1.
+        "BENCHSIDE_ENV": "development",
         "BASE_URL": "http://127.0.0.1",
+        "GUNICORN_ACCESS_LOG": "-",  # read back for the in-server figures
         "PYTHONUNBUFFERED": "1",
     }
     for name, value in (("WEB_CONCURRENCY", args.workers), ("GUNICORN_THREADS", args.threads)):

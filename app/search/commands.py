@@ -11,6 +11,7 @@ import time
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import session_factory
 from app.search import indexing
@@ -157,17 +158,23 @@ def worker_command(interval: float) -> None:
     click.echo(f"Search index writer polling every {interval:g} s (Ctrl+C stops).")
     pruned_at = float("-inf")
     while True:
-        for store in indexing.stores():
-            try:
-                report = indexing.sync(factory, store)
-                if report.rebuilt:
-                    click.echo(f"{store.name}: rebuilt ({report.reason}).")
-                if report.applied:
-                    click.echo(f"{store.name}: applied {report.applied:,}.")
-            except WriterBusy:
-                pass
-        if time.monotonic() - pruned_at >= PRUNE_EVERY:
-            pruned_at = time.monotonic()
-            if gone := indexing.prune(factory, days=days):
-                click.echo(f"Pruned {gone:,} change(s) older than {days} day(s).")
+        try:
+            for store in indexing.stores():
+                try:
+                    report = indexing.sync(factory, store)
+                    if report.rebuilt:
+                        click.echo(f"{store.name}: rebuilt ({report.reason}).")
+                    if report.applied:
+                        click.echo(f"{store.name}: applied {report.applied:,}.")
+                except WriterBusy:
+                    pass
+            if time.monotonic() - pruned_at >= PRUNE_EVERY:
+                pruned_at = time.monotonic()
+                if gone := indexing.prune(factory, days=days):
+                    click.echo(f"Pruned {gone:,} change(s) older than {days} day(s).")
+        except (SQLAlchemyError, OSError) as exc:
+            # The database restarting or failing over, a full disk: say so and try again, rather
+            # than leave this node's index silently behind.
+            click.echo(f"Search worker: {type(exc).__name__}: {exc}; retrying.", err=True)
+            time.sleep(max(interval, 10.0))
         time.sleep(interval)

@@ -171,7 +171,13 @@ def sync(
         if report.reason is not None:
             _rebuild_locked(factory, store, progress=progress, processes=1)
             report.rebuilt = True
-        report.applied = _apply_log(factory, store)
+        try:
+            report.applied = _apply_log(factory, store)
+        except _Pruned:
+            report.reason = "changes it had not applied were pruned meanwhile"
+            _rebuild_locked(factory, store, progress=progress, processes=1)
+            report.rebuilt = True
+            report.applied = _apply_log(factory, store)
         meta = store.meta()
         report.release = meta.release_label if meta else None
     return report
@@ -244,6 +250,10 @@ def _apply(store: IndexStore, generation: Path, found: Mapping[str, Any]) -> Non
         raise
 
 
+class _Pruned(Exception):
+    """The log was cut above this index's cursor while it was being read."""
+
+
 def _apply_log(factory: sessionmaker[Session], store: IndexStore) -> int:
     """Apply the logged changes after the index's cursor in batches, moving the cursor after
     each (the caller holds the writer's lock); returns how many documents were re-indexed."""
@@ -263,6 +273,10 @@ def _apply_log(factory: sessionmaker[Session], store: IndexStore) -> int:
             rows = search_queue.changes_after(
                 session, store.name, after=cursor, upto=end, limit=BATCH
             )
+            # Read after the rows: a prune by another node since this pass began would have
+            # taken changes this index never saw. Rebuilding is then the only way to be whole.
+            if search_queue.pruned_through(session) > cursor:
+                raise _Pruned
             if rows:
                 found = corpus.documents_for(session, {doc for _id, doc in rows})
                 _apply(store, live, found)

@@ -379,3 +379,20 @@ def test_expired_sessions_are_refused_and_cleared(
     assert client.get("/").status_code == 302
     AuthActions(client.application.test_client(), session).login()
     assert session.scalar(select(func.count()).select_from(LoginSession)) == 1
+
+
+def test_production_refuses_to_start_without_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import config_from_env
+
+    monkeypatch.setenv("BENCHSIDE_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("BASE_URL", "http://127.0.0.1:5000")
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be set") as refused:
+        config_from_env()
+    assert "BASE_URL must be the portal's https:// address" in str(refused.value)
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("BASE_URL", "https://portal.example.com")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://benchside@db/benchside")
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "false")
+    production = config_from_env()
+    assert production.SESSION_COOKIE_SECURE is True  # not to be switched off by the environment
