@@ -189,18 +189,25 @@ def open_ticket(
             created_at=now,
         )
     )
-    queue_mail(
-        session,
-        to=author.email,
-        subject=f"[{ticket.reference}] {ticket.subject}",
-        template="escalation_received",
-        ticket=ticket,
-        zone=cal.zone,
-        link=external_url("escalations.ticket", reference=ticket.reference),
-        reply_to=reply_address(ticket),
-    )
+    mail_technician(session, ticket, author, "escalation_received", zone=cal.zone)
     session.flush()
     return ticket, True
+
+
+def mail_technician(
+    session: Session, ticket: Ticket, technician: User, template: str, **context: object
+) -> None:
+    """Mail about a ticket to its technician: its subject, its link, and its reply address."""
+    queue_mail(
+        session,
+        to=technician.email,
+        subject=f"[{ticket.reference}] {ticket.subject}",
+        template=template,
+        ticket=ticket,
+        link=external_url("escalations.ticket", reference=ticket.reference),
+        reply_to=reply_address(ticket),
+        **context,
+    )
 
 
 def _same(earlier: Ticket, data: Submission) -> Ticket:

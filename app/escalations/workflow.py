@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.escalations.models import OPEN, RESOLVED, WAITING, Ticket, TicketEvent
-from app.escalations.services import AGENTS, TicketInvalid, calendar, reply_address
+from app.escalations.services import AGENTS, TicketInvalid, calendar, mail_technician
 from app.escalations.sla import add_working_time, working_time_between, working_time_left
 from app.mail.compose import external_url, queue_mail
 from app.roles import Role
@@ -170,16 +170,7 @@ def respond(
         ticket.assignee_id = ticket.assignee_id or agent.id
         author = session.get(User, ticket.author_id)
         if author is not None:
-            queue_mail(
-                session,
-                to=author.email,
-                subject=f"[{ticket.reference}] {ticket.subject}",
-                template="escalation_reply",
-                ticket=ticket,
-                text=event.body,
-                link=external_url("escalations.ticket", reference=ticket.reference),
-                reply_to=reply_address(ticket),
-            )
+            mail_technician(session, ticket, author, "escalation_reply", text=event.body)
     session.flush()
     return event
 
