@@ -245,6 +245,7 @@ def _ticket_page(found: Ticket, form: ReplyForm, *, status: int = 200) -> Respon
         zone=services.calendar().zone,
         agent=agent,
         engineer=current_user.role in (Role.ENGINEER, Role.ADMIN),
+        works_it=workflow.works(current_user, found),
         clock=workflow.clock(found, utcnow()),
         tier_names=workflow.TIER_NAMES,
         form=form,
@@ -263,6 +264,18 @@ def ticket(reference: str) -> ResponseReturnValue:
     if found is None:
         abort(404)
     return _ticket_page(found, ReplyForm(formdata=None))
+
+
+@bp.get("/mine")
+@signed_in
+def mine() -> ResponseReturnValue:
+    """The escalations a person sent (a centre manager: the centre's), newest first."""
+    return render_template(
+        "escalations/mine.html",
+        tickets=services.sent_by(get_session(), current_user),
+        tier_names=workflow.TIER_NAMES,
+        zone=services.calendar().zone,
+    )
 
 
 @bp.get("")
@@ -313,6 +326,8 @@ def assign(reference: str) -> ResponseReturnValue:
     found = services.visible(session, current_user, reference)
     if found is None:
         abort(404)
+    if not workflow.works(current_user, found):
+        abort(403, description=f"This ticket is with {workflow.TIER_NAMES[found.tier]}.")
     wanted = request.form.get("assignee", "")
     if request.form.get("take") or wanted == "me":
         assignee: User | None = current_user._get_current_object()
@@ -350,6 +365,17 @@ def reply(reference: str) -> ResponseReturnValue:
     text = form.text.data or ""
     agent = current_user.role in services.AGENTS
     action = form.action.data if agent or form.action.data == "not_solved" else "message"
+    if (
+        agent
+        and action not in ("note", "consult_answer")
+        and not workflow.works(current_user, found)
+    ):
+        form.text.errors = [
+            *form.text.errors,
+            f"This ticket is with {workflow.TIER_NAMES[found.tier]}, who answer the technician; "
+            "add an internal note instead.",
+        ]
+        return _ticket_page(found, form, status=409)
     try:
         if action in ("reply", "note", "waiting"):
             workflow.respond(

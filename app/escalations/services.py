@@ -225,6 +225,16 @@ def _opened_with(session: Session, author: User, key: str | None) -> Ticket | No
     )
 
 
+def sent_by(session: Session, user: User, *, limit: int = 200) -> list[Ticket]:
+    """A person's own escalations, newest first; a centre manager's: the whole centre's."""
+    query = select(Ticket)
+    if user.role == Role.CENTRE_MANAGER and user.centre_id is not None:
+        query = query.where(Ticket.centre_id == user.centre_id)
+    else:
+        query = query.where(Ticket.author_id == user.id)
+    return list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit)))
+
+
 def visible(session: Session, user: User, reference: str) -> Ticket | None:
     """A ticket for its author, its centre's manager, and agents; None for anyone else."""
     ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))

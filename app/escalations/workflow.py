@@ -93,6 +93,12 @@ def queue(session: Session, wanted: QueueFilter, *, me: User | None = None) -> l
     return list(session.scalars(query.order_by(Ticket.first_response_due, Ticket.id)))
 
 
+def works(user: User, ticket: Ticket) -> bool:
+    """Whether ``user`` works ``ticket``: the agents of its tier (and admins). Others may add
+    internal notes, and engineering answers tier 2's consults."""
+    return user.role == Role.ADMIN or TIER_OF_ROLE.get(user.role) == ticket.tier
+
+
 def agents_of(session: Session, tier: str) -> list[User]:
     """Who can be assigned a ticket of ``tier``."""
     roles = [role for role, their_tier in TIER_OF_ROLE.items() if their_tier == tier]

@@ -258,3 +258,30 @@ def test_a_form_sent_after_the_sign_in_expired_survives_signing_in_again(
     assert "Typed for twenty" not in client.get(back.headers["Location"]).get_data(as_text=True)
     assert not session.scalars(select(Ticket)).all()  # nothing was sent behind their back
     assert not session.scalars(select(ParkedForm)).all()
+
+
+def test_each_tier_works_its_own_tickets_and_technicians_find_theirs(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    reference = open_ticket(client, auth)
+    auth.login(Role.AGENT_TIER1)
+    act(client, auth, reference, "escalate", "Needs tier 2")
+    # Now with tier 2: tier 1 may add a note but not answer the technician or take it.
+    refused = act(client, auth, reference, "reply", "Try the other board")
+    assert refused.status_code == 409
+    assert "Try the other board" in refused.get_data(as_text=True)  # kept, with the reason
+    assert act(client, auth, reference, "note", "Context for tier 2").status_code == 302
+    taken = client.post(
+        f"/escalations/{reference}/assign", data={"take": "1", "csrf_token": auth.csrf()}
+    )
+    assert taken.status_code == 403
+    auth.logout()
+    ticket = ticket_of(session, reference)
+    author = session.get(User, ticket.author_id)
+    auth.login(user=author)
+    mine = client.get("/escalations/mine").get_data(as_text=True)
+    assert reference in mine
+    assert "tier 2" in mine
+    auth.logout()
+    auth.login(Role.TECHNICIAN)  # another centre's technician
+    assert reference not in client.get("/escalations/mine").get_data(as_text=True)

@@ -65,6 +65,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "escalations.queues": AGENTS,
     "escalations.dashboard": AGENTS,
     "escalations.assign": AGENTS,
+    "escalations.mine": SIGNED_IN,
     "escalations.reply": SIGNED_IN,
     "escalations.upload": SIGNED_IN,
     "escalations.remove_attachment": SIGNED_IN,
