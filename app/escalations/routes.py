@@ -365,6 +365,8 @@ def reply(reference: str) -> ResponseReturnValue:
     text = form.text.data or ""
     agent = current_user.role in services.AGENTS
     action = form.action.data if agent or form.action.data == "not_solved" else "message"
+    if agent and action not in AGENT_ACTIONS:
+        abort(400, description="Choose one of the buttons under the message.")
     if (
         agent
         and action not in ("note", "consult_answer")
