@@ -40,7 +40,14 @@ from tests.factories import make_centre, make_user
 from tests.parts_catalog.releases import base_release
 from tests.security.conftest import JPEG
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # Werkzeug's development server (the live server here, never production) leaves a static
+    # file open when the browser drops the connection mid-response, as it does when this walk
+    # moves on while the favicon is still loading.
+    pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 # The live portal is the browser tests' fixture, used from here.
 live_server = browser_fixtures.live_server
