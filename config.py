@@ -108,6 +108,11 @@ class Config:
     PASSWORD_RESET_MAILS_PER_HOUR = _env_int("PASSWORD_RESET_MAILS_PER_HOUR", 3)
     INVITATION_MAX_AGE_DAYS = _env_int("INVITATION_MAX_AGE_DAYS", 14)
     MIN_PASSWORD_LENGTH = _env_int("MIN_PASSWORD_LENGTH", 10)
+    # Argon2id's cost (argon2-cffi's defaults, RFC 9106's low-memory choice): raise it on a big
+    # server, never lower it in production.
+    ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_KIB = _env_int("ARGON2_MEMORY_KIB", 64 * 1024)
+    ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
 
     SESSION_COOKIE_NAME = "benchside_session"
     SESSION_COOKIE_HTTPONLY = True
@@ -166,6 +171,11 @@ class TestConfig(Config):
     TESTING = True
     TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
     WTF_CSRF_ENABLED = True
+    # The suite signs hundreds of people in; what it tests is who gets in, not how hard a stolen
+    # hash is to crack (tests/web/test_password_hashing.py uses the real cost).
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_KIB = 8
+    ARGON2_PARALLELISM = 1
 
 
 def config_from_env() -> type[Config]:

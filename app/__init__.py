@@ -58,9 +58,14 @@ def register_extensions(app: Flask) -> None:
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
     )
 
-    from app.auth import loaders
+    from app.auth import loaders, services
 
     loaders.register(login_manager)
+    services.configure_password_hashing(
+        time_cost=app.config["ARGON2_TIME_COST"],
+        memory_kib=app.config["ARGON2_MEMORY_KIB"],
+        parallelism=app.config["ARGON2_PARALLELISM"],
+    )
 
 
 def register_security(app: Flask) -> None:

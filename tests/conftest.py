@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
+from app.auth import services
 from app.auth.models import User
 from app.db import make_engine
 from app.roles import Role
@@ -25,6 +26,15 @@ from config import TestConfig
 from tests import database
 from tests.factories import PASSWORD, make_user
 from tests.smtp import SmtpServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Users made before any app exists (domain tests) are hashed at the suite's cost too.
+    services.configure_password_hashing(
+        time_cost=TestConfig.ARGON2_TIME_COST,
+        memory_kib=TestConfig.ARGON2_MEMORY_KIB,
+        parallelism=TestConfig.ARGON2_PARALLELISM,
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -42,6 +42,20 @@ _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps both answers equally slow.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
+
+def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Set Argon2id's cost for every hash this process makes from now on (``create_app`` does,
+    from the settings). Hashes made at another cost still verify, and are re-hashed at sign-in."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) == (
+        time_cost,
+        memory_kib,
+        parallelism,
+    ):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
 SESSION_LIFETIME = timedelta(hours=12)
 CENTRE_ROLES = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
 CENTRE_REQUIRED = "Technicians and centre managers belong to a service centre: choose one."

@@ -14,7 +14,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select
@@ -78,15 +77,6 @@ class World:
             Role.AGENT_TIER2: self.agent2,
             Role.ADMIN: self.admin,
         }[role]
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Passwords hashed with Argon2's smallest cost: these tests sign many people in, and what is
-    tested here is who gets in, not how hard a stolen hash is to crack."""
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 @pytest.fixture
