@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base
@@ -40,6 +40,8 @@ class CartLine(Base):
     requested: Mapped[str] = mapped_column(String(40))
     quantity: Mapped[int]
     serial: Mapped[str | None] = mapped_column(String(40))
+    #: The person read a conditional replacement's condition and said it applies to the unit.
+    acknowledged: Mapped[bool] = mapped_column(default=False, server_default=false())
     added_at: Mapped[datetime]
 
 
@@ -58,6 +60,9 @@ class Order(Base):
     total: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
     idempotency_key: Mapped[str | None] = mapped_column(String(80))
+    #: What the key placed (a digest of the lines and fields): the key again with other content
+    #: is refused, not answered with this order.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     placed_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -75,6 +80,8 @@ class OrderLine(Base):
     quantity: Mapped[int]
     outcome: Mapped[str] = mapped_column(String(24))
     resolution: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The conditions of a conditional replacement the orderer confirmed, as they read them.
+    acknowledged: Mapped[str | None] = mapped_column(Text)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     items: Mapped[list[OrderItem]] = relationship(
