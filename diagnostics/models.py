@@ -110,6 +110,9 @@ class SessionAnswer(Base):
     value: Mapped[float | None]
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     taken_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A value outside the node's plausible range, taken only because the technician confirmed
+    # it after re-measuring: when they did (None for every other answer).
+    implausible_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     session: Mapped[DiagnosticSession] = relationship(back_populates="answers")
 
