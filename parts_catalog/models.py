@@ -42,6 +42,11 @@ NAMING_CONVENTION = {
 
 NUMBER = String(40)
 
+#: A release's kind: a full snapshot delists what it leaves out; a delta changes only the rows
+#: it names (DESIGN.md "Release files").
+SNAPSHOT, DELTA = "snapshot", "delta"
+RELEASE_KINDS = (SNAPSHOT, DELTA)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -55,6 +60,7 @@ class Release(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
     imported_by: Mapped[str | None] = mapped_column(String(254))
     source: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8), default=SNAPSHOT, server_default=SNAPSHOT)
     #: Row counts and what changed against the previous release, for the release list.
     summary: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
