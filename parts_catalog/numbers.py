@@ -7,13 +7,33 @@ slashes and upper-cases the rest; numbers are matched in normal form and shown a
 
 from __future__ import annotations
 
+#: Characters people (and word processors) type for a dash: hyphen, non-breaking hyphen, figure
+#: dash, en and em dash, horizontal bar, minus sign, small and full-width hyphen-minus.
+LOOK_ALIKE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+#: What makes a spreadsheet cell a formula (or, after a tab or return, may): such a number would
+#: run as one wherever the catalogue is exported or pasted. Look-alike dashes count as "-".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff20")
+
 # str.translate runs in C: an import normalises millions of numbers.
-_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v\u00a0\u2007\u2009\u202f\u3000-./")
+_SEPARATORS = str.maketrans(
+    "", "", " \t\n\r\f\v\u00a0\u2007\u2009\u202f\u3000-./" + LOOK_ALIKE_DASHES
+)
+_DASHES = str.maketrans(dict.fromkeys(LOOK_ALIKE_DASHES, "-"))
 
 
 def normalise(number: str) -> str:
     """The normal form of a part or model number (empty when nothing but separators remain)."""
     return number.translate(_SEPARATORS).upper()
+
+
+def plain_dashes(number: str) -> str:
+    """``number`` spelled with ``-`` for every look-alike dash."""
+    return number.translate(_DASHES)
+
+
+def starts_a_formula(number: str) -> bool:
+    """Whether a spreadsheet would take ``number`` (look-alike dashes as ``-``) for a formula."""
+    return plain_dashes(number).startswith(FORMULA_STARTS)
 
 
 def serial_in_range(serial: str, serial_from: str | None, serial_to: str | None) -> bool:

@@ -23,7 +23,7 @@ from typing import IO, Any
 import xxhash
 
 from parts_catalog.errors import Problem
-from parts_catalog.numbers import compare_serials, normalise
+from parts_catalog.numbers import compare_serials, normalise, plain_dashes, starts_a_formula
 from parts_catalog.supersession import INTERCHANGEABILITY, ONE_WAY
 
 PART_STATUSES = ("active", "discontinued", "nla")
@@ -290,11 +290,12 @@ def read_rows(
                         finally:
                             line += quoted.extra_lines
                         data = text.encode()
-                        versioned_data = (
-                            data
-                            if every_column
-                            else "\x1f".join([fields[i] for i in versioned]).encode()
-                        )
+                        if every_column:
+                            versioned_data = data
+                        elif len(fields) != width:
+                            versioned_data = b"\0" + data  # refused below, never a repeat
+                        else:
+                            versioned_data = "\x1f".join([fields[i] for i in versioned]).encode()
                     else:
                         data = data.rstrip(b"\r\n")
                         versioned_data = versioned_bytes(data)
@@ -384,9 +385,17 @@ class _RowReport:
 
 
 def _number(values: dict[str, str], column: str, report: Callable[[str, str], None]) -> str | None:
-    text = values.get(column, "")
+    """The number's normal form; its spelling in ``values`` gets plain dashes."""
+    text = values[column] = plain_dashes(values.get(column, ""))
     if "\x00" in text:
         report(column, "contains a NUL character")
+        return None
+    if starts_a_formula(text):
+        report(
+            column,
+            f"{text!r} starts with {text[0]!r}, which spreadsheets run as a formula; "
+            "a number may not start with = + - @",
+        )
         return None
     norm = normalise(text)
     if not norm:
