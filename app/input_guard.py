@@ -1,9 +1,14 @@
-"""Refuse input that cannot be stored: control characters and bytes that are not UTF-8.
+"""Refuse input that cannot be stored: control characters, lone surrogates, bytes not UTF-8.
 
 PostgreSQL rejects NUL in text, so unguarded it surfaces as a 500 and the person's text is lost;
 other control characters (tab, newline and carriage return aside) are refused with it, since
-they only ever arrive by accident and corrupt what is shown. Pages whose form re-renders what was
+they only ever arrive by accident and corrupt what is shown. JSON can spell half of a UTF-16
+pair (``"\\ud800"``), which no database text column takes and which, once kept inside a JSON
+column, makes every page that shows it fail: refused too. Pages whose form re-renders what was
 typed let the form name the field instead (``app.forms``).
+
+Every body is read whatever its framing: a chunked request has no Content-Length, and the guard
+must not take that for "no body" (Werkzeug still caps it at ``MAX_CONTENT_LENGTH``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 # What Werkzeug substitutes for bytes that do not decode in multipart bodies.
 REPLACEMENT = "\ufffd"
 
@@ -44,6 +50,22 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _json_body() -> tuple[Any, str | None]:
+    """The request's JSON document, or why it cannot be read; malformed JSON is ``None``, for
+    the API to report with its own message."""
+    body = request.get_data(cache=True)
+    if not body:
+        return None, None
+    try:
+        return json.loads(body.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, "The request body is not valid UTF-8 text."
+    except RecursionError:
+        return None, "The request body is nested too deeply."
+    except ValueError:
+        return None, None
+
+
 def problem(*, form_checks_nul: bool) -> str | None:
     """Describe what is wrong with the current request's input, or return ``None``."""
     if _undecodable(request.query_string):
@@ -57,15 +79,10 @@ def problem(*, form_checks_nul: bool) -> str | None:
     elif mimetype == "multipart/form-data":
         if any(REPLACEMENT in v for _k, values in request.form.lists() for v in values):
             return "The form contains bytes that are not valid UTF-8 text."
-    elif request.is_json and request.content_length:
-        try:
-            document = json.loads(request.get_data(cache=True).decode("utf-8"))
-        except UnicodeDecodeError:
-            return "The request body is not valid UTF-8 text."
-        except ValueError:
-            return None  # malformed JSON is the API's to report, with its own message
-        except RecursionError:
-            return "The request body is nested too deeply."
+    elif request.is_json:
+        document, message = _json_body()
+        if message is not None:
+            return message
         try:
             texts += _strings(document)
         except RecursionError:
@@ -76,6 +93,11 @@ def problem(*, form_checks_nul: bool) -> str | None:
         return (
             "The input contains a control character (such as NUL, \\0), which cannot be stored: "
             "remove it."
+        )
+    if any(SURROGATE.search(text) for text in texts):
+        return (
+            "The input contains half of a UTF-16 surrogate pair (such as \\ud800), which is not "
+            "text and cannot be stored: send the whole character, or remove it."
         )
     return None
 

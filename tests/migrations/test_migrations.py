@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, inspect, select
 
 from app.migrate import alembic_config
 
@@ -26,3 +28,41 @@ def test_down_to_base_and_up_again_and_models_agree(engine: Engine, database_url
     command.upgrade(cfg, "head")
     assert "users" in inspect(engine).get_table_names()
     command.check(cfg)  # raises if the models hold anything the migrations do not
+
+
+def test_lone_surrogates_kept_in_json_are_replaced(engine: Engine, database_url: str) -> None:
+    """Migration 0021 repairs what the input guard let through before: a JSON column that kept
+    "\\ud800" broke every page showing it."""
+    cfg = config(database_url)
+    command.downgrade(cfg, "0020")
+    probe = Table(
+        "surrogate_probe", MetaData(), Column("id", Integer, primary_key=True), Column("doc", JSON)
+    )
+    parked = Table("parked_forms", MetaData(), autoload_with=engine)
+    broken = {"answer\ud800": ["12\udc00 V", {"note": "fine \U0001f600"}], "n": 3}
+    healthy = {"text": "a whole pair \U0001f600 and é"}
+    try:
+        with engine.begin() as conn:
+            probe.create(conn)
+            conn.execute(probe.insert(), [{"id": 1, "doc": broken}, {"id": 2, "doc": healthy}])
+            conn.execute(
+                parked.insert(),
+                {
+                    "token": "t" * 64,
+                    "path": "/x",
+                    "data": {"description": "typed \ud800"},
+                    "created_at": datetime.now(UTC),
+                },
+            )
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            docs = dict(conn.execute(select(probe.c.id, probe.c.doc)).all())
+            data = conn.execute(select(parked.c.data)).scalar_one()
+        assert docs[1] == {"answer\ufffd": ["12\ufffd V", {"note": "fine \U0001f600"}], "n": 3}
+        assert docs[2] == healthy
+        assert data == {"description": "typed \ufffd"}
+    finally:
+        command.upgrade(cfg, "head")
+        with engine.begin() as conn:
+            probe.drop(conn, checkfirst=True)
+            conn.execute(parked.delete())
