@@ -322,11 +322,7 @@ def figures(session: Session, tree_id: str) -> TreeFigures:
     for walk_session in walks:
         result.sessions += 1
         tree = services.tree_of(walk_session.revision)
-        answers = [
-            walk.Answer(a.node, a.option, a.value)
-            for a in walk_session.answers
-            if a.taken_back_at is None
-        ]
+        answers = [services.walk_answer(a) for a in walk_session.answers if a.taken_back_at is None]
         node_id, _used = walk.replay(tree, answers)
         node = tree.nodes.get(node_id)
         if node is not None and node.is_terminal:

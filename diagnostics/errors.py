@@ -33,6 +33,20 @@ class InvalidAnswer(DiagnosticsError):
     """An answer that does not fit the question (a value for a choice, an unknown option)."""
 
 
+class ImplausibleValue(InvalidAnswer):
+    """A measured value outside the node's plausible range, not confirmed: most often a slip
+    (121 typed for 12.1), so it is measured again rather than followed."""
+
+    def __init__(self, value: float, low: float, high: float, unit: str | None) -> None:
+        self.value, self.low, self.high, self.unit = value, low, high, unit
+        u = f" {unit}" if unit else ""
+        super().__init__(
+            f"{value:g}{u} is outside the plausible range for this measurement "
+            f"({low:g} to {high:g}{u}). Measure again; if the value is right, confirm that you "
+            "re-measured it."
+        )
+
+
 class UnknownSession(DiagnosticsError):
     def __init__(self, session_id: str) -> None:
         super().__init__(f"There is no diagnostic session “{session_id}”.")

@@ -55,8 +55,12 @@ def examine(
     tree, problems = trees.parse(document)
     if tree is None:
         return None, problems
-    unknown = _unknown_parts(session) if session is not None else None
-    problems += validation.validate(tree, unknown_parts=unknown)
+    if session is None:
+        problems += validation.validate(tree)
+    else:
+        problems += validation.validate(
+            tree, unknown_parts=_unknown_parts(session), safety_critical=_safety_critical(session)
+        )
     if session is not None and publishing:
         problems += _code_clashes(session, tree)
     return tree, problems
@@ -86,10 +90,29 @@ def _unknown_parts(session: Session) -> Any:
     return unknown
 
 
+def _safety_critical(session: Session) -> Any:
+    def critical(numbers: Iterable[str]) -> set[str]:
+        wanted = {normalise(n): n for n in numbers}
+        flagged = set(
+            session.scalars(
+                select(PartVersion.number_norm).where(
+                    PartVersion.number_norm.in_(list(wanted)),
+                    PartVersion.safety_critical.is_(True),
+                )
+            )
+        )
+        return {number for norm, number in wanted.items() if norm in flagged}
+
+    return critical
+
+
 def check(session: Session, tree: Tree, *, publishing: bool) -> list[Problem]:
-    """What the database adds to validation: unknown part numbers, and (when publishing) codes
-    that another published tree already answers for some of the same models."""
-    problems = validation.validate(tree, unknown_parts=_unknown_parts(session))
+    """What the database adds to validation: unknown part numbers, measurements without a
+    plausible range before a safety-critical part, and (when publishing) codes that another
+    published tree already answers for some of the same models."""
+    problems = validation.validate(
+        tree, unknown_parts=_unknown_parts(session), safety_critical=_safety_critical(session)
+    )
     if publishing:
         problems += _code_clashes(session, tree)
     return problems
@@ -479,12 +502,17 @@ def _live(walk_session: DiagnosticSession) -> list[SessionAnswer]:
     twice by a double submit is ignored rather than breaking the walk)."""
     tree = tree_of(walk_session.revision)
     rows = [a for a in walk_session.answers if a.taken_back_at is None]
-    _node, used = walk.replay(tree, [walk.Answer(a.node, a.option, a.value) for a in rows])
+    _node, used = walk.replay(tree, [walk_answer(a) for a in rows])
     return [rows[i] for i in used]
 
 
+def walk_answer(row: SessionAnswer) -> walk.Answer:
+    """A stored answer as the walker takes it."""
+    return walk.Answer(row.node, row.option, row.value, row.implausible_confirmed_at)
+
+
 def _answers(walk_session: DiagnosticSession) -> list[walk.Answer]:
-    return [walk.Answer(a.node, a.option, a.value) for a in _live(walk_session)]
+    return [walk_answer(a) for a in _live(walk_session)]
 
 
 def answer(
@@ -495,10 +523,14 @@ def answer(
     value: object = None,
     proceed: bool = False,
     at_node: str | None = None,
+    confirm_implausible: bool = False,
 ) -> None:
     """Record an answer to the current node (``at_node``, when given, must be it: an answer
     sent twice, or from a stale page, is refused rather than applied to the next question).
+    A value outside the plausible range needs ``confirm_implausible``; the answer then keeps
+    when it was confirmed.
 
+    :raises ImplausibleValue: for such a value unconfirmed; nothing is recorded.
     :raises InvalidAnswer: naming what the node expects; nothing is recorded.
     """
     tree = tree_of(walk_session.revision)
@@ -508,11 +540,24 @@ def answer(
             "That question has been answered already (perhaps twice, or in another window); "
             "here is where the walk stands now."
         )
-    given = walk.answer_for(current, option=option, value=value, proceed=proceed)
-    following = tree.nodes[walk.follow(current, given)]  # refuses a value no range covers
     now = utcnow()
+    given = walk.answer_for(
+        current,
+        option=option,
+        value=value,
+        proceed=proceed,
+        confirm_implausible=confirm_implausible,
+        now=now,
+    )
+    following = tree.nodes[walk.follow(current, given)]  # refuses a value no range covers
     walk_session.answers.append(
-        SessionAnswer(node=given.node, option=given.option, value=given.value, answered_at=now)
+        SessionAnswer(
+            node=given.node,
+            option=given.option,
+            value=given.value,
+            answered_at=now,
+            implausible_confirmed_at=given.implausible_confirmed_at,
+        )
     )
     walk_session.updated_at = now
     walk_session.outcome = following.kind if following.is_terminal else None
@@ -554,6 +599,8 @@ def state(
     taken_back = [
         a for a in walk_session.answers if a.taken_back_at is not None and a.node == node.id
     ]
+    # What was answered here before going back, offered again; its confirmation is not: a
+    # value outside the plausible range is confirmed afresh.
     previous = (
         walk.Answer(taken_back[-1].node, taken_back[-1].option, taken_back[-1].value)
         if taken_back

@@ -37,7 +37,17 @@ _TOP_KEYS = (
     "start",
     "nodes",
 )
-_NODE_KEYS = ("kind", "text", "options", "unit", "ranges", "next", "parts", "labour_minutes")
+_NODE_KEYS = (
+    "kind",
+    "text",
+    "options",
+    "unit",
+    "plausible",
+    "ranges",
+    "next",
+    "parts",
+    "labour_minutes",
+)
 
 
 @dataclass(frozen=True)
@@ -101,10 +111,22 @@ class Node:
     next: str | None = None
     parts: tuple[PartRef, ...] = ()
     labour_minutes: int | None = None
+    # A measurement's plausible values, ends included: anything else is taken only when confirmed.
+    plausible: tuple[float, float] | None = None
 
     @property
     def is_terminal(self) -> bool:
         return self.kind in TERMINALS
+
+    def is_plausible(self, value: float) -> bool:
+        return self.plausible is None or self.plausible[0] <= value <= self.plausible[1]
+
+    def describe_plausible(self) -> str:
+        """``0 to 30 V`` (empty without a plausible range)."""
+        if self.plausible is None:
+            return ""
+        u = f" {self.unit}" if self.unit else ""
+        return f"{_num(self.plausible[0])} to {_num(self.plausible[1])}{u}"
 
     def successors(self) -> list[str]:
         found = [o.next for o in self.options] + [r.next for r in self.ranges]
@@ -323,6 +345,9 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
     options: list[Option] = []
     ranges: list[Range] = []
     parts: list[PartRef] = []
+    plausible: tuple[float, float] | None = None
+    if "plausible" in raw and kind != MEASURE:
+        r.add(f"{where}.plausible", "only a measurement has a plausible range")
     if kind == CHOICE:
         raw_options = raw.get("options", [])  # none yet: incomplete (validation), not malformed
         if not isinstance(raw_options, list):
@@ -360,6 +385,8 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
                     r.add(at, f"from {low:g} is not below {high:g}")
                 if nxt:
                     ranges.append(Range(nxt, low, high))
+        if "plausible" in raw:
+            plausible = _plausible(r, raw["plausible"], f"{where}.plausible")
     elif kind == FIX:
         raw_parts = raw.get("parts", [])  # a fix may need no part (a reseated connector)
         if not isinstance(raw_parts, list):
@@ -399,7 +426,21 @@ def _parse_node(r: _Reader, node_id: str, raw: Any) -> Node | None:
         next=str(nxt) if nxt else None,
         parts=tuple(parts),
         labour_minutes=labour,
+        plausible=plausible,
     )
+
+
+def _plausible(r: _Reader, value: Any, where: str) -> tuple[float, float] | None:
+    if not isinstance(value, list) or len(value) != 2:
+        r.add(where, "two numbers, [lowest, highest] (e.g. [0, 30])")
+        return None
+    low, high = (r.number(v, f"{where}[{i}]") for i, v in enumerate(value))
+    if low is None or high is None:
+        return None
+    if low >= high:
+        r.add(where, f"the lowest plausible value {low:g} is not below the highest {high:g}")
+        return None
+    return (low, high)
 
 
 # --- writing -------------------------------------------------------------------------------------

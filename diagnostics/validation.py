@@ -11,12 +11,17 @@ MAX_PROBLEMS = 200
 
 
 def validate(
-    tree: Tree, *, unknown_parts: Callable[[Iterable[str]], set[str]] | None = None
+    tree: Tree,
+    *,
+    unknown_parts: Callable[[Iterable[str]], set[str]] | None = None,
+    safety_critical: Callable[[Iterable[str]], set[str]] | None = None,
 ) -> list[Problem]:
     """Every problem of a parsed tree: ``start`` or a ``next`` naming no node, nodes that cannot
     be reached, cycles, paths that end without a terminal, measurement ranges with gaps or
-    overlaps, and (given ``unknown_parts``, which returns the numbers the catalogue does not
-    know) parts that do not exist."""
+    overlaps or bounds outside the plausible range, (given ``unknown_parts``, which returns the
+    numbers the catalogue does not know) parts that do not exist, and (given ``safety_critical``,
+    which returns the numbers that are) measurements without a plausible range that can lead
+    to a safety-critical part."""
     problems: list[Problem] = []
     nodes = tree.nodes
     broken = tree.broken  # already reported; checking the graph through them would be noise
@@ -43,6 +48,7 @@ def validate(
             )
         if node.kind == MEASURE:
             problems += _coverage(node)
+            problems += _within_plausible(node)
     if tree.start in nodes and broken:
         problems += _cycles(tree)
     if tree.start in nodes and not broken:
@@ -62,18 +68,69 @@ def validate(
                 problems.append(
                     Problem(f"nodes.{node.id}.parts", f"part {number} is not in the catalogue")
                 )
+    if safety_critical is not None:
+        problems += _unguarded_measurements(tree, safety_critical)
     return problems
 
 
-def _reachable(tree: Tree) -> set[str]:
-    seen = {tree.start}
-    stack = [tree.start]
+def _reachable(tree: Tree, start: str | None = None) -> set[str]:
+    first = tree.start if start is None else start
+    seen = {first}
+    stack = [first]
     while stack:
         for target in tree.nodes[stack.pop()].successors():
             if target in tree.nodes and target not in seen:
                 seen.add(target)
                 stack.append(target)
     return seen
+
+
+def _within_plausible(node: Node) -> list[Problem]:
+    """A bound outside the plausible range would leave a branch reachable only by confirming
+    an implausible value: the two were written for different units or scales."""
+    if node.plausible is None:
+        return []
+    problems = []
+    for i, r in enumerate(node.ranges):
+        for key, bound in (("from", r.low), ("below", r.high)):
+            if bound is not None and not node.is_plausible(bound):
+                problems.append(
+                    Problem(
+                        f"nodes.{node.id}.ranges[{i}].{key}",
+                        f"{bound:g} lies outside the plausible range "
+                        f"{node.describe_plausible()}: the ranges' bounds must lie within it",
+                    )
+                )
+    return sorted(problems, key=lambda p: p.where)
+
+
+def _unguarded_measurements(
+    tree: Tree, safety_critical: Callable[[Iterable[str]], set[str]]
+) -> list[Problem]:
+    """A measurement that can lead to a safety-critical part must have a plausible range: a
+    slip of the decimal point must not send a technician to replace a power board."""
+    critical = safety_critical({ref.part for n in tree.nodes.values() for ref in n.parts})
+    if not critical:
+        return []
+    problems = []
+    for node in tree.nodes.values():
+        if node.kind != MEASURE or node.plausible is not None:
+            continue
+        found = [
+            f"{ref.part} at {node_id}"
+            for node_id in sorted(_reachable(tree, node.id))
+            for ref in tree.nodes[node_id].parts
+            if ref.part in critical
+        ]
+        if found:
+            problems.append(
+                Problem(
+                    f"nodes.{node.id}.plausible",
+                    f"a measurement that can lead to a safety-critical part ({', '.join(found)}) "
+                    "needs a plausible range, e.g. plausible: [0, 30]",
+                )
+            )
+    return problems
 
 
 def _cycles(tree: Tree) -> list[Problem]:

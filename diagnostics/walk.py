@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from diagnostics.errors import InvalidAnswer
+from diagnostics.errors import ImplausibleValue, InvalidAnswer
 from diagnostics.trees import CHOICE, MEASURE, STEP, Node, Tree
 
 
 @dataclass(frozen=True)
 class Answer:
     """An answer to ``node``: an ``option`` label (choice), a ``value`` (measure), or neither
-    (a step done)."""
+    (a step done). A value outside the node's plausible range is followed only when
+    ``implausible_confirmed_at`` says when the technician confirmed it."""
 
     node: str
     option: str | None = None
     value: float | None = None
+    implausible_confirmed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,23 @@ class Step:
     kind: str
     text: str
     answer: str
+    implausible_confirmed_at: datetime | None = None
 
 
-def answer_for(node: Node, *, option: str | None, value: object, proceed: bool) -> Answer:
-    """Check an answer against the node's kind.
+def answer_for(
+    node: Node,
+    *,
+    option: str | None,
+    value: object,
+    proceed: bool,
+    confirm_implausible: bool = False,
+    now: datetime | None = None,
+) -> Answer:
+    """Check an answer against the node's kind. A value outside a measurement's plausible range
+    is taken only with ``confirm_implausible`` (the technician measured again), and the answer
+    then records when (``now``).
 
+    :raises ImplausibleValue: for such a value unconfirmed.
     :raises InvalidAnswer: naming what the node expects.
     """
     if node.is_terminal:
@@ -57,7 +72,11 @@ def answer_for(node: Node, *, option: str | None, value: object, proceed: bool) 
             raise InvalidAnswer(f"“{value}” is not a number{_unit(node)}.") from None
         if number != number or number in (float("inf"), float("-inf")):
             raise InvalidAnswer("The value must be a finite number.")
-        return Answer(node.id, value=number)
+        if node.is_plausible(number):
+            return Answer(node.id, value=number)
+        if not confirm_implausible:
+            raise _implausible(node, number)
+        return Answer(node.id, value=number, implausible_confirmed_at=now or datetime.now(UTC))
     if not proceed:
         raise InvalidAnswer("This step is done by confirming it (continue).")
     return Answer(node.id)
@@ -71,12 +90,22 @@ def _unit(node: Node) -> str:
     return f" in {node.unit}" if node.unit else ""
 
 
+def _implausible(node: Node, value: float) -> ImplausibleValue:
+    assert node.plausible is not None
+    return ImplausibleValue(value, node.plausible[0], node.plausible[1], node.unit)
+
+
 def follow(node: Node, answer: Answer) -> str:
-    """The node an answer leads to."""
+    """The node an answer leads to.
+
+    :raises ImplausibleValue: for a value outside the plausible range that was not confirmed.
+    """
     if node.kind == CHOICE:
         return next(o.next for o in node.options if o.label == answer.option)
     if node.kind == MEASURE:
         assert answer.value is not None
+        if not node.is_plausible(answer.value) and answer.implausible_confirmed_at is None:
+            raise _implausible(node, answer.value)
         for r in node.ranges:
             if r.contains(answer.value):
                 return r.next
@@ -127,7 +156,12 @@ def path(tree: Tree, answers: Sequence[Answer]) -> list[Step]:
             said = answer.option or ""
         elif node.kind == MEASURE:
             said = f"{answer.value:g}{' ' + node.unit if node.unit else ''}"
+            if answer.implausible_confirmed_at is not None:
+                said += (
+                    f" (outside the plausible {node.describe_plausible()}; "
+                    "confirmed after re-measuring)"
+                )
         else:
             said = "done"
-        steps.append(Step(node.id, node.kind, node.text, said))
+        steps.append(Step(node.id, node.kind, node.text, said, answer.implausible_confirmed_at))
     return steps

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.access import signed_in
 from app.api import bp
 from app.db import get_session
-from app.diagnose.documents import labour_rate, require_change, session_document
+from app.diagnose.documents import (
+    labour_rate,
+    plausible_document,
+    require_change,
+    session_document,
+)
 from diagnostics import services
-from diagnostics.errors import InvalidAnswer, NoTreeFound
+from diagnostics.errors import ImplausibleValue, InvalidAnswer, NoTreeFound
 from diagnostics.models import PUBLISHED, DiagnosticSession
 from parts_catalog.services import latest_release
 
@@ -36,6 +43,13 @@ class AnswerArgs(Schema):
     node = fields.String(
         validate=validate.Length(max=80),
         metadata={"description": "The node answered; if given and not the current one, 422."},
+    )
+    confirm_implausible = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "With a value outside the measurement's plausible range: the "
+            "technician measured again and the value is right (without it, 422)."
+        },
     )
 
     @validates_schema
@@ -97,20 +111,36 @@ def get_walk(session_id: str) -> dict[str, Any]:
 @bp.arguments(AnswerArgs)
 @bp.response(200)
 @signed_in
-def answer_walk(args: dict[str, Any], session_id: str) -> dict[str, Any]:
+def answer_walk(args: dict[str, Any], session_id: str) -> ResponseReturnValue:
     """Answer the current node: ``{"option": LABEL}``, ``{"value": NUMBER}`` or
-    ``{"continue": true}``; an answer that does not fit the node is a 422 and changes nothing."""
+    ``{"continue": true}``; an answer that does not fit the node is a 422 and changes nothing.
+    A value outside the measurement's plausible range is a 422 naming the range (``plausible``)
+    and the request that confirms it (``confirm_with``: the value and
+    ``"confirm_implausible": true``)."""
     session = get_session()
     walk_session = services.get(session, session_id, for_update=True)
     require_change(walk_session)
-    services.answer(
-        session,
-        walk_session,
-        option=args.get("option"),
-        value=args.get("value"),
-        proceed=args.get("proceed", False),
-        at_node=args.get("node"),
-    )
+    try:
+        services.answer(
+            session,
+            walk_session,
+            option=args.get("option"),
+            value=args.get("value"),
+            proceed=args.get("proceed", False),
+            at_node=args.get("node"),
+            confirm_implausible=args["confirm_implausible"],
+        )
+    except ImplausibleValue as exc:
+        session.rollback()
+        value = int(exc.value) if exc.value.is_integer() else exc.value
+        return jsonify(
+            error="Implausible value",
+            message=f'{exc} To confirm, send {{"value": {value}, "confirm_implausible": true}}.',
+            status=422,
+            value=value,
+            plausible=plausible_document(exc.low, exc.high, exc.unit),
+            confirm_with={"value": value, "confirm_implausible": True},
+        ), 422
     document = _document(walk_session)
     session.commit()
     return {"node": document["node"], "path": document["path"], "session": document}

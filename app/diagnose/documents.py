@@ -50,6 +50,8 @@ def node_document(
         doc["options"] = [o.label for o in node.options]
     if node.kind == MEASURE:
         doc["unit"] = node.unit
+        if node.plausible is not None:
+            doc["plausible"] = plausible_document(*node.plausible, node.unit)
         doc["ranges"] = [
             {"from": r.low, "below": r.high, "label": r.describe(node.unit)} for r in node.ranges
         ]
@@ -58,6 +60,15 @@ def node_document(
         doc["labour_minutes"] = node.labour_minutes or 0
         doc["estimate"] = estimate_document(state.estimate)
     return doc
+
+
+def plausible_document(low: float, high: float, unit: str | None) -> dict[str, Any]:
+    u = f" {unit}" if unit else ""
+    return {"min": _number(low), "max": _number(high), "label": f"{low:g} to {high:g}{u}"}
+
+
+def _number(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
 
 
 def part_document(line: PartLine, *, release: str) -> dict[str, Any]:
@@ -93,7 +104,21 @@ def estimate_document(estimate: Estimate) -> dict[str, Any]:
 
 
 def path_document(path: list[Step]) -> list[dict[str, Any]]:
-    return [{"node": s.node, "kind": s.kind, "text": s.text, "answer": s.answer} for s in path]
+    return [_step_document(s) for s in path]
+
+
+def _step_document(step: Step) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "node": step.node,
+        "kind": step.kind,
+        "text": step.text,
+        "answer": step.answer,
+    }
+    if step.kind == MEASURE:
+        # When a value outside the plausible range was confirmed after re-measuring, else null.
+        confirmed = step.implausible_confirmed_at
+        doc["implausible_confirmed_at"] = confirmed.isoformat() if confirmed else None
+    return doc
 
 
 def session_document(state: WalkState, *, release: str) -> dict[str, Any]:

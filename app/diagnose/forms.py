@@ -41,7 +41,24 @@ class AnswerForm(Form):
     node = StringField(validators=[Optional(), Length(max=80)])  # the question this answers
     option = StringField(validators=[Optional(), Length(max=200)])
     value = StringField("Measured value", validators=[Optional(), Length(max=30)])
+    # The value the technician confirms after re-measuring (a value outside the plausible
+    # range): it confirms that value only, not whatever is typed next.
+    confirm_implausible = StringField(validators=[Optional(), Length(max=30)])
     proceed = BooleanField()
+
+    def confirms_value(self) -> bool:
+        """Whether the confirmation box was ticked for the value sent with it."""
+        confirmed, typed = self.confirm_implausible.data, self.value.data
+        if not confirmed or not typed:
+            return False
+        try:
+            return _number(confirmed) == _number(typed)
+        except ValueError:
+            return False
+
+
+def _number(text: str) -> float:
+    return float(text.strip().replace(",", "."))
 
 
 class FeedbackForm(Form):

@@ -14,7 +14,7 @@ from app.diagnose.documents import labour_rate, may_change, require_change
 from app.diagnose.forms import AnswerForm, ButtonForm, CodeForm, FeedbackForm, StartForm
 from app.search.indexing import trees_index
 from diagnostics import services
-from diagnostics.errors import InvalidAnswer, NoTreeFound, UnknownTree
+from diagnostics.errors import ImplausibleValue, InvalidAnswer, NoTreeFound, UnknownTree
 from diagnostics.models import PUBLISHED, DiagnosticSession, TreeRevision
 from diagnostics.search import search_trees
 from parts_catalog.indexes import IndexUnavailable
@@ -157,6 +157,7 @@ def _walk_page(
     *,
     status: int = 200,
     problem: str | None = None,
+    implausible: ImplausibleValue | None = None,
 ) -> tuple[str, int]:
     session = get_session()
     walk = services.get(session, session_id)
@@ -173,6 +174,7 @@ def _walk_page(
         button=ButtonForm(),
         feedback=feedback,
         problem=problem,
+        implausible=implausible,
         may_change=may_change(walk),
         release=release.label if release else None,
     ), status
@@ -202,7 +204,11 @@ def answer(session_id: str) -> ResponseReturnValue:
             value=form.value.data if form.value.data not in (None, "") else None,
             proceed=bool(form.proceed.data),
             at_node=form.node.data or None,
+            confirm_implausible=form.confirms_value(),
         )
+    except ImplausibleValue as exc:
+        session.rollback()
+        return _walk_page(session_id, form, status=422, problem=str(exc), implausible=exc)
     except InvalidAnswer as exc:
         session.rollback()
         return _walk_page(session_id, form, status=422, problem=str(exc))

@@ -34,6 +34,7 @@ TREE: dict[str, Any] = {
             "kind": "measure",
             "text": "Measure 12 V at CN6101 pin 1",
             "unit": "V",
+            "plausible": [0, 30],  # 121 typed for 12.1 is asked again
             "ranges": [{"below": 11.4, "next": "replace-psu"}, {"from": 11.4, "next": "escalate"}],
         },
         "backlight": {"kind": "step", "text": "Check CN7001", "next": "replace-psu"},

@@ -291,3 +291,81 @@ def test_a_described_symptom_forgives_one_stray_word(client: FlaskClient) -> Non
     assert keys("blinking") == ["tv-red-led-blinks"]
     assert keys("camera blinking") == []  # half unknown: not a question about blinking
     assert keys("strange noise from speakers") == []
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_the_api_asks_again_for_an_implausible_value(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    client.environ_base["HTTP_X_CSRFTOKEN"] = auth.csrf()
+    started = client.post("/api/v1/diagnostics/sessions", json={"tree": "tv-red-led-blinks"})
+    url = f"/api/v1/diagnostics/sessions/{started.get_json()['id']}"
+    measuring = client.post(f"{url}/answers", json={"option": "2"}).get_json()["node"]
+    assert measuring["plausible"] == {"min": 0, "max": 30, "label": "0 to 30 V"}
+    refused = client.post(f"{url}/answers", json={"value": 121})
+    assert refused.status_code == 422
+    body = refused.get_json()
+    assert body["error"] == "Implausible value"
+    assert body["message"].startswith(
+        "121 V is outside the plausible range for this measurement (0 to 30 V)."
+    )
+    assert '"confirm_implausible": true' in body["message"]
+    assert body["plausible"] == {"min": 0, "max": 30, "label": "0 to 30 V"}
+    assert body["confirm_with"] == {"value": 121, "confirm_implausible": True}
+    assert client.get(url).get_json()["node"]["id"] == "psu"  # nothing recorded
+    vague = {"value": 121, "confirm_implausible": "maybe"}
+    assert client.post(f"{url}/answers", json=vague).status_code == 422
+    taken = client.post(f"{url}/answers", json={"value": 121, "confirm_implausible": True})
+    assert taken.status_code == 200
+    entry = taken.get_json()["path"][-1]
+    assert entry["answer"] == (
+        "121 V (outside the plausible 0 to 30 V; confirmed after re-measuring)"
+    )
+    assert entry["implausible_confirmed_at"] is not None
+    assert taken.get_json()["node"]["kind"] == "escalate"
+
+
+@pytest.mark.usefixtures("published", "signed_in")
+def test_the_walk_page_asks_again_for_an_implausible_value(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    from diagnostics.models import SessionAnswer
+
+    token = auth.csrf()
+    opened = client.post(
+        "/diagnose/code",
+        data={"scheme": "blink", "value": "2", "model": "KDL-55W800C", "csrf_token": token},
+    )
+    walk = opened.headers["Location"]
+    page = client.get(walk).get_data(as_text=True)
+    assert "Plausible: 0 to 30 V" in page
+    assert 'name="confirm_implausible"' not in page  # offered only once a value is refused
+    refused = client.post(
+        f"{walk}/answer", data={"value": "121", "node": "psu", "csrf_token": token}
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "121 V is outside the plausible range for this measurement (0 to 30 V)." in html
+    assert 'value="121"' in html  # what was typed
+    assert 'name="confirm_implausible" value="121"' in html
+    assert "I re-measured: the value is right" in html
+    assert session.scalars(select(SessionAnswer).where(SessionAnswer.node == "psu")).all() == []
+    # A confirmation of another value does not confirm this one.
+    other = client.post(
+        f"{walk}/answer",
+        data={"value": "95", "confirm_implausible": "121", "node": "psu", "csrf_token": token},
+    )
+    assert other.status_code == 422
+    assert "95 V is outside the plausible range" in other.get_data(as_text=True)
+    taken = client.post(
+        f"{walk}/answer",
+        data={"value": "121", "confirm_implausible": "121", "node": "psu", "csrf_token": token},
+    )
+    assert taken.status_code == 302
+    stored = session.scalars(select(SessionAnswer).where(SessionAnswer.node == "psu")).one()
+    assert stored.implausible_confirmed_at is not None
+    page = client.get(walk).get_data(as_text=True)
+    assert "121 V (outside the plausible 0 to 30 V; confirmed after re-measuring)" in page
+    assert f'datetime="{stored.implausible_confirmed_at.isoformat()}"' in page
+    summary = client.get(f"{walk}/summary").get_data(as_text=True)
+    assert "confirmed after re-measuring" in summary
