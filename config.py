@@ -8,7 +8,6 @@ several instance folders).
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -36,30 +35,15 @@ def _env_int(name: str, default: int) -> int:
 INSTANCE_DIR = Path(_env("BENCHSIDE_INSTANCE", str(ROOT / "instance"))).resolve()
 
 
-def _secret_key() -> str:
-    """Return ``SECRET_KEY`` from the environment, else one generated once into the instance folder.
-
-    A constant in the source would let anyone who read it forge sessions; a key made per process
-    would log everyone out on every restart and break multi-worker deployments.
-    """
-    from_env = os.environ.get("SECRET_KEY", "").strip()
-    if from_env:
-        return from_env
-    key_file = INSTANCE_DIR / "secret_key"
-    if not key_file.exists():
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return key_file.read_text().strip()
-
-
 class Config:
     """Development defaults; every value can be overridden from the environment."""
 
     ENV_NAME = "development"
     INSTANCE_DIR = INSTANCE_DIR
-    SECRET_KEY = _secret_key()
+    # Unset, ``create_app`` reads (or makes, once) ``INSTANCE_DIR/secret_key``: a constant in the
+    # source would let anyone who read it forge sessions; a key made per process would sign
+    # everyone out on every restart. Production refuses to start without one (see below).
+    SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
     DATABASE_URL = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'benchside.db'}")
     SEARCH_INDEX_DIR = Path(_env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search")))
     UPLOAD_DIR = Path(_env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")))
@@ -171,6 +155,7 @@ class TestConfig(Config):
     TESTING = True
     TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
     WTF_CSRF_ENABLED = True
+    SECRET_KEY = "test-secret-key-not-for-any-deployment"
     # The suite signs hundreds of people in; what it tests is who gets in, not how hard a stolen
     # hash is to crack (tests/web/test_password_hashing.py uses the real cost).
     ARGON2_TIME_COST = 1

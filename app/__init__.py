@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
@@ -30,6 +34,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app = Flask(__name__)
     app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.config.from_object(config or config_from_env())
+    register_instance(app)
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
         # Client address and scheme only: the host is never taken from a header (see BASE_URL).
@@ -42,6 +47,29 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_commands(app)
     register_template_globals(app)
     return app
+
+
+def register_instance(app: Flask) -> None:
+    """Make the instance folder, and the secret key in it when none is set (flaskr makes its
+    instance folder here too: importing the settings changes nothing on disk)."""
+    folder = Path(app.config["INSTANCE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    if app.config["SECRET_KEY"]:
+        return
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        # Written whole under another name, then linked into place: a worker starting at the
+        # same moment either wins or reads the winner's complete key, never a half-written one.
+        fd, draft = tempfile.mkstemp(dir=folder, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
 
 
 def register_extensions(app: Flask) -> None:
