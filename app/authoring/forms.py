@@ -37,6 +37,7 @@ _RANGE = re.compile(
     r"^(?:from\s+(?P<low>-?[\d.,]+))?\s*(?:below\s+(?P<high>-?[\d.,]+))?\s*(?:->|→)\s*(?P<next>\S+)$",
     re.IGNORECASE,
 )
+_PLAUSIBLE = re.compile(r"^(?P<low>-?[\d.,]+)\s+to\s+(?P<high>-?[\d.,]+)$", re.IGNORECASE)
 _PART = re.compile(r"^(?P<part>\S+?)(?:\s*[x×]\s*(?P<qty>\d+))?$")
 
 
@@ -79,6 +80,30 @@ def read_ranges(text: str | None) -> list[dict[str, Any]]:
         item["next"] = match["next"]
         ranges.append(item)
     return ranges
+
+
+def read_plausible(text: str | None) -> list[float | int] | None:
+    """``0 to 30`` → ``[0, 30]``; empty → ``None`` (whether low is below high is the tree's
+    validation, which names it like every other problem)."""
+    line = (text or "").strip()
+    if not line:
+        return None
+    match = _PLAUSIBLE.match(line)
+    try:
+        if match is None:
+            raise ValueError
+        return [_number(match["low"]), _number(match["high"])]
+    except ValueError:
+        raise ValidationError(
+            f"“{line}”: write the plausible range as  0 to 30  (lowest to highest)"
+        ) from None
+
+
+def write_plausible(node: dict[str, Any]) -> str:
+    value = node.get("plausible")
+    if isinstance(value, list) and len(value) == 2:
+        return f"{value[0]} to {value[1]}"
+    return ""
 
 
 def read_parts(text: str | None) -> list[dict[str, Any]]:
@@ -160,6 +185,12 @@ class NodeForm(Form):
         description="One per line:  Yes -> next-node",
     )
     unit = StringField("Unit (measurement)", validators=[Optional(), Length(max=20)])
+    plausible = StringField(
+        "Plausible range (measurement)",
+        validators=[Optional(), Length(max=60)],
+        description="What a working meter can show here:  0 to 30.  A value outside it is "
+        "asked again and taken only when the technician confirms it.",
+    )
     ranges = TextAreaField(
         "Ranges (measurement)",
         validators=[Length(max=4000)],
@@ -179,6 +210,9 @@ class NodeForm(Form):
     def validate_ranges(self, field: TextAreaField) -> None:
         read_ranges(field.data)
 
+    def validate_plausible(self, field: StringField) -> None:
+        read_plausible(field.data)
+
     def validate_parts(self, field: TextAreaField) -> None:
         read_parts(field.data)
 
@@ -191,6 +225,9 @@ class NodeForm(Form):
         elif kind == "measure":
             if self.unit.data:
                 node["unit"] = self.unit.data.strip()
+            plausible = read_plausible(self.plausible.data)
+            if plausible is not None:
+                node["plausible"] = plausible
             node["ranges"] = read_ranges(self.ranges.data)
         elif kind == "step":
             if self.next.data:

@@ -20,6 +20,7 @@ from app.authoring.forms import (
     VersionForm,
     write_options,
     write_parts,
+    write_plausible,
     write_ranges,
 )
 from app.authoring.picture import draw
@@ -105,6 +106,7 @@ def _editor(
             node_form.text.data = node.get("text")
             node_form.options.data = write_options(node)
             node_form.unit.data = node.get("unit")
+            node_form.plausible.data = write_plausible(node)
             node_form.ranges.data = write_ranges(node)
             node_form.next.data = node.get("next")
             node_form.parts.data = write_parts(node)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from diagnostics import services, trees, validation, walk
-from diagnostics.errors import InvalidAnswer
+from diagnostics.errors import ImplausibleValue, InvalidAnswer
 from diagnostics.trees import CHOICE, MEASURE, Tree
 from tests.properties.budget import DATABASE, TREES
 from tests.properties.trees import answers_for, tree_documents
@@ -148,6 +148,38 @@ def test_answers_that_do_not_fit_are_refused(document: dict[str, Any], data: st.
                 walk.answer_for(node, option=None, value=None, proceed=False)
 
 
+@TREES
+@given(tree_documents(), st.floats(allow_nan=False, allow_infinity=False), st.booleans())
+def test_an_implausible_value_is_followed_only_when_confirmed(
+    document: dict[str, Any], value: float, spelled: bool
+) -> None:
+    """Outside a measurement's plausible range a value is refused unless confirmed, by
+    ``answer_for`` and by ``follow`` alike; confirmed, it goes where its range says, and the
+    answer and its step in the path record when."""
+    tree = parsed(document)
+    for node in tree.nodes.values():
+        if node.kind != MEASURE or node.plausible is None:
+            continue
+        sent: object = repr(value) if spelled else value
+        if node.is_plausible(value):
+            answer = walk.answer_for(
+                node, option=None, value=sent, proceed=False, confirm_implausible=True
+            )
+            assert answer.implausible_confirmed_at is None  # nothing to confirm
+            continue
+        with pytest.raises(ImplausibleValue):
+            walk.answer_for(node, option=None, value=sent, proceed=False)
+        with pytest.raises(ImplausibleValue):
+            walk.follow(node, walk.Answer(node.id, value=value))
+        confirmed = walk.answer_for(
+            node, option=None, value=sent, proceed=False, confirm_implausible=True
+        )
+        assert confirmed.implausible_confirmed_at is not None
+        assert walk.follow(node, confirmed) == next(
+            r.next for r in node.ranges if r.contains(value)
+        )
+
+
 # --- walks kept in the database ------------------------------------------------------------------
 
 
@@ -204,13 +236,16 @@ def test_a_stored_walk_follows_answer_back_and_restart(
                 if expected:
                     services.back(session, stored)
                     last = expected.pop()
-                    taken_back[last.node] = last
+                    # Offered again without its confirmation: that is given afresh.
+                    taken_back[last.node] = walk.Answer(last.node, last.option, last.value)
                 else:
                     with pytest.raises(InvalidAnswer):
                         services.back(session, stored)
             elif action == "restart":
                 services.restart(session, stored)
-                taken_back.update((a.node, a) for a in expected)
+                taken_back.update(
+                    (a.node, walk.Answer(a.node, a.option, a.value)) for a in expected
+                )
                 expected = []
             else:  # "stale" or "wrong"
                 before = len(stored.answers)

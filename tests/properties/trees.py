@@ -95,6 +95,14 @@ def _node(draw: st.DrawFn, kind: str, nexts: list[str]) -> dict[str, Any]:
         node["ranges"] = draw(st.permutations(ranges))  # any order covers the same numbers
         if draw(st.booleans()):
             node["unit"] = draw(st.sampled_from(["V", "Ω", "mA"]))
+        if draw(st.booleans()):
+            # Plausible values hold every bound (validation asks that), with room either side.
+            margins = st.floats(0, 1e3, allow_nan=False) | st.just(0.0)
+            low = min(bounds, default=0.0) - draw(margins)
+            high = max(bounds, default=0.0) + draw(margins)
+            if low == high:
+                high = low + 1
+            node["plausible"] = [low, high]
     elif kind == STEP:
         node["next"] = nexts[0]
     elif kind == FIX:
@@ -114,8 +122,23 @@ def answers_for(node: Node) -> st.SearchStrategy[dict[str, Any]]:
         values = st.floats(allow_nan=False, allow_infinity=False)
         if bounds:
             values = values | st.sampled_from(bounds)  # the edges are where mistakes hide
+        if node.plausible is not None:
+            low, high = node.plausible
+            values = values | st.sampled_from([low, high, low - 1, high + 1, high * 10 + 1])
+        # A value outside the plausible range is sent as the technician sends it after
+        # re-measuring: confirmed.
         spelled = values.flatmap(
-            lambda v: st.sampled_from([v, repr(v), f" {v!r} ", repr(v).replace(".", ",")])
+            lambda v: st.tuples(
+                st.sampled_from([v, repr(v), f" {v!r} ", repr(v).replace(".", ",")]),
+                st.just(not node.is_plausible(v)),
+            )
         )
-        return spelled.map(lambda v: {"option": None, "value": v, "proceed": False})
+        return spelled.map(
+            lambda vc: {
+                "option": None,
+                "value": vc[0],
+                "proceed": False,
+                "confirm_implausible": vc[1],
+            }
+        )
     return st.just({"option": None, "value": None, "proceed": True})

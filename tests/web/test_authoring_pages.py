@@ -143,3 +143,44 @@ def test_a_conflict_keeps_the_form_and_a_second_submit_saves(
     )
     assert duplicate.status_code == 422
     assert "A node with this id exists" in duplicate.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("published")
+def test_the_editor_sets_a_measurements_plausible_range(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    auth.login(Role.ENGINEER)
+    token = auth.csrf()
+    shown = client.get(f"{EDITOR}?node=psu").get_data(as_text=True)
+    assert 'name="plausible"' in shown
+    assert 'value="0 to 30"' in shown
+    node = {
+        "mode": "edit",
+        "node_id": "psu",
+        "kind": "measure",
+        "text": "Measure 12 V at CN6101 pin 1",
+        "unit": "V",
+        "ranges": "below 11.4 -> replace-psu\nfrom 11.4 -> escalate",
+        "version": "1.1",
+        "csrf_token": token,
+    }
+    wrong = client.post(f"{EDITOR}/nodes", data={**node, "plausible": "zero to thirty"})
+    assert wrong.status_code == 422
+    html = wrong.get_data(as_text=True)
+    assert "write the plausible range as  0 to 30" in html
+    assert 'value="zero to thirty"' in html  # what was typed
+    assert authoring.draft_of(session, "tv-red-led-blinks") is None  # nothing saved
+    saved = client.post(f"{EDITOR}/nodes", data={**node, "plausible": "10,5 to 14"})
+    assert saved.status_code == 302
+    draft = authoring.draft_of(session, "tv-red-led-blinks")
+    assert draft is not None
+    assert draft.document["nodes"]["psu"]["plausible"] == [10.5, 14]
+    page = client.get(f"{EDITOR}?node=psu").get_data(as_text=True)
+    assert 'value="10.5 to 14"' in page
+    # The draft is invalid now (11.4 lies inside, but a bound outside is named) and says why.
+    outside = client.post(
+        f"{EDITOR}/nodes", data={**node, "plausible": "12 to 14", "version": "2.1"}
+    )
+    assert outside.status_code == 302
+    report = client.get(EDITOR).get_data(as_text=True)
+    assert "nodes.psu.ranges[0].below: 11.4 lies outside the plausible range 12 to 14 V" in report
