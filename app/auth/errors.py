@@ -50,3 +50,8 @@ class LinkInvalid(AccountError):
 
 class NotAllowed(AccountError):
     pass
+
+
+class PasswordReplaced(AccountError):
+    def __init__(self) -> None:
+        super().__init__("The password was changed by another request in the meantime.")

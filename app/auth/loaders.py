@@ -8,7 +8,7 @@ from flask_login import LoginManager
 from app.access import bearer_token, is_api_request
 from app.auth import services
 from app.auth.models import User
-from app.db import get_session
+from app.db import get_session, session_factory
 
 
 def register(login_manager: LoginManager) -> None:
@@ -21,4 +21,8 @@ def register(login_manager: LoginManager) -> None:
         token = bearer_token()
         if token is None or not is_api_request():
             return None
+        # Before the look-up, in a transaction of its own: a GET commits nothing, and on SQLite
+        # a write behind the request's own read would wait for that read to end.
+        with session_factory().begin() as own:
+            services.note_api_token_use(own, token)
         return services.user_for_api_token(get_session(), token)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
@@ -70,16 +79,17 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         db = get_session()
+        attempt = services.record_attempt(
+            db, email=form.email.data or "", address=request.remote_addr or "unknown"
+        )
+        # Committed before the password is checked: the throttle counts committed attempts.
+        db.commit()
         try:
             user = services.authenticate(
-                db,
-                email=form.email.data or "",
-                password=form.password.data or "",
-                address=request.remote_addr or "unknown",
-                policy=_throttle_policy(),
+                db, attempt, password=form.password.data or "", policy=_throttle_policy()
             )
         except AccountError as exc:
-            db.commit()  # the failure is recorded even though the sign-in is refused
+            db.commit()  # the failure stays recorded (a refused attempt does not)
             form.form_errors.append(str(exc))
         else:
             _sign_in(user, remember=bool(form.remember.data))
@@ -114,7 +124,7 @@ def change_password() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
-            services.change_password(
+            revoked = services.change_password(
                 db,
                 current_user,
                 current=form.current.data or "",
@@ -126,9 +136,10 @@ def change_password() -> ResponseReturnValue:
         except AccountError as exc:
             form.password.errors.append(str(exc))
         else:
-            db.commit()
             flash("Your password has been changed; your other devices were signed out.", "success")
-            return redirect(url_for("home.index"))
+            _tell_password_changed(current_user, revoked)
+            db.commit()
+            return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form), form.status
 
 
@@ -161,6 +172,29 @@ def forgot_password() -> ResponseReturnValue:
 RESET_SUBJECT = "Reset your Benchside password"
 
 
+def _tell_password_changed(user: User, revoked: int) -> None:
+    """On the next page and by mail: the password changed, and what that ended."""
+    if revoked:
+        tokens = "API token was" if revoked == 1 else "API tokens were"
+        flash(
+            f"Your {revoked} {tokens} revoked: whoever knew the old password could have made "
+            "them. Make a new one on your account page.",
+            "info",
+        )
+    # The mail reaches the owner if it was not them: the one warning a thief cannot click away.
+    queue_mail(
+        get_session(),
+        to=user.email,
+        subject="Your Benchside password was changed",
+        template="password_changed",
+        user=user,
+        when=utcnow(),
+        revoked=revoked,
+        account_link=external_url("auth.account"),
+        forgot_link=external_url("auth.forgot_password"),
+    )
+
+
 def _may_mail_reset(email: str) -> bool:
     since = utcnow() - timedelta(hours=1)
     sent = sent_recently(get_session(), to=email, subject=RESET_SUBJECT, since=since)
@@ -172,31 +206,28 @@ def _may_mail_reset(email: str) -> bool:
 @form_page
 def reset_password(token: str) -> ResponseReturnValue:
     db = get_session()
+    config = current_app.config
     try:
         user = services.user_for_reset_token(
-            db,
-            current_app.config["SECRET_KEY"],
-            token,
-            max_age=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] * 60,
+            db, config["SECRET_KEY"], token, max_age=config["PASSWORD_RESET_MAX_AGE_MINUTES"] * 60
         )
     except (LinkExpired, LinkInvalid) as exc:
         return render_template("auth/link_problem.html", message=str(exc), kind="reset"), 410
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.set_password(
-                db,
-                user,
-                form.password.data or "",
-                min_length=current_app.config["MIN_PASSWORD_LENGTH"],
-                keep_token=None,
+            revoked = services.reset_password(
+                db, user, form.password.data or "", min_length=config["MIN_PASSWORD_LENGTH"]
             )
+        except LinkInvalid as exc:  # another request used the link first
+            return render_template("auth/link_problem.html", message=str(exc), kind="reset"), 410
         except AccountError as exc:
             form.password.errors.append(str(exc))
         else:
+            flash("Your password has been set. Sign in with it now.", "success")
+            _tell_password_changed(user, revoked)
             db.commit()
             logout_user()
-            flash("Your password has been set. Sign in with it now.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, user=user), form.status
 
@@ -220,6 +251,9 @@ def accept_invitation(token: str) -> ResponseReturnValue:
                 password=form.password.data or "",
                 min_password_length=current_app.config["MIN_PASSWORD_LENGTH"],
             )
+        except (LinkExpired, LinkInvalid) as exc:  # e.g. accepted by another request just now
+            page = render_template("auth/link_problem.html", message=str(exc), kind="invitation")
+            return page, 410
         except AccountError as exc:
             form.password.errors.append(str(exc))
         else:
@@ -232,3 +266,35 @@ def accept_invitation(token: str) -> ResponseReturnValue:
     return render_template(
         "auth/accept_invitation.html", form=form, invitation=invitation
     ), form.status
+
+
+@bp.get("/account")
+@signed_in
+def account() -> ResponseReturnValue:
+    return _account_page()
+
+
+def _account_page(*, new_token: str | None = None, status: int = 200) -> ResponseReturnValue:
+    tokens = services.api_tokens(get_session(), current_user)
+    return render_template("auth/account.html", tokens=tokens, new_token=new_token), status
+
+
+@bp.post("/account/tokens")
+@signed_in
+def make_api_token() -> ResponseReturnValue:
+    db = get_session()
+    token = services.issue_api_token(db, current_user)
+    db.commit()
+    # On this page and nowhere else: a flash would carry it in the session cookie.
+    return _account_page(new_token=token, status=201)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@signed_in
+def revoke_api_token(token_id: int) -> ResponseReturnValue:
+    db = get_session()
+    if not services.revoke_api_token(db, current_user, token_id):
+        abort(404)  # someone else's, or revoked already: nothing of theirs to act on
+    db.commit()
+    flash("The token was revoked: it no longer opens the API.", "success")
+    return redirect(url_for("auth.account"))

@@ -14,7 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth.errors import (
@@ -24,6 +25,7 @@ from app.auth.errors import (
     LinkExpired,
     LinkInvalid,
     NotAllowed,
+    PasswordReplaced,
     SignInThrottled,
     WeakPassword,
 )
@@ -55,6 +57,7 @@ def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: 
         return
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
     _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
 
 SESSION_LIFETIME = timedelta(hours=12)
 CENTRE_ROLES = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
@@ -126,15 +129,21 @@ def create_user(
     if find_user(session, email) is not None:
         raise EmailTaken(email)
     check_password_policy(password, email=email, min_length=min_password_length)
-    user = User(
-        email=email,
-        name=name.strip() or email,
-        role=role,
-        centre=centre,
-        password_hash=hash_password(password),
-    )
-    session.add(user)
-    session.flush()
+    password_hash = hash_password(password)
+    try:
+        # The look-up above cannot see an account another request is making at this moment:
+        # the unique address decides, and the loser is told as if it had seen it.
+        with session.begin_nested():
+            user = User(
+                email=email,
+                name=name.strip() or email,
+                role=role,
+                centre=centre,
+                password_hash=password_hash,
+            )
+            session.add(user)
+    except IntegrityError:
+        raise EmailTaken(email) from None
     return user
 
 
@@ -145,56 +154,89 @@ class ThrottlePolicy:
     max_per_address: int
 
 
+@dataclass(frozen=True)
+class SignInAttempt:
+    """A sign-in attempt recorded (by :func:`record_attempt`) before its password is checked."""
+
+    id: int
+    email: str
+    address: str
+    at: datetime
+
+
+def record_attempt(session: Session, *, email: str, address: str) -> SignInAttempt:
+    """Record an attempt to sign in, before anything is checked.
+
+    The caller commits it before calling :func:`authenticate`. The throttle counts committed
+    attempts, its own included: of any number of attempts racing, the last to commit sees all
+    the others, so no more than the limit can ever find themselves within it, whatever the
+    concurrency (a count taken before writing lets every racer through).
+    """
+    now = utcnow()
+    row = LoginFailure(email=normalise_email(email), address=address, failed_at=now)
+    session.add(row)
+    session.flush()
+    return SignInAttempt(id=row.id, email=row.email, address=address, at=now)
+
+
 def _throttle(
-    session: Session, *, email: str, address: str, policy: ThrottlePolicy, now: datetime
+    session: Session, attempt: SignInAttempt, policy: ThrottlePolicy
 ) -> SignInThrottled | None:
-    since = now - policy.window
+    since = attempt.at - policy.window
     for column, value, limit, by_address in (
-        (LoginFailure.email, email, policy.max_per_account, False),
-        (LoginFailure.address, address, policy.max_per_address, True),
+        (LoginFailure.email, attempt.email, policy.max_per_account, False),
+        (LoginFailure.address, attempt.address, policy.max_per_address, True),
     ):
         count, oldest = session.execute(
             select(func.count(), func.min(LoginFailure.failed_at)).where(
                 column == value, LoginFailure.failed_at > since
             )
         ).one()
-        if count >= limit:
+        if count > limit:  # the count includes this attempt
             return SignInThrottled(oldest + policy.window, by_address=by_address)
     return None
 
 
 def authenticate(
-    session: Session, *, email: str, password: str, address: str, policy: ThrottlePolicy
+    session: Session, attempt: SignInAttempt, *, password: str, policy: ThrottlePolicy
 ) -> User:
-    """Check a sign-in. Only failures are recorded, per account and per address.
+    """Check a recorded sign-in attempt. Only failures stay recorded, per account and address.
 
-    :raises SignInThrottled: when too many recent failures name this account or come from this
-        address; checked before the password, so guessing stops even when a guess is right.
-    :raises InvalidCredentials: for an unknown address, a wrong password or a disabled account.
+    :raises SignInThrottled: when this attempt is beyond the limit of recent attempts naming
+        this account or coming from this address; decided before the password is looked at, so
+        guessing stops even when a guess is right. The refused attempt is not kept.
+    :raises InvalidCredentials: for an unknown address, a wrong password or a disabled account;
+        the attempt stays recorded as a failure.
     """
-    now = utcnow()
-    email = normalise_email(email)
-    throttled = _throttle(session, email=email, address=address, policy=policy, now=now)
+    throttled = _throttle(session, attempt, policy)
     if throttled is not None:
+        session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.id))
         raise throttled
-    user = find_user(session, email)
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        verified = user is not None and user.is_enabled
-    except (VerificationError, InvalidHashError):
-        verified = False
-    if not verified or user is None:
-        session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - policy.window))
-        session.add(LoginFailure(email=email, address=address, failed_at=now))
-        session.flush()
+    user = find_user(session, attempt.email)
+    verified = _verify(user.password_hash if user else _DUMMY_HASH, password)
+    if not verified or user is None or not user.is_enabled:
+        expired = LoginFailure.failed_at <= attempt.at - policy.window
+        session.execute(delete(LoginFailure).where(expired))
         raise InvalidCredentials()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    # The account's own count restarts; the address's does not, it only ever counts failures.
-    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    user.last_login_at = now
+    # The account's own count restarts (this attempt with it); the address's does not, it only
+    # ever counts failures.
+    session.execute(delete(LoginFailure).where(LoginFailure.email == attempt.email))
+    user.last_login_at = attempt.at
     session.flush()
     return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_matches(user: User, password: str) -> bool:
+    return _verify(user.password_hash, password)
 
 
 def start_login_session(
@@ -256,27 +298,47 @@ def end_other_sessions(session: Session, user: User, *, keep_token: str | None) 
 
 def change_password(
     session: Session, user: User, *, current: str, new: str, min_length: int
-) -> None:
-    """Change a password; every other signed-in browser of this user is signed out.
+) -> int:
+    """Change a password; see :func:`set_password`. This browser stays signed in.
 
-    :raises InvalidCredentials: when ``current`` is wrong.
+    :raises InvalidCredentials: when ``current`` is wrong, or stopped being the password while
+        this request ran.
     :raises WeakPassword: when ``new`` does not meet the policy.
     """
+    if not _verify(user.password_hash, current):
+        raise InvalidCredentials()
     try:
-        _hasher.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError):
+        return set_password(session, user, new, min_length=min_length, keep_token=user.login_token)
+    except PasswordReplaced:
         raise InvalidCredentials() from None
-    set_password(session, user, new, min_length=min_length, keep_token=user.login_token)
 
 
 def set_password(
     session: Session, user: User, password: str, *, min_length: int, keep_token: str | None
-) -> None:
+) -> int:
+    """Replace the password ``user`` was loaded with; whoever knew the old one is shut out.
+
+    Every sign-in session but ``keep_token``'s ends and every API token is revoked: a token
+    made by someone who had the password would otherwise outlive its change. Returns how many
+    tokens were revoked.
+
+    :raises WeakPassword: when ``password`` does not meet the policy.
+    :raises PasswordReplaced: when another request changed the password first (the database
+        decides: only one change can replace a given password).
+    """
     check_password_policy(password, email=user.email, min_length=min_length)
-    user.password_hash = hash_password(password)
-    user.password_changed_at = utcnow()
+    now = utcnow()
+    replaced = session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == user.password_hash)
+        .values(password_hash=hash_password(password), password_changed_at=now)
+    )
+    if replaced.rowcount != 1:  # type: ignore[attr-defined]
+        raise PasswordReplaced()
     end_other_sessions(session, user, keep_token=keep_token)
+    revoked = revoke_api_tokens(session, user)
     session.flush()
+    return revoked
 
 
 # Password reset links are signed, not stored: they carry the user id and a fingerprint of the
@@ -316,11 +378,27 @@ def user_for_reset_token(session: Session, secret_key: str, token: str, *, max_a
     if user is None or not user.is_enabled:
         raise LinkInvalid("This password reset link is not valid any more. Ask for a new one.")
     if data.get("fp") != _fingerprint(user):
-        raise LinkInvalid(
-            "This password reset link has already been used. If you did not change your "
-            "password, ask for a new link."
-        )
+        raise LinkInvalid(RESET_LINK_USED)
     return user
+
+
+RESET_LINK_USED = (
+    "This password reset link was already used. If you did not change your password, ask for "
+    "a new link."
+)
+
+
+def reset_password(session: Session, user: User, password: str, *, min_length: int) -> int:
+    """Set the password of the user a reset link named (see :func:`user_for_reset_token`),
+    signing them out everywhere; returns how many API tokens were revoked.
+
+    :raises WeakPassword: when ``password`` does not meet the policy.
+    :raises LinkInvalid: when the link was used by another request in the meantime.
+    """
+    try:
+        return set_password(session, user, password, min_length=min_length, keep_token=None)
+    except PasswordReplaced:
+        raise LinkInvalid(RESET_LINK_USED) from None
 
 
 def may_invite(inviter: User, *, role: Role, centre: ServiceCentre | None) -> bool:
@@ -407,7 +485,7 @@ def open_invitation(session: Session, token: str) -> Invitation:
             "Ask the person who invited you to send it again."
         )
     if invitation.accepted_at is not None:
-        raise LinkInvalid("This invitation has already been accepted: sign in instead.")
+        raise LinkInvalid(INVITATION_USED)
     if invitation.expires_at <= utcnow():
         raise LinkExpired(
             "This invitation has expired. Ask the person who invited you to send a new one."
@@ -415,10 +493,34 @@ def open_invitation(session: Session, token: str) -> Invitation:
     return invitation
 
 
+INVITATION_USED = "This invitation was already used, and its account exists: sign in instead."
+
+
 def accept_invitation(
     session: Session, *, token: str, name: str, password: str, min_password_length: int
 ) -> User:
+    """Make the account an invitation stands for.
+
+    :raises LinkInvalid: when the invitation is not open, or was accepted by another request in
+        the meantime (the database decides: only one acceptance can mark it).
+    :raises LinkExpired: when it has expired.
+    :raises WeakPassword: when the password does not meet the policy.
+    """
     invitation = open_invitation(session, token)
+    check_password_policy(password, email=invitation.email, min_length=min_password_length)
+    now = utcnow()
+    claimed = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(accepted_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise LinkInvalid(INVITATION_USED)
     user = create_user(
         session,
         email=invitation.email,
@@ -428,7 +530,6 @@ def accept_invitation(
         password=password,
         min_password_length=min_password_length,
     )
-    invitation.accepted_at = utcnow()
     session.flush()
     return user
 
@@ -448,6 +549,37 @@ def issue_api_token(session: Session, user: User) -> str:
     return token
 
 
+def api_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens that still open the API, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; ``False`` if they have no such token open."""
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(revoked.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_api_tokens(session: Session, user: User) -> int:
+    """Revoke every token of the user; returns how many were open."""
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(revoked.rowcount)  # type: ignore[attr-defined]
+
+
 def user_for_api_token(session: Session, token: str) -> User | None:
     api_token = session.scalar(
         select(ApiToken)
@@ -457,3 +589,25 @@ def user_for_api_token(session: Session, token: str) -> User | None:
     if api_token is None or not api_token.user.is_enabled:
         return None
     return api_token.user
+
+
+#: How stale a token's "last used" may be: at most one write per token per interval, not one
+#: per API call.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def note_api_token_use(session: Session, token: str) -> None:
+    """Record that ``token`` was presented (if it is open), to the minute."""
+    now = utcnow()
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_hash == token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at <= now - LAST_USED_PRECISION,
+            ),
+        )
+        .values(last_used_at=now)
+    )

@@ -66,6 +66,7 @@ class World:
     invitation: Invitation
     invitation_token: str
     reset_token: str  # tech_a's
+    api_token_id: int  # tech_a's, open
 
     def user(self, role: Role) -> User:
         """The world's user of ``role`` (centre A's for technicians and managers)."""
@@ -150,6 +151,8 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
             valid_for=timedelta(days=1),
         )
         reset_token = accounts.make_reset_token(app.config["SECRET_KEY"], tech_a)
+        accounts.issue_api_token(session, tech_a)
+        [api_token] = accounts.api_tokens(session, tech_a)
         session.commit()
     return World(
         centre_a=centre_a,
@@ -175,6 +178,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         invitation=invitation,
         invitation_token=invitation_token,
         reset_token=reset_token,
+        api_token_id=api_token.id,
     )
 
 

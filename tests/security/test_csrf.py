@@ -114,6 +114,8 @@ SAMPLES: dict[str, Sample] = {
         lambda w: f"/invitations/{w.invitation_token}",
         lambda w: {"name": "New Comer", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     ),
+    "auth.make_api_token": Sample(tech, at("/account/tokens")),
+    "auth.revoke_api_token": Sample(tech, lambda w: f"/account/tokens/{w.api_token_id}/revoke"),
     "admin.invite": Sample(
         admin,
         at("/admin/invitations/new"),

@@ -73,7 +73,7 @@ def test_a_used_reset_link_says_so(client: FlaskClient, session: Session) -> Non
     set_password(client, path)
     again = client.get(path)
     assert again.status_code == 410
-    assert "already been used" in again.get_data(as_text=True)
+    assert "This password reset link was already used" in again.get_data(as_text=True)
     assert set_password(client, path, "yet another pass").status_code == 410
 
 
@@ -149,7 +149,7 @@ def test_admin_invites_and_the_invitee_sets_a_password(
     assert user.centre_id == centre.id
     reused = app.test_client().get(path)
     assert reused.status_code == 410
-    assert "already been accepted" in reused.get_data(as_text=True)
+    assert "This invitation was already used" in reused.get_data(as_text=True)
 
 
 def test_inviting_an_existing_account_is_refused_and_the_form_kept(
