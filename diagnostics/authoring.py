@@ -225,6 +225,7 @@ def publish(
     :raises StaleDraft: when the draft changed since ``based_on``.
     :raises InvalidTree: naming every problem; nothing changes.
     """
+    services.lock_publishing(session)  # before the clash check, which the lock makes sound
     draft = draft_of(session, tree_id)
     if draft is None:
         raise UnknownTree(f"{tree_id} (draft)")

@@ -8,6 +8,7 @@ a kit) still leads to what can be ordered today.
 from __future__ import annotations
 
 import secrets
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, selectinload
 
 from diagnostics import trees, validation, walk
@@ -39,9 +41,25 @@ from parts_catalog.sqltypes import utcnow
 from parts_catalog.supersession import NLA, Resolution
 
 CENT = Decimal("0.01")
+# One advisory lock for every publication, the same in every process (a stable hash).
+_PUBLISH_LOCK = zlib.crc32(b"benchside.diagnostic_tree_publish")
 
 
 # --- trees ---------------------------------------------------------------------------------------
+
+
+def lock_publishing(session: Session) -> None:
+    """Serialise publications until the session's transaction ends.
+
+    Whether a tree's codes clash depends on every other published tree, which no constraint
+    can say; checked by two transactions at once, neither would see the other's tree. So a
+    publication checks and writes under one lock: on PostgreSQL an advisory transaction lock
+    (taken before the check, which as a new statement then sees whatever the previous holder
+    committed); SQLite lets one transaction write at a time, and a second publication that
+    read before the first committed cannot commit (its writes are refused as locked).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PUBLISH_LOCK})
 
 
 def examine(
@@ -125,6 +143,8 @@ def import_tree(
 
     :raises InvalidTree: naming every problem; nothing is stored.
     """
+    if publish:
+        lock_publishing(session)
     tree, problems = examine(text, session=session, publishing=publish)
     if tree is None or problems:
         raise InvalidTree(problems)
@@ -186,6 +206,7 @@ def publish(session: Session, tree_id: str, number: int) -> TreeRevision:
     :raises InvalidTree: when its codes clash with another published tree, or its parts are
         unknown.
     """
+    lock_publishing(session)
     revision = get_revision(session, tree_id, number)
     tree = tree_of(revision)
     problems = check(session, tree, publishing=True)
