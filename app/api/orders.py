@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from app.access import roles, signed_in
 from app.api import bp
@@ -18,17 +19,33 @@ from app.orders.models import RETURN_REASONS
 from app.roles import Role
 
 ORDERERS = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
+#: Idempotency keys are stored whole; a longer one is refused rather than cut (two keys sharing
+#: their beginning would otherwise name one order).
+KEY_LENGTH = 80
 #: Ids are 32-bit integers in the database; a larger one in a URL names no order (404), where
 #: PostgreSQL would refuse to compare it (a 500).
 MAX_ID = 2**31 - 1
 
 
+def _quantity_problem(value: object) -> str | None:
+    # JSON integers only: 1.5 would be cut to 1, and "2", 1e0 or true are some other client's
+    # idea of a number. bool is an int in Python, so it is refused by name.
+    if type(value) is not int or not 1 <= value <= services.MAX_QUANTITY:
+        return (
+            f"the quantity must be a whole number from 1 to {services.MAX_QUANTITY} "
+            f"(a JSON integer), not {json.dumps(value)}"
+        )
+    return None
+
+
 class LineArgs(Schema):
     part_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
     quantity = fields.Integer(
-        required=True, validate=validate.Range(min=1, max=services.MAX_QUANTITY)
+        required=True, strict=True, validate=validate.Range(min=1, max=services.MAX_QUANTITY)
     )
     serial = fields.String(load_default=None, validate=validate.Length(max=40))
+    #: The line's conditional replacement is confirmed to apply to the unit (its note was read).
+    acknowledge_conditions = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class OrderArgs(Schema):
@@ -40,6 +57,21 @@ class OrderArgs(Schema):
         required=True,
         validate=validate.Length(min=1, max=services.MAX_LINES),
     )
+
+    @pre_load
+    def _whole_quantities(self, data: Any, **_kwargs: Any) -> Any:
+        """Name each line whose quantity is not a whole number, counting lines from 1."""
+        lines = data.get("lines") if isinstance(data, dict) else None
+        if isinstance(lines, list):
+            problems = {
+                f"line {i}": [problem]
+                for i, line in enumerate(lines, start=1)
+                if isinstance(line, dict)
+                and (problem := _quantity_problem(line.get("quantity"))) is not None
+            }
+            if problems:
+                raise ValidationError(problems)
+        return data
 
 
 class ReturnArgs(Schema):
@@ -58,25 +90,51 @@ class ReturnArgs(Schema):
 def place_order(args: dict[str, Any]) -> ResponseReturnValue:
     """Place an order: each line resolved through the catalogue today (a kit ships one item per
     kit part), stock reserved, the rest backordered; 422 naming every line that cannot be
-    ordered, and nothing placed. ``Idempotency-Key``: the same key again returns that order."""
+    ordered, and nothing placed. A line whose replacement is conditional is placed only with
+    ``"acknowledge_conditions": true`` (the condition was read and applies) or, for a serial
+    range, the unit's ``serial``. Quantities are JSON integers, 1 to 999. ``Idempotency-Key``
+    (at most 80 characters): the same key and content again returns that order (200); the key
+    with other content is a 409."""
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and len(key) > KEY_LENGTH:
+        return jsonify(
+            error="Not accepted",
+            message=f"The Idempotency-Key header holds at most {KEY_LENGTH} characters.",
+            errors={"Idempotency-Key": f"At most {KEY_LENGTH} characters."},
+            status=422,
+        ), 422
     session = get_session()
     asked = [
-        services.Asked(line["part_number"], line["quantity"], line.get("serial"), line=i)
+        services.Asked(
+            line["part_number"],
+            line["quantity"],
+            line.get("serial"),
+            line=i,
+            acknowledged=line["acknowledge_conditions"],
+        )
         for i, line in enumerate(args["lines"], start=1)
     ]
     try:
-        order, new = services.place(
+        order, new = services.place_order(
             session,
             current_user,
             asked,
             reference=args.get("reference"),
             kind=args["kind"],
             job=args.get("job"),
-            idempotency_key=(request.headers.get("Idempotency-Key") or "")[:80] or None,
+            idempotency_key=key,
         )
     except services.OrderError as exc:
         session.rollback()
-        return jsonify(error="Not accepted", message=str(exc), errors=exc.problems), 422
+        return jsonify(error="Not accepted", message=str(exc), errors=exc.problems, status=422), 422
+    except services.KeyReused as exc:
+        session.rollback()
+        return jsonify(
+            error="Conflict",
+            message=f"This Idempotency-Key placed order {exc.order.id} with other content.",
+            errors={"Idempotency-Key": "Already used for another order."},
+            status=409,
+        ), 409
     session.commit()
     return order_document(order), 201 if new else 200
 

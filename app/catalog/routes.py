@@ -16,6 +16,7 @@ from app.catalog import bp
 from app.catalog.chain import columns
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
 from app.db import get_session, session_factory
+from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
 from parts_catalog import errata, services
@@ -73,10 +74,13 @@ def part(number: str) -> ResponseReturnValue:
     release = _release()
     serial = request.args.get("serial", "").strip()[:40] or None
     detail = services.part_detail(session, number, release=release, serial=serial)
+    # What the cart would order for this number today: the order box names exactly that.
+    [ordering] = orders.check(session, [orders.Asked(detail.part.number, 1, serial)])
     return render_template(
         "catalog/part.html",
         detail=detail,
         part=detail.part,
+        ordering=ordering,
         serial=serial,
         forward=columns(detail.part.number, detail.replaced_by),
         backward=columns(detail.part.number, detail.replaces, forward=False),

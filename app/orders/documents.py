@@ -25,6 +25,7 @@ def order_document(order: Order) -> dict[str, Any]:
                 "quantity": line.quantity,
                 "outcome": line.outcome,
                 "resolution": line.resolution,
+                "acknowledged_conditions": line.acknowledged,
                 "items": [
                     {
                         "id": item.id,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -15,6 +15,9 @@ class AddForm(Form):
     )
     quantity = IntegerField("Quantity", default=1, validators=[DataRequired(), NumberRange(1, 999)])
     back = HiddenField()
+    # From the part page: the unit's serial it was narrowed down to, and the confirmed condition.
+    serial = HiddenField(validators=[Optional(), Length(max=40)])
+    acknowledge = BooleanField("The condition applies to this unit")
 
 
 class PasteForm(Form):
@@ -27,6 +30,8 @@ class PasteForm(Form):
         "or upload a CSV or text file",
         validators=[FileAllowed(["csv", "txt"], "A .csv or .txt file.")],
     )
+    # From a diagnostic fix: the unit's serial, which decides ranged replacements.
+    serial = HiddenField(validators=[Optional(), Length(max=40)])
 
 
 class PlaceForm(Form):
@@ -54,15 +59,16 @@ class ReturnForm(Form):
     quantity = IntegerField("Quantity", default=1, validators=[DataRequired(), NumberRange(1, 999)])
     reason = SelectField("Reason", choices=[SelectChoice(k, v) for k, v in RETURN_REASONS.items()])
     model_number = StringField(
-        "Model it was listed for",
+        "Model it was listed for (required for a catalogue error)",
         validators=[Optional(), Length(max=40)],
-        description="Needed for a catalogue error.",
     )
     note = TextAreaField("Note", validators=[Length(max=2000)])
 
 
 class StatusForm(Form):
     status = SelectField("Status", choices=[SelectChoice(s, s) for s in STATUSES])
+    # The status the page showed: the change is decided on it (compare-and-set).
+    seen = HiddenField(validators=[Optional(), Length(max=12)])
 
 
 class DecisionForm(Form):

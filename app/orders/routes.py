@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import uuid
 
@@ -13,7 +14,6 @@ from flask_login import current_user
 from app.access import form_page, roles, signed_in
 from app.db import get_session
 from app.input_guard import CONTROL
-from app.mail.compose import external_url, queue_mail
 from app.orders import bp, services
 from app.orders.forms import (
     AddForm,
@@ -44,9 +44,13 @@ def _cart_page(
     report = services.check(session, services.cart_asked(lines)) if lines else []
     place = place or PlaceForm(formdata=None)
     place.key.data = place.key.data or uuid.uuid4().hex
+    totals, unpriced = services.totals(report)
     return render_template(
         "orders/cart.html",
         rows=list(zip(lines, report, strict=True)),
+        totals=totals,
+        unpriced=unpriced,
+        backordered=sum(i.backordered for c in report for i in c.items),
         add=add or AddForm(formdata=None),
         paste=paste or PasteForm(formdata=None),
         place=place,
@@ -76,13 +80,20 @@ def add() -> ResponseReturnValue:
             f"A cart holds at most {services.MAX_LINES} lines.",
         ]
         return _cart_page(add=form, status=422)
-    services.add_to_cart(
-        get_session(),
-        current_user,
-        [services.Asked(form.number.data or "", form.quantity.data or 1)],
+    asked = services.Asked(
+        form.number.data or "",
+        form.quantity.data or 1,
+        (form.serial.data or "").strip() or None,
+        acknowledged=bool(form.acknowledge.data),
     )
+    try:
+        said = services.add_to_cart(get_session(), current_user, [asked])
+    except services.OrderError as exc:
+        get_session().rollback()
+        form.quantity.errors = [*form.quantity.errors, str(exc)]
+        return _cart_page(add=form, status=422)
     get_session().commit()
-    flash(f"{form.number.data} × {form.quantity.data} is in your cart.", "success")
+    flash(f"{'; '.join(said)}: it is in your cart.", "success")
     back = form.back.data or ""
     return redirect(
         back if back.startswith("/") and not back.startswith("//") else url_for("orders.cart")
@@ -122,9 +133,17 @@ def paste() -> ResponseReturnValue:
     if len(services.cart(get_session(), current_user)) + len(asked) > services.MAX_LINES:
         form.text.errors = [*form.text.errors, f"A cart holds at most {services.MAX_LINES} lines."]
         return _cart_page(paste=form, status=422)
-    services.add_to_cart(get_session(), current_user, asked)
+    serial = (form.serial.data or "").strip() or None
+    if serial:  # a diagnostic fix names the unit: its serial decides ranged replacements
+        asked = [dataclasses.replace(a, serial=serial) for a in asked]
+    try:
+        said = services.add_to_cart(get_session(), current_user, asked)
+    except services.OrderError as exc:
+        get_session().rollback()
+        form.text.errors = [*form.text.errors, str(exc)]
+        return _cart_page(paste=form, status=422)
     get_session().commit()
-    flash(f"{len(asked)} line(s) added: check the report below before ordering.", "success")
+    flash(f"{'; '.join(said)}. Check the report below before ordering.", "success")
     return redirect(url_for("orders.cart"))
 
 
@@ -138,8 +157,23 @@ def set_serial(line_id: int) -> ResponseReturnValue:
     if line is None or line.user_id != current_user.id:
         abort(404)
     if form.validate():
-        line.serial = form.serial.data
+        line.serial = (form.serial.data or "").strip() or None
+        # Another unit may resolve differently: what was confirmed for the last one is not.
+        line.acknowledged = False
         session.commit()
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/cart/<int:line_id>/confirm")
+@roles(*ORDERERS)
+def confirm(line_id: int) -> ResponseReturnValue:
+    """The person confirms that a conditional replacement's condition applies to the unit."""
+    session = get_session()
+    line = services.acknowledge(session, current_user, line_id)
+    if line is None:
+        abort(404)
+    session.commit()
+    flash(f"{line.requested}: condition confirmed; it can be ordered.", "success")
     return redirect(url_for("orders.cart"))
 
 
@@ -163,12 +197,10 @@ def place() -> ResponseReturnValue:
     if not form.validate():
         return _cart_page(place=form, status=form.status)
     session = get_session()
-    lines = services.cart(session, current_user)
     try:
-        order, new = services.place(
+        order, _new = services.place_cart(
             session,
             current_user,
-            services.cart_asked(lines),
             reference=form.reference.data,
             kind=form.kind.data or "paid",
             job=form.job.data,
@@ -177,16 +209,14 @@ def place() -> ResponseReturnValue:
     except services.OrderError as exc:
         session.rollback()
         return _cart_page(place=form, problems=[str(exc), *exc.problems], status=422)
-    if new:
-        services.clear_cart(session, current_user)
-        queue_mail(
-            session,
-            to=current_user.email,
-            subject=f"Order {order.id} placed",
-            template="order_placed",
-            order=order,
-            link=external_url("orders.order", order_id=order.id),
+    except services.KeyReused as exc:
+        session.rollback()
+        form.key.data = uuid.uuid4().hex  # this page, read again, may place its own order
+        problem = (
+            f"This page placed order {exc.order.id} already, and the cart has changed since. "
+            "Check the report below, then place the order again."
         )
+        return _cart_page(place=form, problems=[problem], status=409)
     session.commit()
     flash(f"Order {order.id} is placed. A confirmation is on its way by mail.", "success")
     return redirect(url_for("orders.order", order_id=order.id))
@@ -267,7 +297,7 @@ def _order_page(
         "orders/order.html",
         order=order,
         return_form=return_form or ReturnForm(formdata=None),
-        status_form=StatusForm(formdata=None, status=order.status),
+        status_form=StatusForm(formdata=None, status=order.status, seen=order.status),
         button=ButtonForm(),
         reasons=RETURN_REASONS,
         problem=problem,
@@ -285,14 +315,20 @@ def order(order_id: int) -> ResponseReturnValue:
 @roles(*ORDERERS)
 def reorder(order_id: int) -> ResponseReturnValue:
     order = _order_or_404(order_id)
-    services.add_to_cart(
-        get_session(),
-        current_user,
-        [services.Asked(line.requested, line.quantity) for line in order.lines],
-    )
+    try:
+        said = services.add_to_cart(
+            get_session(),
+            current_user,
+            [services.Asked(line.requested, line.quantity) for line in order.lines],
+        )
+    except services.OrderError as exc:
+        get_session().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("orders.order", order_id=order_id))
     get_session().commit()
     flash(
-        "The order's lines are in your cart, resolved again as the catalogue says today.", "success"
+        f"{'; '.join(said)}. Resolved again as the catalogue says today: check the report.",
+        "success",
     )
     return redirect(url_for("orders.cart"))
 
@@ -304,6 +340,7 @@ def cancel(order_id: int) -> ResponseReturnValue:
     try:
         services.cancel(get_session(), order)
     except services.OrderError as exc:
+        get_session().rollback()
         flash(str(exc), "error")
         return redirect(url_for("orders.order", order_id=order_id))
     get_session().commit()
@@ -368,8 +405,11 @@ def change_status(order_id: int) -> ResponseReturnValue:
     form = StatusForm()
     if form.validate():
         try:
-            services.set_status(get_session(), order, form.status.data or "")
+            services.set_status(
+                get_session(), order, form.status.data or "", seen=form.seen.data or None
+            )
         except services.OrderError as exc:
+            get_session().rollback()
             flash(str(exc), "error")
             return redirect(url_for("orders.order", order_id=order_id))
         get_session().commit()
@@ -378,11 +418,13 @@ def change_status(order_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/returns")
-@roles(Role.ADMIN)
+@roles(Role.ADMIN, Role.CENTRE_MANAGER)
 def returns() -> ResponseReturnValue:
+    """Admins decide every return; a centre manager follows the centre's."""
     return render_template(
         "orders/returns.html",
-        returns=services.open_returns(get_session()),
+        returns=services.open_returns(get_session(), current_user),
+        can_decide=current_user.role == Role.ADMIN,
         form=DecisionForm(formdata=None),
         reasons=RETURN_REASONS,
     )

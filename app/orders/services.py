@@ -8,16 +8,19 @@ PostgreSQL, without holding locks across the request.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
+from app.mail.compose import external_url, queue_mail
 from app.orders.models import (
     CANCELLED,
     DELIVERED,
@@ -36,9 +39,16 @@ from app.roles import Role
 from parts_catalog import documents, errata
 from parts_catalog.models import StockLevel
 from parts_catalog.numbers import normalise
-from parts_catalog.services import get_part, latest_release, resolve_number
+from parts_catalog.services import get_part, latest_release, resolve_number, stock_of
 from parts_catalog.sqltypes import utcnow
-from parts_catalog.supersession import CURRENT, KIT, NLA, NO_LONGER_AVAILABLE, Resolution
+from parts_catalog.supersession import (
+    CONDITIONAL,
+    CURRENT,
+    KIT,
+    NLA,
+    NO_LONGER_AVAILABLE,
+    Resolution,
+)
 
 MAX_LINES = 200
 MAX_QUANTITY = 999
@@ -52,6 +62,20 @@ class OrderError(Exception):
         super().__init__(message)
 
 
+class OrderChanged(OrderError):
+    """Someone changed the order (or the return) between reading it and writing: nothing was
+    done, the person looks again."""
+
+
+class KeyReused(Exception):
+    """An idempotency key already placed an order with other content: the Back button's stale
+    form, or a client's bug. Nothing was placed."""
+
+    def __init__(self, order: Order) -> None:
+        self.order = order
+        super().__init__(f"the key placed order {order.id} with other content")
+
+
 # --- reading what was asked ---------------------------------------------------------------------
 
 
@@ -61,6 +85,8 @@ class Asked:
     quantity: int
     serial: str | None = None
     line: int = 0  # where it came from, for messages
+    #: The orderer read the conditions of a conditional replacement and says they apply.
+    acknowledged: bool = False
 
 
 _LINE = re.compile(r"^(?P<number>.+?)(?:\s*[,;\t]\s*|\s+[x×]\s*|\s*×\s*)(?P<quantity>\S+)$")
@@ -99,6 +125,24 @@ def read_list(text: str) -> tuple[list[Asked], list[str]]:
     return asked, problems
 
 
+class Item(NamedTuple):
+    """A part that ships for a line: number, quantity, unit price, currency, stock on hand."""
+
+    number: str
+    quantity: int
+    unit_price: Decimal | None
+    currency: str | None
+    stock: int = 0
+
+    @property
+    def backordered(self) -> int:
+        return max(self.quantity - max(self.stock, 0), 0)
+
+    @property
+    def amount(self) -> Decimal | None:
+        return None if self.unit_price is None else self.unit_price * self.quantity
+
+
 @dataclass
 class Checked:
     """One asked line and what the catalogue says to ship for it today."""
@@ -107,11 +151,52 @@ class Checked:
     resolution: Resolution
     verdict: str  # current, superseded, kit, conditional, no_longer_available, unknown
     message: str
-    items: list[tuple[str, int, Decimal | None, str | None]] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    #: Conditions of conditional replacements on the way that the orderer must confirm.
+    conditions: tuple[str, ...] = ()
+    #: Without a serial, a serial range splits what replaces the part: the serial chooses.
+    needs_serial: bool = False
 
     @property
     def orderable(self) -> bool:
         return self.verdict in (CURRENT, "superseded", KIT)
+
+    @property
+    def amount(self) -> Decimal | None:
+        """What the line costs, or None when a part of it has no price."""
+        amounts = [i.amount for i in self.items]
+        return None if None in amounts else sum((a for a in amounts if a is not None), Decimal(0))
+
+
+def totals(report: list[Checked]) -> tuple[dict[str, Decimal], list[str]]:
+    """What the report's parts cost, by currency, and the parts that have no price."""
+    sums: dict[str, Decimal] = {}
+    unpriced: list[str] = []
+    for checked in report:
+        for item in checked.items:
+            if item.amount is None:
+                unpriced.append(item.number)
+            else:
+                currency = item.currency or ""
+                sums[currency] = sums.get(currency, Decimal(0)) + item.amount
+    return sums, unpriced
+
+
+def conditions_of(resolution: Resolution, serial: str | None) -> tuple[tuple[str, ...], bool]:
+    """The conditions to confirm for a resolution, and whether a serial must choose first.
+
+    A serial decides a ranged row; a conditional row's note beyond its serial range (or with
+    none) only the person at the bench can confirm.
+    """
+    needs_serial = serial is None and any(e.is_ranged for e in resolution.chain)
+    conditions: list[str] = []
+    for edge in resolution.chain:
+        if edge.interchangeability != CONDITIONAL or (serial is not None and edge.is_ranged):
+            continue
+        note = (edge.note or "conditions apply").strip()
+        if note not in conditions:
+            conditions.append(note)
+    return tuple(conditions), needs_serial
 
 
 def check(session: Session, asked: list[Asked]) -> list[Checked]:
@@ -122,7 +207,22 @@ def check(session: Session, asked: list[Asked]) -> list[Checked]:
     report = []
     for line in asked:
         resolution = resolve_number(session, line.number, release=release, serial=line.serial)
-        items = []
+        conditions, needs_serial = conditions_of(resolution, line.serial)
+        if resolution.known and needs_serial:
+            ends = "; ".join(f"{i.part_number} for {i.condition}" for i in resolution.result)
+            report.append(
+                Checked(
+                    line,
+                    resolution,
+                    "conditional",
+                    f"{line.number}: what replaces it depends on the unit ({ends}). "
+                    "Give the serial number to choose.",
+                    [],
+                    conditions,
+                    needs_serial=True,
+                )
+            )
+            continue
         missing = [i.part_number for i in resolution.result if i.status == NLA]
         if missing and len(missing) < len(resolution.result):
             report.append(
@@ -136,32 +236,34 @@ def check(session: Session, asked: list[Asked]) -> list[Checked]:
                 )
             )
             continue
-        for item in resolution.result:
-            if item.status == NLA:
-                continue
-            info = get_part(session, item.part_number, release=release)
-            items.append(
-                (info.number, item.quantity * line.quantity, info.unit_price, info.currency)
+        infos = [
+            get_part(session, item.part_number, release=release)
+            for item in resolution.result
+            if item.status != NLA
+        ]
+        stock = stock_of(session, [info.number_norm for info in infos])
+        items = [
+            Item(
+                info.number,
+                item.quantity * line.quantity,
+                info.unit_price,
+                info.currency,
+                stock.get(info.number_norm, 0),
             )
-        report.append(_verdict(line, resolution, items))
+            for info, item in zip(
+                infos, [i for i in resolution.result if i.status != NLA], strict=True
+            )
+        ]
+        report.append(_verdict(line, resolution, items, conditions))
     return report
 
 
 def _verdict(
-    line: Asked, resolution: Resolution, items: list[tuple[str, int, Decimal | None, str | None]]
+    line: Asked, resolution: Resolution, items: list[Item], conditions: tuple[str, ...]
 ) -> Checked:
     asked = line.number
     if not resolution.known:
         return Checked(line, resolution, "unknown", f"{asked} is not in the catalogue.", [])
-    if resolution.requires_confirmation and not line.serial:
-        return Checked(
-            line,
-            resolution,
-            "conditional",
-            f"{asked}: the replacement depends on the unit ({'; '.join(resolution.notes)}). "
-            "Give the serial number to choose.",
-            items,
-        )
     if resolution.outcome == NO_LONGER_AVAILABLE or not items:
         return Checked(
             line,
@@ -170,21 +272,38 @@ def _verdict(
             f"{asked} is no longer available and nothing replaces it.",
             [],
         )
-    if resolution.outcome == KIT:
-        kit = ", ".join(f"{n} × {q}" for n, q, _p, _c in items)
+    now = ", ".join(f"{i.number} × {i.quantity}" for i in items)
+    if conditions and not line.acknowledged:
         return Checked(
-            line, resolution, KIT, f"You asked for {asked}; it is now a kit: {kit}.", items
+            line,
+            resolution,
+            "conditional",
+            f"{asked}: {now} replaces it only if: {'; '.join(conditions)}. Confirm this "
+            'applies to the unit (in the API: "acknowledge_conditions": true on the line).',
+            items,
+            conditions,
+        )
+    confirmed = f" Condition confirmed: {'; '.join(conditions)}." if conditions else ""
+    if resolution.outcome == KIT:
+        return Checked(
+            line,
+            resolution,
+            KIT,
+            f"You asked for {asked}; it is now a kit: {now}.{confirmed}",
+            items,
+            conditions,
         )
     if resolution.outcome == CURRENT:
-        return Checked(line, resolution, CURRENT, f"{items[0][0]} × {items[0][1]}", items)
+        return Checked(line, resolution, CURRENT, now, items)
     kinds = sorted({e.interchangeability.replace("_", "-") for e in resolution.chain})
-    now = ", ".join(n for n, _q, _p, _c in items)
+    names = ", ".join(i.number for i in items)
     return Checked(
         line,
         resolution,
         "superseded",
-        f"You asked for {asked}; {now} replaces it ({', '.join(kinds)}).",
+        f"You asked for {asked}; {names} replaces it ({', '.join(kinds)}).{confirmed}",
         items,
+        conditions,
     )
 
 
@@ -221,16 +340,19 @@ def place(
     idempotency_key: str | None = None,
 ) -> tuple[Order, bool]:
     """Place an order for ``asked``; returns it and whether it is new (an idempotency key seen
-    before returns the order it placed).
+    before with the same content returns the order it placed). No mail: :func:`place_order` is
+    the use case.
 
     :raises OrderError: naming every line that cannot be ordered (unknown, no longer available,
-        conditional without a serial); nothing is placed.
+        a serial to give, a condition not confirmed); nothing is placed.
+    :raises KeyReused: the key placed an order with other content; nothing is placed.
     """
     if user.centre_id is None:
         raise OrderError("Only people of a service centre can order.")
+    fingerprint = _fingerprint(asked, reference=reference, kind=kind, job=job)
     earlier = _placed_with(session, user, idempotency_key)
     if earlier is not None:
-        return earlier, False
+        return _same(earlier, fingerprint), False
     if not asked:
         raise OrderError("The order has no lines.")
     if len(asked) > MAX_LINES:
@@ -257,6 +379,7 @@ def place(
         status=PLACED,
         release_label=release.label,
         idempotency_key=idempotency_key,
+        fingerprint=fingerprint if idempotency_key else None,
         placed_at=now,
         updated_at=now,
     )
@@ -268,7 +391,7 @@ def place(
         earlier = _placed_with(session, user, idempotency_key)
         if earlier is None:
             raise
-        return earlier, False
+        return _same(earlier, fingerprint), False
     total = Decimal("0")
     priced = True
     currency = None
@@ -279,8 +402,9 @@ def place(
             quantity=checked.asked.quantity,
             outcome=checked.verdict,
             resolution=documents.resolution_document(checked.resolution, release=release.label),
+            acknowledged="; ".join(checked.conditions) if checked.conditions else None,
         )
-        for number, quantity, price, item_currency in checked.items:
+        for number, quantity, price, item_currency, _stock in checked.items:
             item = OrderItem(
                 part_number=number,
                 quantity=quantity,
@@ -305,6 +429,94 @@ def place(
         order.total, order.currency = total, currency
     session.flush()
     return order, True
+
+
+def place_order(
+    session: Session,
+    user: User,
+    asked: list[Asked],
+    *,
+    reference: str | None = None,
+    kind: str = "paid",
+    job: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Placing an order, the use case of the page and the API alike: :func:`place`, and the
+    confirmation mail in the same transaction (once, however often the key comes back)."""
+    order, new = place(
+        session,
+        user,
+        asked,
+        reference=reference,
+        kind=kind,
+        job=job,
+        idempotency_key=idempotency_key,
+    )
+    if new:
+        queue_mail(
+            session,
+            to=user.email,
+            subject=f"Order {order.id} placed",
+            template="order_placed",
+            order=order,
+            link=external_url("orders.order", order_id=order.id),
+        )
+    return order, new
+
+
+def place_cart(
+    session: Session,
+    user: User,
+    *,
+    reference: str | None = None,
+    kind: str = "paid",
+    job: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Order what is in the person's cart (:func:`place_order`) and empty it.
+
+    The cart's form carries one key per rendering: sent again once its order emptied the cart
+    (a double click), it answers with that order.
+    """
+    lines = cart(session, user)
+    try:
+        order, new = place_order(
+            session,
+            user,
+            cart_asked(lines),
+            reference=reference,
+            kind=kind,
+            job=job,
+            idempotency_key=idempotency_key,
+        )
+    except KeyReused as exc:
+        if not lines:
+            return exc.order, False
+        raise
+    if new:
+        clear_cart(session, user)
+    return order, new
+
+
+def _fingerprint(asked: list[Asked], *, reference: str | None, kind: str, job: str | None) -> str:
+    """What an order asks for, as a digest: the same content spelled the same way matches."""
+    content = {
+        "lines": [
+            [normalise(a.number), a.quantity, (a.serial or "").strip(), a.acknowledged]
+            for a in asked
+        ],
+        "reference": (reference or "").strip(),
+        "kind": kind,
+        "job": (job or "").strip(),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _same(earlier: Order, fingerprint: str) -> Order:
+    # Orders placed before fingerprints were kept (None) cannot be compared: they stand.
+    if earlier.fingerprint not in (None, fingerprint):
+        raise KeyReused(earlier)
+    return earlier
 
 
 def _placed_with(session: Session, user: User, key: str | None) -> Order | None:
@@ -348,18 +560,36 @@ def get_order(session: Session, user: User, order_id: int) -> Order | None:
     )
 
 
-def cancel(session: Session, order: Order) -> None:
-    """Cancel what has not shipped: reserved stock goes back, once (the status changes in the
-    same statement that checks it, so two cancels at once give stock back once)."""
+def _move(session: Session, order: Order, read: str, to: str) -> None:
+    """Compare-and-set: the status becomes ``to`` only if it is still ``read``, the status this
+    change was decided on; otherwise nothing changes and :class:`OrderChanged` says so."""
     changed = session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.status.in_((PLACED, PICKING)))
-        .values(status=CANCELLED, updated_at=utcnow())
+        .where(Order.id == order.id, Order.status == read)
+        .values(status=to, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    session.refresh(order)
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(order)
-        raise OrderError(f"This order is {order.status}: it can no longer be cancelled.")
+        raise OrderChanged(
+            f"Order {order.id} changed meanwhile: it was {read}, it is now {order.status}. "
+            "Nothing was changed; look at it again."
+        )
+
+
+def cancel(session: Session, order: Order, *, seen: str | None = None) -> None:
+    """Cancel what has not shipped: reserved stock goes back, once (the status changes in the
+    same statement that checks it, so a cancel racing a cancel or a shipment gives stock back
+    only when it won)."""
+    read = order.status
+    if seen and seen != read:
+        raise OrderChanged(
+            f"Order {order.id} changed meanwhile: it was {seen}, it is now {read}. "
+            "Nothing was changed; look at it again."
+        )
+    if read not in (PLACED, PICKING):
+        raise OrderError(f"This order is {read}: it can no longer be cancelled.")
+    _move(session, order, read, CANCELLED)
     for line in order.lines:
         for item in line.items:
             if item.reserved:
@@ -368,7 +598,6 @@ def cancel(session: Session, order: Order) -> None:
                     .where(StockLevel.number_norm == normalise(item.part_number))
                     .values(quantity=StockLevel.quantity + item.reserved)
                 )
-    session.refresh(order)
     session.flush()
 
 
@@ -445,30 +674,76 @@ def cart(session: Session, user: User) -> list[CartLine]:
     )
 
 
-def add_to_cart(session: Session, user: User, asked: list[Asked]) -> int:
-    """Add lines to the cart (the same number again adds to its quantity); returns how many."""
-    lines = {normalise(c.requested): c for c in cart(session, user)}
+def add_to_cart(session: Session, user: User, asked: list[Asked]) -> list[str]:
+    """Add lines to the cart; returns what happened to each, in words.
+
+    The same number for the same unit (serial) adds to that line's quantity, and says so
+    ("2 added to the 1 already in the cart, now 3"). A confirmed condition covers the whole line
+    only if every addition to it was confirmed.
+
+    :raises OrderError: a line would hold more than :data:`MAX_QUANTITY`; nothing is added.
+    """
+    lines = {(normalise(c.requested), c.serial or ""): c for c in cart(session, user)}
+    report: list[str] = []
+    totals: dict[tuple[str, str], int] = {}
     for item in asked:
-        existing = lines.get(normalise(item.number))
-        if existing is not None:
-            existing.quantity = min(existing.quantity + item.quantity, MAX_QUANTITY)
-            existing.serial = item.serial or existing.serial
-        else:
+        key = (normalise(item.number), (item.serial or "").strip())
+        existing = lines.get(key)
+        before = totals.get(key, existing.quantity if existing is not None else 0)
+        totals[key] = before + item.quantity
+        if totals[key] > MAX_QUANTITY:
+            raise OrderError(
+                f"{item.number}: {item.quantity} added to the {before} already in the cart "
+                f"would make {totals[key]}; a line holds at most {MAX_QUANTITY}. "
+                "Nothing was added."
+            )
+    for item in asked:
+        serial = (item.serial or "").strip() or None
+        key = (normalise(item.number), serial or "")
+        existing = lines.get(key)
+        if existing is None:
             line = CartLine(
                 user_id=user.id,
                 requested=item.number,
                 quantity=item.quantity,
-                serial=item.serial,
+                serial=serial,
+                acknowledged=item.acknowledged,
                 added_at=utcnow(),
             )
             session.add(line)
-            lines[normalise(item.number)] = line
+            lines[key] = line
+            report.append(f"{item.number} × {item.quantity} added")
+            continue
+        had = existing.quantity
+        existing.quantity = had + item.quantity
+        said = (
+            f"{existing.requested}: {item.quantity} added to the {had} already in the cart, "
+            f"now {existing.quantity}"
+        )
+        confirmed = existing.acknowledged and item.acknowledged
+        if (existing.acknowledged or item.acknowledged) and not confirmed:
+            said += f" (confirm its condition for all {existing.quantity} in the cart)"
+        existing.acknowledged = confirmed
+        report.append(said)
     session.flush()
-    return len(asked)
+    return report
+
+
+def acknowledge(session: Session, user: User, line_id: int) -> CartLine | None:
+    """The person confirms that the conditions of a cart line's replacement apply."""
+    line = session.get(CartLine, line_id)
+    if line is None or line.user_id != user.id:
+        return None
+    line.acknowledged = True
+    session.flush()
+    return line
 
 
 def cart_asked(lines: list[CartLine]) -> list[Asked]:
-    return [Asked(c.requested, c.quantity, c.serial, line=i) for i, c in enumerate(lines, start=1)]
+    return [
+        Asked(c.requested, c.quantity, c.serial, line=i, acknowledged=c.acknowledged)
+        for i, c in enumerate(lines, start=1)
+    ]
 
 
 def clear_cart(session: Session, user: User) -> None:
@@ -477,32 +752,46 @@ def clear_cart(session: Session, user: User) -> None:
     session.flush()
 
 
-def set_status(session: Session, order: Order, status: str) -> None:
+def set_status(session: Session, order: Order, status: str, *, seen: str | None = None) -> None:
     """Staff move an order forward (placed → picking → shipped → delivered), or cancel it while
-    it has not shipped."""
+    it has not shipped. ``seen`` is the status the person decided on (the page they saw).
+
+    :raises OrderChanged: the order is no longer in the status read; nothing changed.
+    """
     if status not in STATUSES:
         raise OrderError(f"Unknown status {status}.")
     if status == CANCELLED:
-        cancel(session, order)
+        cancel(session, order, seen=seen)
         return
-    if order.status == CANCELLED:
+    read = order.status
+    if seen and seen != read:
+        raise OrderChanged(
+            f"Order {order.id} changed meanwhile: it was {seen}, it is now {read}. "
+            "Nothing was changed; look at it again."
+        )
+    if read == CANCELLED:
         raise OrderError("A cancelled order stays cancelled: its stock went back.")
     flow = [PLACED, PICKING, SHIPPED, DELIVERED]
-    if flow.index(status) <= flow.index(order.status):
-        raise OrderError(f"An order moves forward only: it is {order.status}.")
-    order.status = status
-    order.updated_at = utcnow()
-    session.flush()
+    if flow.index(status) <= flow.index(read):
+        raise OrderError(f"An order moves forward only: it is {read}.")
+    _move(session, order, read, status)
 
 
-def open_returns(session: Session) -> list[ReturnRequest]:
-    return list(
-        session.scalars(
-            select(ReturnRequest)
-            .order_by(ReturnRequest.requested_at.desc())
-            .options(selectinload(ReturnRequest.item))
-        )
+def open_returns(session: Session, user: User) -> list[ReturnRequest]:
+    """Returns, newest first: every one for admins, the centre's for anyone else."""
+    query = (
+        select(ReturnRequest)
+        .order_by(ReturnRequest.requested_at.desc())
+        .options(selectinload(ReturnRequest.item).selectinload(OrderItem.line))
     )
+    if user.role != Role.ADMIN:
+        query = (
+            query.join(ReturnRequest.item)
+            .join(OrderItem.line)
+            .join(OrderLine.order)
+            .where(Order.centre_id == user.centre_id, Order.centre_id.is_not(None))
+        )
+    return list(session.scalars(query))
 
 
 def decide_return(
@@ -524,9 +813,20 @@ def decide_return(
         raise OrderError("A catalogue-error return is always accepted.")
     if decision == "refused" and not note.strip():
         raise OrderError("Say why the return is refused: the technician reads it.")
-    request.status = decision
-    request.decided_by = by
-    request.decided_at = utcnow()
-    request.decision_note = note.strip() or None
-    session.flush()
+    # Compare-and-set from the status read: two decisions at once cannot both stand.
+    changed = session.execute(
+        update(ReturnRequest)
+        .where(ReturnRequest.id == request.id, ReturnRequest.status == request.status)
+        .values(
+            status=decision, decided_by=by, decided_at=utcnow(), decision_note=note.strip() or None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    read = request.status
+    session.refresh(request)
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise OrderChanged(
+            f"This return changed meanwhile: it was {read}, it is now {request.status}. "
+            "Nothing was changed."
+        )
     return request
