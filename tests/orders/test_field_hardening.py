@@ -511,3 +511,29 @@ def test_a_status_change_racing_a_cancel_never_ships_given_back_stock(
         f"inconsistent, {refused} refused as 'changed meanwhile'"
     )
     assert inconsistent == 0
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_parts_added_from_a_diagnostic_fix_keep_the_units_serial_and_still_need_confirming(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    auth.login(Role.TECHNICIAN)
+    token = auth.csrf()
+    # What a fix's "Add these parts to the cart" sends: its parts, and the walk's serial.
+    client.post(
+        "/orders/cart/paste",
+        data={
+            "text": "1-810-000-11, 1\n1-800-000-11, 1\n",
+            "serial": "5000001",
+            "csrf_token": token,
+        },
+    )
+    lines = {c.requested: c.serial for c in session.scalars(select(CartLine))}
+    assert lines == {"1-810-000-11": "5000001", "1-800-000-11": "5000001"}
+    refused = client.post(
+        "/orders/cart/place", data={"key": "f1", "kind": "paid", "csrf_token": token}
+    )
+    assert refused.status_code == 422
+    assert f"1-800-000-11: 1-800-000-12 × 1 replaces it only if: {BRACKET}" in refused.get_data(
+        as_text=True
+    )
