@@ -203,3 +203,47 @@ def test_a_reset_link_used_twice_at_once_sets_one_password(real_app: Flask, engi
         stored = session.get(User, user_id)
         assert stored is not None
         assert services.password_matches(stored, f"passphrase number {winner}")
+
+
+def test_two_password_changes_at_once_replace_it_once(real_app: Flask, engine: Engine) -> None:
+    with Session(engine) as session:
+        user = make_user(session)
+        session.commit()
+        user_id, email = user.id, user.email
+    tries = 8
+    clients = [real_app.test_client() for _ in range(tries)]
+    for client in clients:  # one signed-in browser each, all knowing the current password
+        signed_in = _login(email, PASSWORD)(0, client, csrf_token(client))
+        assert signed_in.status_code == 302
+    start = threading.Barrier(tries)
+    responses: list[TestResponse | None] = [None] * tries
+
+    def change(n: int) -> None:
+        client, new = clients[n], f"passphrase number {n}"
+        data = {"current": PASSWORD, "password": new, "confirm": new}
+        token = csrf_token(client, "/account/password")
+        start.wait(30)
+        responses[n] = client.post("/account/password", data={**data, "csrf_token": token})
+
+    threads = [threading.Thread(target=change, args=(n,)) for n in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert all(r is not None for r in responses)
+    made = [n for n, r in enumerate(responses) if r and r.headers.get("Location") == "/account"]
+    print(f"\n{tries} parallel changes of one password: {len(made)} made")
+    # Only one change can replace the password they all knew. The others are told it is no
+    # longer their current password, or, once the winner has signed them out, to sign in.
+    assert len(made) == 1
+    for n, response in enumerate(responses):
+        if n in made or response is None:
+            continue
+        signed_out = response.headers.get("Location", "").startswith("/login")
+        assert response.status_code == 422 or signed_out, response.status_code
+        if response.status_code == 422:
+            assert "That is not your current password" in response.get_data(as_text=True)
+    with Session(engine) as session:
+        stored = session.get(User, user_id)
+        assert stored is not None
+        assert services.password_matches(stored, f"passphrase number {made[0]}")
