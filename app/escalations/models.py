@@ -84,6 +84,10 @@ class EscalationDraft(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+    # One draft per walk ("" for none): a second walk's prefill never overwrites the first's text.
+    diagnostic_session: Mapped[str] = mapped_column(
+        String(32), primary_key=True, default="", server_default=""
+    )
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     saved_at: Mapped[datetime]
 
@@ -98,8 +102,13 @@ class InboundMail(Base):
     sender: Mapped[str | None] = mapped_column(String(254))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime]
-    outcome: Mapped[str] = mapped_column(String(20))  # threaded, opened, ignored, unknown_sender
+    # threaded, opened, ignored, unknown_sender, held, accepted, rejected, refused: ...
+    outcome: Mapped[str] = mapped_column(String(40))
+    # The ticket it went into, or (held) the ticket it names.
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_tickets.id"))
+    # The agent who accepted or rejected a held message, and when.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
 
 
 class Attachment(Base):

@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice
 
@@ -28,7 +29,7 @@ from app.access import form_page, keeps_through_sign_in, roles, signed_in
 from app.auth import parking
 from app.auth.models import User
 from app.db import get_session
-from app.escalations import attachments, bp, reports, services, workflow
+from app.escalations import attachments, bp, policy, reports, services, workflow
 from app.escalations.forms import EscalationForm, ReplyForm
 from app.escalations.models import TIERS, Attachment, EscalationDraft, Ticket
 from app.roles import Role
@@ -74,20 +75,24 @@ def new() -> ResponseReturnValue:
     form = _form(empty=True)
     form.key.data = uuid.uuid4().hex
     session = get_session()
-    draft = session.get(EscalationDraft, current_user.id)
     walk_id = request.args.get("session", "")[:32]
+    draft = session.get(EscalationDraft, (current_user.id, walk_id))
     parked = parking.claim(session, request.args.get("parked", ""), request.path, current_user.id)
+    source = "empty"
     if parked is not None:  # posted after the sign-in expired: everything typed is back
         for name in (*DRAFT_FIELDS, "key", "diagnostic_session"):
             if parked.get(name):
                 form[name].data = parked[name]
         session.commit()
         flash("Here is what you sent before signing in again. Check it and send it.", "info")
-    elif draft is not None and draft.data.get("diagnostic_session", "") == walk_id:
-        # A reload or a crash: what was typed wins over the walk's prefill.
-        for name in (*DRAFT_FIELDS, "diagnostic_session"):
-            if draft.data.get(name):
-                form[name].data = draft.data[name]
+        source = "posted"
+    elif draft is not None:
+        # A reload, a crash, a failed submit, the walk's button again: what was typed for this
+        # walk wins over its prefill (an emptied field stays empty).
+        for name in DRAFT_FIELDS:
+            form[name].data = draft.data.get(name, "")
+        form.diagnostic_session.data = walk_id
+        source = "draft"
     elif walk_id:
         try:
             walk = diagnostics.get(session, walk_id)
@@ -104,14 +109,42 @@ def new() -> ResponseReturnValue:
                 f"Diagnostic session {walk.id} ({walk.revision.tree_id}"
                 f"{', code ' + walk.code if walk.code else ''}):\n" + "\n".join(lines) + "\n\n"
             )
+            source = "prefill"
     return render_template(
         "escalations/new.html",
         form=form,
-        restored=draft is not None
-        and parked is None
-        and draft.data.get("diagnostic_session", "") == walk_id,
+        restored=source == "draft",
+        source=source,
+        saved_at=int(draft.saved_at.timestamp() * 1000) if source == "draft" and draft else 0,
         files=attachments.waiting_for(session, current_user),
     ), 200
+
+
+def _keep_draft(session: Session, fields: dict[str, str]) -> EscalationDraft:
+    """Keep what was typed for the walk it came from (``""``: none), replacing its last draft."""
+    walk = (fields.get("diagnostic_session") or "")[:32]
+    kept = {k: str(fields.get(k) or "")[:20_000] for k in DRAFT_FIELDS}
+    draft = session.get(EscalationDraft, (current_user.id, walk))
+    if draft is None:
+        draft = EscalationDraft(
+            user_id=current_user.id, diagnostic_session=walk, data=kept, saved_at=utcnow()
+        )
+        session.add(draft)
+    else:
+        draft.data, draft.saved_at = kept, utcnow()
+    return draft
+
+
+def _refused_submit(
+    session: Session, form: EscalationForm, *, status: int, errors: dict[str, str] | None = None
+) -> tuple[str, int]:
+    """The form again with what was typed, which is also kept as the walk's draft: the walk's
+    button, a new window or another computer bring it back rather than the prefill."""
+    session.rollback()
+    typed = {k: request.form.get(k, "") for k in (*DRAFT_FIELDS, "diagnostic_session")}
+    _keep_draft(session, typed)
+    session.commit()
+    return _page(form, status=status, errors=errors)
 
 
 @bp.post("/new")
@@ -131,12 +164,11 @@ def submit() -> ResponseReturnValue:
             attachments.store(session, current_user, file.stream, file.filename)
             session.commit()
         except attachments.Refused as exc:
-            session.rollback()
-            return _page(form, status=422, errors={"files": str(exc)})
+            return _refused_submit(session, form, status=422, errors={"files": str(exc)})
         finally:
             file.close()
     if not form.validate():
-        return _page(form, status=form.status)
+        return _refused_submit(session, form, status=form.status)
     data = services.Submission(
         subject=form.subject.data or "",
         description=form.description.data or "",
@@ -157,12 +189,11 @@ def submit() -> ResponseReturnValue:
                 session, current_user, data, idempotency_key=uuid.uuid4().hex
             )
     except services.TicketInvalid as exc:
-        session.rollback()
-        return _page(form, status=422, errors=exc.errors)
+        return _refused_submit(session, form, status=422, errors=exc.errors)
     if new:  # a repeated click changes nothing: the first one took the files and the draft
         for attachment in attachments.waiting_for(session, current_user):
             attachment.ticket_id = ticket.id
-        draft = session.get(EscalationDraft, current_user.id)
+        draft = session.get(EscalationDraft, (current_user.id, data.diagnostic_session or ""))
         if draft is not None:
             session.delete(draft)
     session.commit()
@@ -225,13 +256,8 @@ def save_draft() -> ResponseReturnValue:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(saved=False), 400
-    kept = {k: str(data.get(k, ""))[:20_000] for k in (*DRAFT_FIELDS, "diagnostic_session")}
     session = get_session()
-    draft = session.get(EscalationDraft, current_user.id)
-    if draft is None:
-        session.add(EscalationDraft(user_id=current_user.id, data=kept, saved_at=utcnow()))
-    else:
-        draft.data, draft.saved_at = kept, utcnow()
+    _keep_draft(session, {k: str(data.get(k) or "") for k in data})
     session.commit()
     return jsonify(saved=True)
 
@@ -326,8 +352,9 @@ def assign(reference: str) -> ResponseReturnValue:
     found = services.visible(session, current_user, reference)
     if found is None:
         abort(404)
-    if not workflow.works(current_user, found):
-        abort(403, description=f"This ticket is with {workflow.TIER_NAMES[found.tier]}.")
+    decision = policy.may(services.person_of(current_user), "assign", services.facts_of(found))
+    if not decision:
+        abort(403, description=decision.reason)
     wanted = request.form.get("assignee", "")
     if request.form.get("take") or wanted == "me":
         assignee: User | None = current_user._get_current_object()
@@ -349,6 +376,7 @@ def assign(reference: str) -> ResponseReturnValue:
 
 
 AGENT_ACTIONS = ("reply", "waiting", "note", "escalate", "consult", "consult_answer", "resolve")
+FORM_ACTIONS = ("message", "not_solved", *AGENT_ACTIONS)
 
 
 @bp.post("/<reference>/reply")
@@ -364,20 +392,14 @@ def reply(reference: str) -> ResponseReturnValue:
         return _ticket_page(found, form, status=form.status)
     text = form.text.data or ""
     agent = current_user.role in services.AGENTS
-    action = form.action.data if agent or form.action.data == "not_solved" else "message"
-    if agent and action not in AGENT_ACTIONS:
+    # Without one of the buttons: the plain answer of each side.
+    action = request.form.get("action") or ("reply" if agent else "message")
+    if action not in FORM_ACTIONS:
         abort(400, description="Choose one of the buttons under the message.")
-    if (
-        agent
-        and action not in ("note", "consult_answer")
-        and not workflow.works(current_user, found)
-    ):
-        form.text.errors = [
-            *form.text.errors,
-            f"This ticket is with {workflow.TIER_NAMES[found.tier]}, who answer the technician; "
-            "add an internal note instead.",
-        ]
-        return _ticket_page(found, form, status=409)
+    decision = policy.may(services.person_of(current_user), action, services.facts_of(found))
+    if not decision:
+        form.text.errors = [*form.text.errors, decision.reason]
+        return _ticket_page(found, form, status=403)
     try:
         if action in ("reply", "note", "waiting"):
             workflow.respond(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.escalations import policy
 from app.escalations.models import OPEN, PRIORITIES, Ticket, TicketEvent
 from app.escalations.sla import Calendar, add_working_time, parse_days, parse_holidays
 from app.mail.compose import external_url, queue_mail
@@ -235,13 +236,20 @@ def sent_by(session: Session, user: User, *, limit: int = 200) -> list[Ticket]:
     return list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit)))
 
 
+def person_of(user: User) -> policy.Person:
+    return policy.Person(id=user.id, role=Role(user.role), centre_id=user.centre_id)
+
+
+def facts_of(ticket: Ticket) -> policy.TicketFacts:
+    return policy.TicketFacts(
+        tier=ticket.tier, author_id=ticket.author_id, centre_id=ticket.centre_id
+    )
+
+
 def visible(session: Session, user: User, reference: str) -> Ticket | None:
-    """A ticket for its author, its centre's manager, and agents; None for anyone else."""
+    """A ticket for whom the policy lets see it (its author, its centre's manager, agents);
+    None for anyone else."""
     ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
-    if ticket is None:
+    if ticket is None or not policy.may(person_of(user), "view", facts_of(ticket)):
         return None
-    if ticket.author_id == user.id or user.role in AGENTS:
-        return ticket
-    if user.role == Role.CENTRE_MANAGER and user.centre_id == ticket.centre_id:
-        return ticket
-    return None
+    return ticket

@@ -12,20 +12,24 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.escalations import policy
 from app.escalations.models import OPEN, RESOLVED, WAITING, Ticket, TicketEvent
-from app.escalations.services import AGENTS, TicketInvalid, calendar, mail_technician
+from app.escalations.services import (
+    AGENTS,
+    TicketInvalid,
+    calendar,
+    facts_of,
+    mail_technician,
+    person_of,
+)
 from app.escalations.sla import add_working_time, working_time_between, working_time_left
 from app.mail.compose import external_url, queue_mail
 from app.roles import Role
 from parts_catalog.sqltypes import utcnow
 
-TIER_OF_ROLE = {
-    Role.AGENT_TIER1: "tier1",
-    Role.AGENT_TIER2: "tier2",
-    Role.ENGINEER: "engineering",
-}
+TIER_OF_ROLE = policy.TIER_OF_ROLE
 NEXT_TIER = {"tier1": "tier2", "tier2": "engineering"}
-TIER_NAMES = {"tier1": "tier 1", "tier2": "tier 2", "engineering": "engineering"}
+TIER_NAMES = policy.TIER_NAMES
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -96,7 +100,7 @@ def queue(session: Session, wanted: QueueFilter, *, me: User | None = None) -> l
 def works(user: User, ticket: Ticket) -> bool:
     """Whether ``user`` works ``ticket``: the agents of its tier (and admins). Others may add
     internal notes, and engineering answers tier 2's consults."""
-    return user.role == Role.ADMIN or TIER_OF_ROLE.get(user.role) == ticket.tier
+    return policy.works(person_of(user), facts_of(ticket))
 
 
 def agents_of(session: Session, tier: str) -> list[User]:

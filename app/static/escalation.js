@@ -1,14 +1,20 @@
 // Keep what is typed in the escalation form: in the browser's storage at every keystroke, and on
-// the server every few seconds (the browser's storage alone does not survive a crash reliably).
-// Restored after a reload if the page came back empty; cleared once the escalation is sent.
+// the server every few seconds and when the page is left (the browser's storage alone does not
+// survive a crash reliably). One draft per diagnostic walk. What was typed wins over a walk's
+// prefill; of the browser's copy and the server's, the newer wins. Cleared once sent.
 (function () {
   "use strict";
   var form = document.getElementById("escalation-form");
   if (!form) return;
-  var key = "benchside-escalation-draft-" + form.dataset.user;
   var fields = ["subject", "category", "model_number", "serial", "priority", "description", "diagnostic_session"];
+  var walk = form.elements.diagnostic_session.value || "";
+  var key = "benchside-escalation-draft-" + form.dataset.user + "-" + walk;
+  // prefill (the walk's), draft (the server's), posted (what was just sent), empty
+  var source = form.dataset.source;
+  var serverSavedAt = Number(form.dataset.savedAt || 0);
   var state = document.getElementById("draft-state");
   var dirty = false;
+  var submitting = false;
   var token = form.querySelector("input[name=csrf_token]").value;
 
   function collect() {
@@ -16,23 +22,16 @@
     fields.forEach(function (name) { var el = form.elements[name]; if (el) data[name] = el.value; });
     return data;
   }
-  try {
-    var saved = JSON.parse(localStorage.getItem(key) || "null");
-    var sameWalk = saved && (saved.diagnostic_session || "") === (form.elements.diagnostic_session.value || "");
-    if (sameWalk && !(form.elements.subject.value || form.elements.description.value)) {
-      fields.forEach(function (name) { if (saved[name] && form.elements[name]) form.elements[name].value = saved[name]; });
-      state.textContent = "Your unsent draft is back.";
-    }
-  } catch (e) {}
-  form.addEventListener("input", function () {
-    dirty = true;
-    try { localStorage.setItem(key, JSON.stringify(collect())); } catch (e) {}
-  });
-  setInterval(function () {
-    if (!dirty) return;
+  function keepLocally() {
+    var data = collect();
+    data.savedAt = Date.now();
+    try { localStorage.setItem(key, JSON.stringify(data)); } catch (e) {}
+  }
+  function save(keepalive) {
+    if (!dirty || submitting) return;
     dirty = false;
     fetch(form.dataset.draft, {
-      method: "POST", credentials: "same-origin",
+      method: "POST", credentials: "same-origin", keepalive: keepalive,
       headers: { "Content-Type": "application/json", "X-CSRFToken": token },
       body: JSON.stringify(collect())
     }).then(function (r) {
@@ -46,7 +45,33 @@
           : "The draft could not be saved on the server; it is kept in this browser.";
       }
     }).catch(function () { dirty = true; });
-  }, 3000);
+  }
+  try {
+    var saved = JSON.parse(localStorage.getItem(key) || "null");
+    var wins = saved && (saved.diagnostic_session || "") === walk && (
+      source === "prefill" || source === "empty" ||
+      (source === "draft" && (saved.savedAt || 0) > serverSavedAt));
+    if (wins) {
+      fields.forEach(function (name) {
+        if (name in saved && form.elements[name]) form.elements[name].value = saved[name];
+      });
+      state.textContent = "Your unsent draft is back.";
+      dirty = true;
+      save(false);  // the server's copy catches up at once
+    } else if (source === "draft" || source === "posted") {
+      keepLocally();
+    }
+  } catch (e) {}
+  form.addEventListener("input", function () {
+    dirty = true;
+    keepLocally();
+  });
+  setInterval(function () { save(false); }, 3000);
+  // Leaving the page (the walk's link, another tab, closing it) sends what the interval has not.
+  window.addEventListener("pagehide", function () { save(true); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") save(true);
+  });
   // Files upload on their own as soon as they are chosen: one refused (too large, wrong type)
   // is named, and neither the text nor the other files are touched.
   var filesField = document.getElementById("files-field");
@@ -98,6 +123,9 @@
     }, 400);
   });
   form.addEventListener("submit", function () {
+    // The submission carries the text (kept as the draft if refused); a draft saved after it
+    // could land after the ticket is open and bring the sent text back.
+    submitting = true;
     var button = form.querySelector("button[type=submit]");
     setTimeout(function () { button.disabled = true; }, 0);  // one click, one ticket
   });

@@ -94,3 +94,69 @@ def test_the_file_and_the_text_survive_an_error_and_an_expired_sign_in(
         files = session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
         assert [f.filename for f in files] == ["board.png"]
     context.close()
+
+
+def test_what_was_typed_for_a_walk_wins_over_its_prefill_after_a_failed_submit(
+    browser: Browser, live_server: LiveServer, tmp_path: Path
+) -> None:
+    from diagnostics import services, trees
+    from parts_catalog.importer import import_release
+    from tests.diagnostics.test_trees import TREE
+    from tests.parts_catalog.releases import base_release
+
+    with live_server.session() as session:
+        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+        services.import_tree(session, trees.dump(TREE), by="eng", publish=True)
+        user = make_user(session, role=Role.TECHNICIAN)
+        session.commit()
+    context = browser.new_context()
+    page = context.new_page()
+    live_server.sign_in(page, user.email)
+    page.goto(live_server.url + "/diagnose")
+    page.get_by_role("textbox", name="Code").fill("2")
+    page.get_by_role("textbox", name="Model number").first.fill("kdl 55w800c")
+    page.get_by_role("button", name="Open the tree").click()
+    page.get_by_label("Measured value").fill("12.0")
+    page.get_by_role("button", name="Continue").click()
+    walk_url = page.url
+    page.get_by_role("link", name="Escalate with this path").click()
+    description = page.get_by_label("What happens, and what you tried")
+    expect(description).to_contain_text("Diagnostic session")  # the walk's prefill
+    typed = description.input_value() + "F5001 measured 0.2 ohm; C6120 bulging."
+    description.fill(typed)
+    page.get_by_label("Serial number").fill("4012345")
+    page.get_by_label("Subject").fill("")  # a mandatory field left empty
+    page.get_by_role("button", name="Send the escalation").click()
+    expect(page.get_by_label("Subject")).to_have_attribute("aria-invalid", "true")
+    expect(description).to_have_value(typed)
+    # Back to the walk, and "Escalate with this path" again: what was typed, not the prefill.
+    page.goto(walk_url)
+    page.get_by_role("link", name="Escalate with this path").click()
+    expect(description).to_have_value(typed)
+    expect(page.get_by_label("Serial number")).to_have_value("4012345")
+    expect(page.get_by_label("Subject")).to_have_value("")
+    # Typed again and left at once (no time for the autosave): the next visit still has it.
+    description.fill(typed + " Second try.")
+    page.goto(walk_url)
+    page.get_by_role("link", name="Escalate with this path").click()
+    expect(description).to_have_value(typed + " Second try.")
+    # A new window, the browser's storage gone (a crash): the server's draft still wins.
+    page.evaluate("localStorage.clear()")
+    other = context.new_page()
+    other.goto(walk_url)
+    other.get_by_role("link", name="Escalate with this path").click()
+    expect(other.get_by_label("What happens, and what you tried")).to_have_value(
+        typed + " Second try."
+    )
+    other.get_by_label("Subject").fill("Still shuts down")
+    other.get_by_role("button", name="Send the escalation").click()
+    expect(other.get_by_role("heading", level=1)).to_contain_text("We have it: ESC-")
+    # Sent: the walk's form starts from its prefill again.
+    other.goto(walk_url)
+    other.get_by_role("link", name="Escalate with this path").click()
+    expect(other.get_by_label("Serial number")).not_to_have_value("4012345")
+    with live_server.session() as session:
+        ticket = session.scalar(select(Ticket))
+        assert ticket is not None
+        assert ticket.description.endswith("C6120 bulging. Second try.")
+    context.close()

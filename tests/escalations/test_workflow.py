@@ -72,7 +72,7 @@ def test_tier_two_consults_engineering_and_keeps_the_ticket(
     assert reference not in client.get("/escalations?assigned=unassigned").get_data(as_text=True)
     # Tier 1 cannot consult engineering: the typed question comes back, with the reason.
     refused = act(client, auth, reference, "consult", "Is the PSU batch affected?")
-    assert refused.status_code == 422
+    assert refused.status_code == 403
     assert "Is the PSU batch affected?" in refused.get_data(as_text=True)
     assert "Tier 2 consults engineering" in refused.get_data(as_text=True)
     act(client, auth, reference, "escalate", "Needs tier 2")
@@ -268,7 +268,7 @@ def test_each_tier_works_its_own_tickets_and_technicians_find_theirs(
     act(client, auth, reference, "escalate", "Needs tier 2")
     # Now with tier 2: tier 1 may add a note but not answer the technician or take it.
     refused = act(client, auth, reference, "reply", "Try the other board")
-    assert refused.status_code == 409
+    assert refused.status_code == 403
     assert "Try the other board" in refused.get_data(as_text=True)  # kept, with the reason
     assert act(client, auth, reference, "note", "Context for tier 2").status_code == 302
     taken = client.post(
