@@ -36,9 +36,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("escalation_drafts", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "diagnostic_session", sa.String(length=32), server_default="", nullable=False
-            )
+            sa.Column("diagnostic_session", sa.String(length=32), server_default="", nullable=False)
         )
         batch_op.drop_constraint("pk_escalation_drafts", type_="primary")
         batch_op.create_primary_key("pk_escalation_drafts", ["user_id", "diagnostic_session"])
