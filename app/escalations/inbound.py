@@ -33,6 +33,18 @@ REFERENCE = re.compile(r"\bESC-\d{4}-\d{6,}\b")
 # The reply address of a ticket's mail: escalations+ESC-2026-000001.<signature>@...
 REPLY_TOKEN = re.compile(r"\+(ESC-\d{4}-\d{6,})\.([0-9a-f]{10})@", re.IGNORECASE)
 MAX_BODY = 20_000
+#: Beyond these a message is stored and refused, never parsed: the email package parses nested
+#: parts by recursion, and a message nested a thousand deep would crash the command.
+MAX_DEPTH = 20
+MAX_PARTS = 100
+NESTED_TOO_DEEPLY = "refused: nested too deeply"
+TOO_MANY_PARTS = "refused: too many parts"
+_MULTIPART = re.compile(
+    rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?multipart/[^;\r\n]*;"
+    rb"(?:[^\r\n]|\r?\n[ \t])*?boundary[ \t]*=[ \t]*(?:\"([^\"\r\n]{1,200})\"|([^\s;\"]{1,200}))"
+)
+_ENCLOSED = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?message/")
+_DELIMITER = re.compile(rb"(?m)^--([^\r\n]{1,202}?)[ \t]*\r?$")
 
 
 @dataclass(frozen=True)
@@ -91,23 +103,92 @@ def _header(message: EmailMessage, name: str) -> str:
         return ""
 
 
+class Refused(Exception):
+    """A message whose structure is not parsed (see :data:`MAX_DEPTH`)."""
+
+
+def structure_problem(raw: bytes) -> str | None:
+    """Why a message is too deep or has too many parts to parse, judged from its bytes alone
+    (a scan of boundaries, without recursion), or None."""
+    events = sorted(
+        [(m.start(), "open", m.group(1) or m.group(2)) for m in _MULTIPART.finditer(raw)]
+        + [(m.start(), "line", m.group(1)) for m in _DELIMITER.finditer(raw)]
+    )
+    if len(_ENCLOSED.findall(raw)) > MAX_DEPTH:
+        return NESTED_TOO_DEEPLY
+    stack: list[bytes] = []
+    parts = 0
+    for _at, kind, token in events:
+        if kind == "open":
+            stack.append(token)
+            if len(stack) > MAX_DEPTH:
+                return NESTED_TOO_DEEPLY
+            continue
+        closing = token.endswith(b"--") and token[:-2] in stack
+        boundary = token[:-2] if closing else token
+        if boundary not in stack:
+            continue  # a line that only looks like a delimiter
+        while stack[-1] != boundary:  # inner parts that never closed end here
+            stack.pop()
+        if closing:
+            stack.pop()
+        else:
+            parts += 1
+            if parts > MAX_PARTS:
+                return TOO_MANY_PARTS
+    return None
+
+
 def _parse(raw: bytes) -> EmailMessage:
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    """The whole message, its depth and part count capped.
+
+    :raises Refused: nested too deeply or with too many parts; say so with ``str(exc)``.
+    """
+    problem = structure_problem(raw)
+    if problem is not None:
+        raise Refused(problem)
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except RecursionError:  # should the scan above ever be fooled
+        raise Refused(NESTED_TOO_DEEPLY) from None
     assert isinstance(message, EmailMessage)
+    # The same limits on what the parser made of it, walked without recursion.
+    pending: list[tuple[EmailMessage, int]] = [(message, 1)]
+    count = 0
+    while pending:
+        part, depth = pending.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise Refused(NESTED_TOO_DEEPLY)
+        if count > MAX_PARTS:
+            raise Refused(TOO_MANY_PARTS)
+        if part.is_multipart():
+            children = part.get_payload()
+            if isinstance(children, list):
+                pending += [(child, depth + 1) for child in children]
     return message
+
+
+def _headers(raw: bytes) -> EmailMessage | None:
+    """The top-level headers only: no body is parsed, so no structure can make this fail."""
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    except Exception:  # whatever the bytes, the message is stored
+        return None
+    return message if isinstance(message, EmailMessage) else None
 
 
 def store(session: Session, raw: bytes) -> tuple[InboundMail, bool]:
     """Keep the raw message before anything else is tried; the caller commits at once. Returns
     the stored row and whether it still needs processing (False: a delivery seen before)."""
-    message = _parse(raw)
-    message_id = _header(message, "Message-ID")[:255] or (
+    message = _headers(raw)
+    message_id = (_header(message, "Message-ID") if message else "")[:255] or (
         "<sha256-" + hashlib.sha256(raw).hexdigest() + "@benchside>"
     )
     seen = session.scalar(select(InboundMail).where(InboundMail.message_id == message_id))
     if seen is not None:
         return seen, seen.outcome == "stored"  # stored, then interrupted: process it now
-    sender = parseaddr(_header(message, "From"))[1].lower()[:254]
+    sender = parseaddr(_header(message, "From") if message else "")[1].lower()[:254]
     stored = InboundMail(
         message_id=message_id,
         sender=sender or None,
@@ -129,7 +210,11 @@ def ingest(session: Session, raw: bytes) -> Outcome:
 
 def process(session: Session, stored: InboundMail) -> Outcome:
     """Thread a stored message into its ticket, or open one; the caller commits."""
-    message = _parse(stored.raw)
+    try:
+        message = _parse(stored.raw)
+    except Refused as exc:
+        stored.outcome = str(exc)
+        return Outcome(str(exc))
     sender = stored.sender or ""
     if _automatic(message, sender):
         stored.outcome = "ignored"

@@ -159,3 +159,37 @@ def test_replies_thread_by_their_address_and_bring_their_files(
         f"escalations+{reference}.0000000000@benchside.local".encode(),
     )
     assert ingest(runner, forged).startswith("opened ESC-")
+
+
+def nested(depth: int) -> bytes:
+    """A message of ``depth`` multiparts, each inside the one before."""
+    head = (
+        "From: tech.mail@example.com\r\nTo: escalations@benchside.local\r\n"
+        "Subject: Deep\r\nMessage-ID: <deep@example.com>\r\nMIME-Version: 1.0\r\n"
+    )
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n' for n in range(depth)
+    )
+    closing = "".join(f"\r\n--b{n}--\r\n" for n in reversed(range(depth)))
+    return (head + opening + "Content-Type: text/plain\r\n\r\nhello" + closing).encode()
+
+
+def test_a_message_nested_a_thousand_deep_is_stored_and_refused(
+    runner: FlaskCliRunner, session: Session, technician: object
+) -> None:
+    result = runner.invoke(args=["mail", "ingest"], input=nested(1000))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "refused: nested too deeply"
+    [stored] = session.scalars(select(InboundMail)).all()
+    assert stored.raw == nested(1000)  # kept whole, for a person to look at
+    assert stored.outcome == "refused: nested too deeply"
+    assert stored.message_id == "<deep@example.com>"
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+    # Many parts side by side are capped as well; a few levels are fine.
+    many = EmailMessage()
+    many["From"], many["Subject"], many["Message-ID"] = "tech.mail@example.com", "Many", "<many@x>"
+    many.set_content("Model: KDL-55W800C")
+    for n in range(300):
+        many.add_attachment(b"log line\n", maintype="text", subtype="plain", filename=f"{n}.txt")
+    assert ingest(runner, bytes(many)) == "refused: too many parts"
+    assert ingest(runner, nested(5).replace(b"<deep@", b"<five@")).startswith("opened ESC-")
