@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -37,6 +37,33 @@ class Refused(Exception):
     """A file that cannot be attached; the message says why."""
 
 
+class TooMany(Refused):
+    """The escalation already has its files."""
+
+    def __init__(self) -> None:
+        super().__init__(f"At most {MAX_PER_TICKET} files with one escalation.")
+
+
+def _hold(session: Session, column: ColumnElement[int], value: int) -> None:
+    """Lock one row until the transaction ends, so that the files of one owner are counted and
+    added one request at a time. An UPDATE that changes nothing does it on PostgreSQL (a row
+    lock) and on SQLite (the first write serialises writers), where FOR UPDATE is ignored."""
+    table = column.table  # type: ignore[attr-defined]
+    session.execute(update(table).where(column == value).values({column.key: column}))
+
+
+def _count(session: Session, user: User, ticket: Ticket | None) -> int:
+    """Files on ``ticket``, or (None) the user's files waiting for their next escalation; the
+    owner's row is locked first (see :func:`_hold`)."""
+    if ticket is not None:
+        _hold(session, Ticket.__table__.c.id, ticket.id)
+        where = Attachment.ticket_id == ticket.id
+    else:
+        _hold(session, User.__table__.c.id, user.id)
+        where = (Attachment.user_id == user.id) & Attachment.ticket_id.is_(None)
+    return session.scalar(select(func.count()).select_from(Attachment).where(where)) or 0
+
+
 def kind_of(head: bytes) -> str | None:
     for signature, content_type in SIGNATURES:
         if head.startswith(signature):
@@ -54,16 +81,6 @@ def store(session: Session, user: User, stream: IO[bytes], filename: str) -> Att
 
     :raises Refused: too large, of a type that is not a photo, a log or a PDF, or one too many.
     """
-    waiting = (
-        session.scalar(
-            select(func.count()).where(
-                Attachment.user_id == user.id, Attachment.ticket_id.is_(None)
-            )
-        )
-        or 0
-    )
-    if waiting >= MAX_PER_TICKET:
-        raise Refused(f"At most {MAX_PER_TICKET} files with one escalation.")
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     return keep(session, user, stream.read(limit + 1), filename)
 
@@ -75,6 +92,7 @@ def keep(
     ``ticket``, with that ticket (a file that came by mail).
 
     :raises Refused: too large, empty, or of a type that is not a photo, a log or a PDF.
+    :raises TooMany: the escalation (or the one being written) has its files already.
     """
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if len(data) > limit:
@@ -89,6 +107,9 @@ def keep(
             raise Refused(f"“{filename}” is named as a photo or a PDF but is text.")
         if MARKUP.match(data[:4096].decode("utf-8", errors="replace")):
             raise Refused(f"“{filename}” is a web page or a drawing, not a log.")
+    # Counted under the owner's lock, held until commit: twenty parallel uploads kept eleven.
+    if _count(session, user, ticket) >= MAX_PER_TICKET:
+        raise TooMany()
     attachment = Attachment(
         token=secrets.token_hex(16),
         content=data,
@@ -106,6 +127,17 @@ def keep(
 
 def _size(n: int) -> str:
     return f"{n / 1048576:g} MB" if n >= 1048576 else f"{n / 1024:g} KB"
+
+
+def send_with(session: Session, user: User, ticket: Ticket) -> list[Attachment]:
+    """The user's waiting files go with their new escalation (under the same lock as uploads:
+    one that arrives meanwhile waits for the next escalation)."""
+    _hold(session, User.__table__.c.id, user.id)
+    files = waiting_for(session, user)[:MAX_PER_TICKET]
+    for attachment in files:
+        attachment.ticket_id = ticket.id
+    session.flush()
+    return files
 
 
 def waiting_for(session: Session, user: User) -> list[Attachment]:

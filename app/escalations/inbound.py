@@ -260,35 +260,27 @@ def process(session: Session, stored: InboundMail) -> Outcome:
 
 
 def _attach(session: Session, message: EmailMessage, user: User, ticket: Ticket) -> None:
-    """Keep the files a mail carries with its ticket; one refused is said on the ticket."""
-    kept = 0
+    """Keep the files a mail carries with its ticket, up to the ticket's limit; a file refused
+    is said on the ticket."""
     for part in message.iter_attachments():
         assert isinstance(part, EmailMessage)
         name = str(part.get_filename() or "attachment")
-        if kept >= attachments.MAX_PER_TICKET:
-            refusal = f"“{name}” and later files: at most {attachments.MAX_PER_TICKET} per mail."
-        else:
-            try:
-                data = part.get_payload(decode=True)
-                attachments.keep(
-                    session, user, data if isinstance(data, bytes) else b"", name, ticket=ticket
-                )
-            except attachments.Refused as exc:
-                refusal = str(exc)
-            else:
-                kept += 1
-                continue
-        ticket.events.append(
-            TicketEvent(
-                kind="event",
-                public=True,
-                author="Benchside",
-                body=f"A file sent by mail was not attached: {refusal}",
-                created_at=utcnow(),
+        try:
+            data = part.get_payload(decode=True)
+            attachments.keep(
+                session, user, data if isinstance(data, bytes) else b"", name, ticket=ticket
             )
-        )
-        if kept >= attachments.MAX_PER_TICKET:
+        except attachments.TooMany as exc:
+            _say(ticket, f"A file sent by mail was not attached: “{name}” and later files: {exc}")
             break
+        except attachments.Refused as exc:
+            _say(ticket, f"A file sent by mail was not attached: {exc}")
+
+
+def _say(ticket: Ticket, text: str) -> None:
+    ticket.events.append(
+        TicketEvent(kind="event", public=True, author="Benchside", body=text, created_at=utcnow())
+    )
 
 
 def _thread(session: Session, message: EmailMessage, subject: str, user: User) -> Ticket | None:

@@ -191,8 +191,7 @@ def submit() -> ResponseReturnValue:
     except services.TicketInvalid as exc:
         return _refused_submit(session, form, status=422, errors=exc.errors)
     if new:  # a repeated click changes nothing: the first one took the files and the draft
-        for attachment in attachments.waiting_for(session, current_user):
-            attachment.ticket_id = ticket.id
+        attachments.send_with(session, current_user, ticket)
         draft = session.get(EscalationDraft, (current_user.id, data.diagnostic_session or ""))
         if draft is not None:
             session.delete(draft)
