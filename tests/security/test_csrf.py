@@ -212,6 +212,7 @@ SAMPLES: dict[str, Sample] = {
         tech, lambda w: f"/orders/cart/{w.cart_line.id}/serial", lambda w: {"serial": "4012345"}
     ),
     "orders.remove": Sample(tech, lambda w: f"/orders/cart/{w.cart_line.id}/remove"),
+    "orders.confirm": Sample(tech, lambda w: f"/orders/cart/{w.cart_line.id}/confirm"),
     "orders.place": Sample(
         tech, at("/orders/cart/place"), lambda w: {"key": "once", "kind": "paid"}
     ),
