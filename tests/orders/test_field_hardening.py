@@ -537,3 +537,79 @@ def test_parts_added_from_a_diagnostic_fix_keep_the_units_serial_and_still_need_
     assert f"1-800-000-11: 1-800-000-12 × 1 replaces it only if: {BRACKET}" in refused.get_data(
         as_text=True
     )
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_status_decided_on_a_stale_page_changes_nothing(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    technician = make_user(session, role=Role.TECHNICIAN)
+    order, _ = services.place(session, technician, [services.Asked("A-2072-533-A", 1)])
+    session.commit()
+    auth.login(Role.ADMIN)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    seen = re.search(r"<input[^>]*name=\"seen\"[^>]*>", page)
+    assert seen
+    assert 'value="placed"' in seen.group(0)
+    services.cancel(session, order)  # meanwhile, the technician cancels
+    session.commit()
+    answer = client.post(
+        f"/orders/{order.id}/status",
+        data={"status": "picking", "seen": "placed", "csrf_token": auth.csrf()},
+        follow_redirects=True,
+    )
+    assert "changed meanwhile: it was placed, it is now cancelled" in answer.get_data(as_text=True)
+    session.refresh(order)
+    assert order.status == CANCELLED
+
+
+def test_a_return_decided_twice_at_once_stands_once(
+    session: Session, delivered: tuple[User, Order]
+) -> None:
+    technician, order = delivered
+    request = services.request_return(
+        session,
+        order,
+        order.lines[0].items[0].id,
+        quantity=1,
+        reason="damaged",
+        note="",
+        model_number=None,
+        by=technician.email,
+    )
+    # Another admin credits it between this one's reading and writing.
+    session.execute(
+        update(ReturnRequest)
+        .where(ReturnRequest.id == request.id)
+        .values(status="refused", decision_note="not ours")
+        .execution_options(synchronize_session=False)
+    )
+    with pytest.raises(services.OrderChanged, match="it was requested, it is now refused"):
+        services.decide_return(session, request.id, decision="accepted", note="", by="admin")
+    assert request.status == "refused"
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_stale_cart_page_does_not_answer_with_its_old_order(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    auth.login(Role.TECHNICIAN)
+    token = auth.csrf()
+    client.post(
+        "/orders/cart/add", data={"number": "A-2072-533-A", "quantity": 1, "csrf_token": token}
+    )
+    form = {"key": "page-1", "kind": "paid", "csrf_token": token}
+    first = client.post("/orders/cart/place", data=form)
+    assert first.status_code == 302
+    assert (
+        client.post("/orders/cart/place", data=form).headers["Location"]
+        == first.headers["Location"]
+    )
+    client.post(
+        "/orders/cart/add", data={"number": "4-234-704-01", "quantity": 1, "csrf_token": token}
+    )
+    stale = client.post("/orders/cart/place", data=form)  # the Back button's page, sent again
+    assert stale.status_code == 409
+    assert "the cart has changed since" in stale.get_data(as_text=True)
+    assert len(session.scalars(select(Order)).all()) == 1
+    assert session.scalar(select(CartLine)) is not None  # the new line waits in the cart

@@ -216,7 +216,11 @@ def test_fifty_concurrent_orders_never_oversell(engine: Engine, committed: list[
         orders = session.scalars(select(Order)).all()
         items = [i for o in orders for line in o.lines for i in line.items]
         assert len(orders) == 50
-        assert sum(i.reserved for i in items) == 10
+        reserved = sum(i.reserved for i in items)
+        print(
+            f"\n50 concurrent orders for 10 in stock ({engine.dialect.name}): {reserved} reserved"
+        )
+        assert reserved == 10
         assert sum(i.backordered for i in items) == 40
         assert session.get(StockLevel, "155500011").quantity == 0  # type: ignore[union-attr]
 
