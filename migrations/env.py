@@ -5,7 +5,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 import app.auth.models
 import app.escalations.models
@@ -19,6 +19,9 @@ from config import Config
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+# pg_advisory_xact_lock's key for migrations: any constant no other lock of ours uses.
+MIGRATION_LOCK = 0x42454E4348  # "BENCH"
 
 target_metadata = [
     parts_catalog.models.Base.metadata,
@@ -58,6 +61,10 @@ def run_migrations_online() -> None:
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():
+            if conn.dialect.name == "postgresql":
+                # Nodes deployed together may all run `db upgrade` at once: the first migrates,
+                # the others wait here and then find nothing left to do. Held to the commit.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
     engine.dispose()
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, inspect, select
+from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, inspect, select, text
 
 from app.migrate import alembic_config
+from config import ROOT
 
 
 def config(url: str):
@@ -66,3 +70,30 @@ def test_lone_surrogates_kept_in_json_are_replaced(engine: Engine, database_url:
         with engine.begin() as conn:
             probe.drop(conn, checkfirst=True)
             conn.execute(parked.delete())
+
+
+def test_nodes_upgrading_at_once_take_turns(engine: Engine, database_url: str) -> None:
+    """Every node of a deployment may run `db upgrade` at the same moment; on PostgreSQL they
+    wait for each other (SQLite serves one process only)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serves one process: there are no nodes to race")
+    cfg = config(database_url)
+    command.downgrade(cfg, "base")
+    # Processes, as nodes are: Alembic's context is one per process.
+    script = "import sys; from tests.database import migrate; migrate(sys.argv[1])"
+    nodes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, database_url],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [node.communicate(timeout=300)[0].decode() for node in nodes]
+    failed = [out for node, out in zip(nodes, outputs, strict=True) if node.returncode != 0]
+    print(f"3 nodes upgrading at once: {3 - len(failed)} succeeded")
+    assert failed == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    command.check(cfg)
