@@ -19,11 +19,12 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parseaddr
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.escalations import attachments, services, workflow
+from app.escalations import policy as access
 from app.escalations.models import InboundMail, Ticket, TicketEvent
 from app.input_guard import CONTROL
 from app.mail.models import OutboxMessage
@@ -31,7 +32,9 @@ from parts_catalog.sqltypes import utcnow
 
 REFERENCE = re.compile(r"\bESC-\d{4}-\d{6,}\b")
 # The reply address of a ticket's mail: escalations+ESC-2026-000001.<signature>@...
-REPLY_TOKEN = re.compile(r"\+(ESC-\d{4}-\d{6,})\.([0-9a-f]{10})@", re.IGNORECASE)
+# (16 hex digits: signed for one person; 10: an older address, signed for the ticket alone)
+REPLY_TOKEN = re.compile(r"\+(ESC-\d{4}-\d{6,})\.([0-9a-f]{16}|[0-9a-f]{10})@", re.IGNORECASE)
+HELD, ACCEPTED, REJECTED = "held", "accepted", "rejected"
 MAX_BODY = 20_000
 #: Beyond these a message is stored and refused, never parsed: the email package parses nested
 #: parts by recursion, and a message nested a thousand deep would crash the command.
@@ -49,7 +52,7 @@ _DELIMITER = re.compile(rb"(?m)^--([^\r\n]{1,202}?)[ \t]*\r?$")
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # threaded, opened, ignored, unknown_sender, duplicate
+    status: str  # threaded, opened, held, ignored, unknown_sender, duplicate, refused: ...
     reference: str | None = None
 
 
@@ -224,23 +227,16 @@ def process(session: Session, stored: InboundMail) -> Outcome:
         stored.outcome = "unknown_sender"
         return Outcome("unknown_sender")
     subject = services.one_line(_header(message, "Subject"))
-    ticket = _thread(session, message, subject, user)
+    ticket, proven = _thread(session, message, subject, user)
     body = _text(message)
+    if ticket is not None and not proven:
+        # It names a ticket, but nothing shows that its sender wrote it (the From header is
+        # anyone's to write, references are sequential): an agent decides.
+        stored.outcome, stored.ticket_id = HELD, ticket.id
+        session.flush()
+        return Outcome(HELD, ticket.reference)
     if ticket is not None:
-        if ticket.author_id == user.id:
-            workflow.technician_message(session, ticket, user, _without_quotes(body)[:MAX_BODY])
-        else:  # the centre's manager, say: on the record, the clock as it is
-            ticket.events.append(
-                TicketEvent(
-                    kind="message",
-                    public=True,
-                    author=user.email,
-                    body=_without_quotes(body)[:MAX_BODY],
-                    created_at=utcnow(),
-                )
-            )
-            workflow.reopen(ticket)
-        _attach(session, message, user, ticket)
+        _post(session, message, user, ticket)
         stored.outcome, stored.ticket_id = "threaded", ticket.id
         session.flush()
         return Outcome("threaded", ticket.reference)
@@ -257,6 +253,109 @@ def process(session: Session, stored: InboundMail) -> Outcome:
     stored.outcome, stored.ticket_id = "opened", opened.id
     session.flush()
     return Outcome("opened", opened.reference)
+
+
+def _post(session: Session, message: EmailMessage, user: User, ticket: Ticket) -> TicketEvent:
+    """The message's new text on the ticket as ``user``'s, and its files."""
+    text = _without_quotes(_text(message))[:MAX_BODY]
+    if ticket.author_id == user.id:
+        event = workflow.technician_message(session, ticket, user, text)
+    else:  # the centre's manager, say: on the record, the clock as it is
+        event = TicketEvent(
+            kind="message", public=True, author=user.email, body=text, created_at=utcnow()
+        )
+        ticket.events.append(event)
+        workflow.reopen(ticket)
+    _attach(session, message, user, ticket)
+    return event
+
+
+# --- held mail ------------------------------------------------------------------------------
+
+
+class NotDecided(Exception):
+    """Held mail that cannot be accepted or rejected; the message says why."""
+
+
+def held(session: Session, *, limit: int = 200) -> list[InboundMail]:
+    """Mail waiting for an agent, oldest first."""
+    return list(
+        session.scalars(
+            select(InboundMail)
+            .where(InboundMail.outcome == HELD)
+            .order_by(InboundMail.id)
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HeldView:
+    """What an agent needs to decide: who it claims to be from, what it says, where it goes."""
+
+    subject: str
+    text: str
+    files: list[str]
+
+
+def view(stored: InboundMail) -> HeldView:
+    message = _parse(stored.raw)
+    return HeldView(
+        subject=services.one_line(_header(message, "Subject")),
+        text=_without_quotes(_text(message))[:MAX_BODY],
+        files=[str(p.get_filename() or "attachment") for p in message.iter_attachments()],
+    )
+
+
+def _decide(session: Session, stored: InboundMail, agent: User, outcome: str) -> None:
+    """Record the decision; the database decides between two agents deciding at once."""
+    decided = session.execute(
+        update(InboundMail)
+        .where(InboundMail.id == stored.id, InboundMail.outcome == HELD)
+        .values(outcome=outcome, decided_by_id=agent.id, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotDecided("Another agent decided on this mail already.")
+    session.refresh(stored)
+
+
+def accept(session: Session, stored: InboundMail, agent: User) -> TicketEvent:
+    """Post held mail into its ticket as its sender's, marked as accepted by ``agent``.
+
+    :raises NotDecided: decided already, or its sender may not write to that ticket.
+    """
+    ticket = session.get(Ticket, stored.ticket_id) if stored.ticket_id else None
+    sender = (
+        session.scalar(select(User).where(func.lower(User.email) == stored.sender))
+        if stored.sender
+        else None
+    )
+    if ticket is None or sender is None or not sender.is_enabled:
+        raise NotDecided("Its sender or its ticket is no longer there: reject it.")
+    allowed = access.may(services.person_of(sender), "mail", services.facts_of(ticket))
+    if not allowed:
+        raise NotDecided(f"{sender.email} may not write to {ticket.reference}: reject it.")
+    _decide(session, stored, agent, ACCEPTED)
+    event = _post(session, _parse(stored.raw), sender, ticket)
+    ticket.events.append(
+        TicketEvent(
+            kind="event",
+            public=True,
+            author=agent.email,
+            body=f"The mail from {sender.email} was held (nothing proved who sent it) "
+            f"and accepted by {agent.email}.",
+            created_at=utcnow(),
+        )
+    )
+    session.flush()
+    return event
+
+
+def reject(session: Session, stored: InboundMail, agent: User) -> None:
+    """Keep held mail out of its ticket (it stays stored, marked as rejected by ``agent``)."""
+    _decide(session, stored, agent, REJECTED)
+    session.flush()
 
 
 def _attach(session: Session, message: EmailMessage, user: User, ticket: Ticket) -> None:
@@ -283,33 +382,45 @@ def _say(ticket: Ticket, text: str) -> None:
     )
 
 
-def _thread(session: Session, message: EmailMessage, subject: str, user: User) -> Ticket | None:
-    """The ticket a reply belongs to. A From header is easily forged, so a reference in the
-    subject threads only the ticket's own author's mail; anyone else who may see the ticket
-    (an agent, the centre's manager) threads through what only a recipient of our mail holds:
-    the signed reply address, or the Message-ID of a mail we sent."""
-    proven: list[str] = []
+def _thread(
+    session: Session, message: EmailMessage, subject: str, user: User
+) -> tuple[Ticket | None, bool]:
+    """The ticket a message names, and whether it is proven to be ``user``'s to post.
+
+    Proven only by a reply address signed for that very person (or, for addresses from before
+    they named their person, signed for the ticket and sent by its author, the only one who was
+    ever given one). A reference in the subject, a Message-ID of a mail we sent, or an address
+    signed for someone else only name the ticket: the From header is anyone's to write.
+    """
+    named: list[str] = []
     recipients = " ".join(
         _header(message, h) for h in ("To", "Cc", "Delivered-To", "X-Original-To")
     )
     for reference, signature in REPLY_TOKEN.findall(recipients):
-        reference = reference.upper()
-        if hmac.compare_digest(signature.lower(), services.reply_signature(reference)):
-            proven.append(reference)
+        reference, signature = reference.upper(), signature.lower()
+        ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
+        if ticket is None:
+            continue
+        if len(signature) == 16:
+            proven = hmac.compare_digest(signature, services.reply_signature(reference, user.id))
+        else:
+            proven = ticket.author_id == user.id and hmac.compare_digest(
+                signature, services.legacy_reply_signature(reference)
+            )
+        if proven and access.may(services.person_of(user), "mail", services.facts_of(ticket)):
+            return ticket, True
+        named.append(reference)
     replied = " ".join(_header(message, h) for h in ("In-Reply-To", "References"))
     for mid in re.findall(r"<[^>]+>", replied)[:50]:
         sent = session.scalar(select(OutboxMessage.subject).where(OutboxMessage.message_id == mid))
         if sent:
-            proven += REFERENCE.findall(sent)
-    for reference in proven:
-        ticket = services.visible(session, user, reference)
+            named += REFERENCE.findall(sent)
+    named += REFERENCE.findall(subject)
+    for reference in named:
+        ticket = session.scalar(select(Ticket).where(Ticket.reference == reference.upper()))
         if ticket is not None:
-            return ticket
-    for reference in REFERENCE.findall(subject):
-        ticket = services.visible(session, user, reference)
-        if ticket is not None and ticket.author_id == user.id:
-            return ticket
-    return None
+            return ticket, False
+    return None, False
 
 
 def _model_in(text: str) -> str | None:

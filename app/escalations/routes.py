@@ -29,9 +29,9 @@ from app.access import form_page, keeps_through_sign_in, roles, signed_in
 from app.auth import parking
 from app.auth.models import User
 from app.db import get_session
-from app.escalations import attachments, bp, policy, reports, services, workflow
+from app.escalations import attachments, bp, inbound, policy, reports, services, workflow
 from app.escalations.forms import EscalationForm, ReplyForm
-from app.escalations.models import TIERS, Attachment, EscalationDraft, Ticket
+from app.escalations.models import TIERS, Attachment, EscalationDraft, InboundMail, Ticket
 from app.roles import Role
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
@@ -141,9 +141,10 @@ def _refused_submit(
     """The form again with what was typed, which is also kept as the walk's draft: the walk's
     button, a new window or another computer bring it back rather than the prefill."""
     session.rollback()
-    typed = {k: request.form.get(k, "") for k in (*DRAFT_FIELDS, "diagnostic_session")}
-    _keep_draft(session, typed)
-    session.commit()
+    if _csrf_valid():  # a forged post must not plant text in the technician's draft
+        typed = {k: request.form.get(k, "") for k in (*DRAFT_FIELDS, "diagnostic_session")}
+        _keep_draft(session, typed)
+        session.commit()
     return _page(form, status=status, errors=errors)
 
 
@@ -391,8 +392,9 @@ def reply(reference: str) -> ResponseReturnValue:
         return _ticket_page(found, form, status=form.status)
     text = form.text.data or ""
     agent = current_user.role in services.AGENTS
-    # Without one of the buttons: the plain answer of each side.
-    action = request.form.get("action") or ("reply" if agent else "message")
+    action = request.form.get("action") or "reply"
+    if not agent and action == "reply":
+        action = "message"  # the form's plain answer, from the technician's side
     if action not in FORM_ACTIONS:
         abort(400, description="Choose one of the buttons under the message.")
     decision = policy.may(services.person_of(current_user), action, services.facts_of(found))
@@ -436,3 +438,62 @@ def reply(reference: str) -> ResponseReturnValue:
     }
     flash(done.get(action, "Sent."), "success")
     return redirect(url_for("escalations.ticket", reference=reference))
+
+
+@bp.get("/held")
+@roles(*services.AGENTS)
+def held_mail() -> ResponseReturnValue:
+    """Mail that names a ticket but is not proven to be its sender's: an agent decides."""
+    session = get_session()
+    mails = inbound.held(session)
+    wanted = [m.ticket_id for m in mails if m.ticket_id is not None]
+    tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(wanted)))}
+    return render_template(
+        "escalations/held.html",
+        held=[(m, inbound.view(m), tickets.get(m.ticket_id or 0)) for m in mails],
+        zone=services.calendar().zone,
+    )
+
+
+def _decide_mail(mail_id: int, action: str) -> ResponseReturnValue:
+    session = get_session()
+    decision = policy.may_handle_mail(services.person_of(current_user), action)
+    if not decision:
+        abort(403, description=decision.reason)
+    stored = session.get(InboundMail, mail_id)
+    if stored is None:
+        abort(404)
+    try:
+        if action == "accept_mail":
+            inbound.accept(session, stored, current_user)
+        else:
+            inbound.reject(session, stored, current_user)
+    except inbound.NotDecided as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("escalations.held_mail")), 303
+    session.commit()
+    flash(
+        f"Accepted into {stored_reference(stored)} as {stored.sender}'s."
+        if action == "accept_mail"
+        else f"Rejected: the mail from {stored.sender} stays out of the ticket.",
+        "success",
+    )
+    return redirect(url_for("escalations.held_mail")), 303
+
+
+def stored_reference(stored: InboundMail) -> str:
+    ticket = get_session().get(Ticket, stored.ticket_id) if stored.ticket_id else None
+    return ticket.reference or "" if ticket else "the ticket"
+
+
+@bp.post("/held/<int:mail_id>/accept")
+@roles(*services.AGENTS)
+def accept_mail(mail_id: int) -> ResponseReturnValue:
+    return _decide_mail(mail_id, "accept_mail")
+
+
+@bp.post("/held/<int:mail_id>/reject")
+@roles(*services.AGENTS)
+def reject_mail(mail_id: int) -> ResponseReturnValue:
+    return _decide_mail(mail_id, "reject_mail")

@@ -45,17 +45,31 @@ class TicketInvalid(Exception):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
-def reply_address(ticket: Ticket) -> str:
-    """Where replies to mail about ``ticket`` go: the escalation address with the reference and a
-    signature in its local part (``escalations+ESC-2026-000001.1a2b3c4d5e@...``), so a reply is
-    threaded even when its subject was rewritten and its headers were dropped."""
+def reply_address(ticket: Ticket, person: User) -> str:
+    """Where ``person`` replies to mail about ``ticket``: the escalation address with the
+    reference and a signature of the ticket *and the person* in its local part
+    (``escalations+ESC-2026-000001.<16 hex>@...``). A reply threads even when its subject was
+    rewritten and its headers dropped, and posts as its sender only when the address was signed
+    for that sender: one taken from another person's mail is held for an agent."""
     local, _, domain = current_app.config["ESCALATION_ADDRESS"].partition("@")
-    return f"{local}+{ticket.reference}.{reply_signature(ticket.reference or '')}@{domain}"
+    reference = ticket.reference or ""
+    return f"{local}+{reference}.{reply_signature(reference, person.id)}@{domain}"
 
 
-def reply_signature(reference: str) -> str:
+def reply_signature(reference: str, person_id: int) -> str:
+    """16 hex digits binding the reference to the person the address was sent to."""
+    return _sign(f"reply:{reference}:{person_id}")[:16]
+
+
+def legacy_reply_signature(reference: str) -> str:
+    """The 10 hex digits of addresses sent before they named their person: they bind only the
+    ticket, and were only ever sent to its author."""
+    return _sign(reference)[:10]
+
+
+def _sign(text: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, reference.encode(), hashlib.sha256).hexdigest()[:10]
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def calendar() -> Calendar:
@@ -206,7 +220,7 @@ def mail_technician(
         template=template,
         ticket=ticket,
         link=external_url("escalations.ticket", reference=ticket.reference),
-        reply_to=reply_address(ticket),
+        reply_to=reply_address(ticket, technician),
         **context,
     )
 

@@ -56,12 +56,16 @@ def test_a_mail_opens_a_ticket_and_a_reply_threads_into_it(
     assert session.scalar(select(func.count()).select_from(Ticket)) == 1
     ticket = session.scalar(select(Ticket))
     assert ticket.model_number == "KDL-55W800C"
+    with runner.app.app_context():
+        from app.escalations.services import reply_address
+
+        address = reply_address(ticket, technician)  # type: ignore[arg-type]
     reply = mail(
         "tech.mail@example.com",
         f"Re: [{reference}] KDL-55W800C shuts down",
         "F5001 is open.\n\nOn Mon, support wrote:\n> Check F5001",
         Message_ID="<m2@example.com>",
-    )
+    ).replace(b"escalations@benchside.local", address.encode())
     assert ingest(runner, reply) == f"threaded {reference}"
     session.refresh(ticket)
     assert ticket.events[-1].body == "F5001 is open."
@@ -129,7 +133,7 @@ def test_replies_thread_by_their_address_and_bring_their_files(
     with runner.app.app_context():
         from app.escalations.services import reply_address
 
-        address = reply_address(ticket)
+        address = reply_address(ticket, technician)  # type: ignore[arg-type]
     # A client that rewrote the subject and dropped the headers: the address still threads it.
     reply = EmailMessage()
     reply["From"], reply["To"], reply["Subject"], reply["Message-ID"] = (
@@ -148,7 +152,7 @@ def test_replies_thread_by_their_address_and_bring_their_files(
     files = session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
     assert [(f.filename, f.content_type) for f in files] == [("board.png", "image/png")]
     assert "setup.jpg" in ticket.events[-1].body  # the refused one is said on the ticket
-    # A forged signature threads nothing: a new ticket is opened instead.
+    # A forged signature proves nothing: the mail is held for an agent.
     forged = mail(
         "tech.mail@example.com",
         "Another thing",
@@ -158,7 +162,7 @@ def test_replies_thread_by_their_address_and_bring_their_files(
         b"escalations@benchside.local",
         f"escalations+{reference}.0000000000@benchside.local".encode(),
     )
-    assert ingest(runner, forged).startswith("opened ESC-")
+    assert ingest(runner, forged) == f"held {reference}"
 
 
 def nested(depth: int) -> bytes:

@@ -57,6 +57,8 @@ def expected(person: str, action: str, tier: str) -> int:
         return 404
     if action in ("message", "not_solved"):
         return 403 if agent else 302
+    if action == "reply" and not agent:
+        return 302  # the form's plain answer: the technician's side writes a message
     if not agent:
         return 403
     if action == "note":

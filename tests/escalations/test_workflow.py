@@ -219,7 +219,7 @@ def test_mail_waits_out_a_mail_server_outage_and_goes_once(
     for reference in references:
         assert sum(reference in s for s in subjects) == 1
     reply_to = str(smtp_server.inbox.messages[0]["Reply-To"])
-    assert re.fullmatch(r"escalations\+ESC-\d{4}-\d{6}\.[0-9a-f]{10}@benchside\.local", reply_to)
+    assert re.fullmatch(r"escalations\+ESC-\d{4}-\d{6}\.[0-9a-f]{16}@benchside\.local", reply_to)
 
 
 def test_a_form_sent_after_the_sign_in_expired_survives_signing_in_again(

@@ -23,7 +23,7 @@ from app.auth import services as accounts
 from app.auth.models import Invitation, ServiceCentre, User
 from app.escalations import attachments
 from app.escalations import services as escalations
-from app.escalations.models import Attachment, Ticket
+from app.escalations.models import Attachment, InboundMail, Ticket
 from app.orders import services as orders
 from app.orders.models import DELIVERED, CartLine, Order, ReturnRequest
 from app.roles import Role
@@ -67,6 +67,7 @@ class World:
     invitation_token: str
     reset_token: str  # tech_a's
     api_token_id: int  # tech_a's, open
+    held_mail: InboundMail  # names the ticket, not proven to be tech_a's: an agent decides
 
     def user(self, role: Role) -> User:
         """The world's user of ``role`` (centre A's for technicians and managers)."""
@@ -153,6 +154,16 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         reset_token = accounts.make_reset_token(app.config["SECRET_KEY"], tech_a)
         accounts.issue_api_token(session, tech_a)
         [api_token] = accounts.api_tokens(session, tech_a)
+        held_mail = InboundMail(
+            message_id="<held@example.com>",
+            sender=tech_a.email,
+            raw=f"From: {tech_a.email}\r\nSubject: Re: [{ticket.reference}]\r\n"
+            "Message-ID: <held@example.com>\r\n\r\nMeasured again.\r\n".encode(),
+            received_at=ticket.created_at,
+            outcome="held",
+            ticket_id=ticket.id,
+        )
+        session.add(held_mail)
         session.commit()
     return World(
         centre_a=centre_a,
@@ -179,6 +190,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         invitation_token=invitation_token,
         reset_token=reset_token,
         api_token_id=api_token.id,
+        held_mail=held_mail,
     )
 
 

@@ -260,6 +260,12 @@ SAMPLES: dict[str, Sample] = {
     "escalations.assign": Sample(
         agent, lambda w: f"/escalations/{w.ticket.reference}/assign", lambda w: {"assignee": "me"}
     ),
+    "escalations.accept_mail": Sample(
+        agent, lambda w: f"/escalations/held/{w.held_mail.id}/accept"
+    ),
+    "escalations.reject_mail": Sample(
+        agent, lambda w: f"/escalations/held/{w.held_mail.id}/reject"
+    ),
     "escalations.reply": Sample(
         tech,
         lambda w: f"/escalations/{w.ticket.reference}/reply",
