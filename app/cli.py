@@ -167,6 +167,23 @@ def demo_load() -> None:
         click.echo(f"  {person.email:32} {person.password:24} {person.role.label}{note}")
 
 
+@outbox_cli.command("failed")
+@click.option("--retry", "retry_ids", type=int, multiple=True, help="Queue this message again.")
+def outbox_failed(retry_ids: tuple[int, ...]) -> None:
+    """List the mail the outbox gave up on (refused for good by the server), or queue some again."""
+    with session_factory().begin() as session:
+        for message_id in retry_ids:
+            done = outbox.try_again(session, message_id)
+            click.echo(f"{message_id}: {'queued again' if done else 'not a given-up message'}")
+        if retry_ids:
+            return
+        messages = outbox.given_up(session)
+        for m in messages:
+            click.echo(f"{m.id:>6}  {m.gave_up_at:%Y-%m-%d %H:%M}  {m.to_address}  {m.subject}")
+            click.echo(f"        {m.last_error}")
+        click.echo(f"{len(messages)} given up.")
+
+
 @outbox_cli.command("run")
 @click.option("--once", is_flag=True, help="Send what is due, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
@@ -189,8 +206,14 @@ def outbox_run(once: bool, interval: float, retry_now: bool) -> None:
             time.sleep(max(interval, 10.0))
             continue
         if once or report.sent or report.failed:
-            retry = " (will retry)" if report.failed else ""
-            click.echo(f"Sent {report.sent}, failed {report.failed}{retry}.")
+            retry = " (will retry)" if report.failed > report.gave_up else ""
+            gave_up = (
+                f"; gave up on {report.gave_up} the server refused for good "
+                "(`outbox failed` lists them)"
+                if report.gave_up
+                else ""
+            )
+            click.echo(f"Sent {report.sent}, failed {report.failed}{retry}{gave_up}.")
         if once:
             return
         time.sleep(interval)

@@ -25,6 +25,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Refusals the server called permanent (5xx) in a row; at the cap the outbox gives up.
+    refusals: Mapped[int] = mapped_column(default=0, server_default="0")
+    gave_up_at: Mapped[datetime | None] = mapped_column(index=True)
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} to {self.to_address!r} sent={self.sent_at is not None}>"

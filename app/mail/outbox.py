@@ -31,12 +31,16 @@ class SmtpSettings:
     password: str = ""
     sender: str = "Benchside <no-reply@benchside.local>"
     timeout: float = 10.0
+    # A 5xx can be a mail server's passing misconfiguration, so a message is refused this many
+    # times in a row before the outbox gives up on it (and admins see it).
+    give_up_after: int = 3
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
     sent: int
     failed: int
+    gave_up: int = 0
 
 
 def enqueue(
@@ -110,6 +114,34 @@ class _Connection:
             self.smtp = None
 
 
+def is_permanent(error: Exception) -> bool:
+    """Whether the server refused for good (SMTP 5xx) rather than for now (4xx, no answer)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return isinstance(error, ValueError | TypeError)  # a message the email package cannot write
+
+
+def describe(error: Exception) -> str:
+    """The server's own words where it gave some, for the person who reads the failed list."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{code} {_text(reply)} ({address})"
+            for address, (code, reply) in error.recipients.items()
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(error, ValueError | TypeError):
+        return f"Cannot be built: {type(error).__name__}: {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
 def backoff(attempts: int) -> timedelta:
     """Wait 1, 2, 4 ... minutes between attempts, at most an hour."""
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
@@ -123,34 +155,42 @@ def deliver_due(
     Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several workers on PostgreSQL never send
     the same message twice; SQLite has one writer and ignores the clause.
     """
-    sent = failed = 0
+    sent = failed = gave_up = 0
     connection = _Connection(settings)
     try:
         for _ in range(limit):
             outcome = _deliver_one(factory, connection, settings)
             if outcome is None:
                 break
-            if outcome:
+            if outcome == SENT:
                 sent += 1
             else:
                 failed += 1
-                if failed >= 3 and sent == 0:
+                gave_up += outcome == GAVE_UP
+                if failed >= 3 and sent == 0 and outcome == RETRY:
                     break  # the server is down; stop hammering it until the next run
     finally:
         connection.close()
-    return DeliveryReport(sent=sent, failed=failed)
+    return DeliveryReport(sent=sent, failed=failed, gave_up=gave_up)
+
+
+SENT, RETRY, GAVE_UP = "sent", "retry", "gave up"
 
 
 def _deliver_one(
     factory: sessionmaker[Session], connection: _Connection, settings: SmtpSettings
-) -> bool | None:
-    """Claim and send the next due message: True if sent, False if it failed, None if nothing
-    is due."""
+) -> str | None:
+    """Claim and send the next due message: ``SENT``, ``RETRY`` (it waits its backoff),
+    ``GAVE_UP`` (refused for good too often), or None if nothing is due."""
     with factory.begin() as session:
         now = utcnow()
         message = session.scalar(
             select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.gave_up_at.is_(None),
+                OutboxMessage.next_attempt_at <= now,
+            )
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -159,22 +199,46 @@ def _deliver_one(
             return None
         message.attempts += 1
         try:
-            email = build_email(message, settings.sender)
-        except (ValueError, TypeError) as exc:
-            # A message that cannot be written (a header the email package refuses) would fail
-            # the same way at every try: set it aside for a day rather than block the queue.
-            message.last_error = f"Cannot be built: {type(exc).__name__}: {exc}"[:2000]
-            message.next_attempt_at = now + timedelta(days=1)
-            return False
-        try:
-            connection.send(email)
-        except (OSError, smtplib.SMTPException) as exc:
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            connection.send(build_email(message, settings.sender))
+        except (OSError, smtplib.SMTPException, ValueError, TypeError) as exc:
+            message.last_error = describe(exc)[:2000]
+            if not is_permanent(exc):
+                message.refusals = 0
+                message.next_attempt_at = now + backoff(message.attempts)
+                return RETRY
+            message.refusals += 1
+            if message.refusals >= settings.give_up_after:
+                message.gave_up_at = now
+                return GAVE_UP
             message.next_attempt_at = now + backoff(message.attempts)
-            return False
+            return RETRY
         message.sent_at = now
         message.last_error = None
-        return True
+        message.refusals = 0
+        return SENT
+
+
+def given_up(session: Session, *, limit: int = 200) -> list[OutboxMessage]:
+    """Messages the outbox stopped trying, newest first: for an admin to read and act on."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.gave_up_at.is_not(None), OutboxMessage.sent_at.is_(None))
+            .order_by(OutboxMessage.gave_up_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def try_again(session: Session, message_id: int) -> bool:
+    """Put a given-up message back in the queue (the address was corrected, the server fixed).
+    False when it was not given up (sent meanwhile, or already back)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.gave_up_at.is_not(None))
+        .values(gave_up_at=None, refusals=0, next_attempt_at=utcnow())
+    )
+    return bool(result.rowcount)
 
 
 def retry_now(factory: sessionmaker[Session]) -> int:

@@ -85,3 +85,87 @@ def test_outbox_run_once_command(runner, session: Session, smtp_server: SmtpServ
     assert result.exit_code == 0, result.output
     assert "Sent 1, failed 0" in result.output
     assert len(smtp_server.inbox.messages) == 1
+
+
+def due_again(session: Session) -> None:
+    """Skip the backoff, as time passing would."""
+    for message in session.scalars(select(OutboxMessage)):
+        session.refresh(message)
+        message.next_attempt_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+
+
+def test_a_permanent_refusal_is_given_up_after_the_cap_and_listed(
+    session: Session, session_factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    smtp_server.inbox.refuse["gone@example.com"] = "550 5.1.1 No such user"
+    refused = queue(session, to="gone@example.com")
+    fine = queue(session, to="tech@example.com")
+    cap = settings(smtp_server).give_up_after
+    for round_ in range(1, cap + 1):
+        report = outbox.deliver_due(session_factory, settings(smtp_server))
+        assert report.gave_up == (1 if round_ == cap else 0)
+        due_again(session)
+    session.refresh(refused)
+    assert refused.gave_up_at is not None
+    assert refused.sent_at is None
+    assert refused.attempts == cap
+    assert "550" in (refused.last_error or "")
+    # Given up: never tried again, however often the worker runs.
+    assert outbox.deliver_due(session_factory, settings(smtp_server)).failed == 0
+    assert outbox.given_up(session) == [refused]
+    session.refresh(fine)
+    assert fine.sent_at is not None
+    assert [m["To"] for m in smtp_server.inbox.messages] == ["tech@example.com"]
+
+
+def test_a_passing_refusal_is_retried_without_end(
+    session: Session, session_factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    smtp_server.inbox.refuse["busy@example.com"] = "451 4.3.0 Try again later"
+    message = queue(session, to="busy@example.com")
+    for _ in range(settings(smtp_server).give_up_after + 2):
+        assert outbox.deliver_due(session_factory, settings(smtp_server)).gave_up == 0
+        due_again(session)
+    session.refresh(message)
+    assert message.gave_up_at is None
+    del smtp_server.inbox.refuse["busy@example.com"]
+    assert outbox.deliver_due(session_factory, settings(smtp_server)).sent == 1
+
+
+def test_a_given_up_message_can_be_sent_again(
+    session: Session, session_factory: sessionmaker[Session], smtp_server: SmtpServer
+) -> None:
+    smtp_server.inbox.refuse["gone@example.com"] = "550 5.1.1 No such user"
+    message = queue(session, to="gone@example.com")
+    for _ in range(settings(smtp_server).give_up_after):
+        outbox.deliver_due(session_factory, settings(smtp_server))
+        due_again(session)
+    assert outbox.given_up(session) == [message]
+    del smtp_server.inbox.refuse["gone@example.com"]  # the mailbox was made
+    assert outbox.try_again(session, message.id)
+    assert not outbox.try_again(session, message.id)  # once is enough
+    session.commit()
+    assert outbox.deliver_due(session_factory, settings(smtp_server)).sent == 1
+    assert outbox.given_up(session) == []
+
+
+def test_the_failed_command_lists_and_requeues(
+    runner, session: Session, session_factory: sessionmaker[Session], smtp_server: SmtpServer, app
+) -> None:
+    app.config["MAIL_PORT"] = smtp_server.port
+    smtp_server.inbox.refuse["gone@example.com"] = "550 5.1.1 No such user"
+    message = queue(session, to="gone@example.com")
+    outputs = []
+    for _ in range(settings(smtp_server).give_up_after):
+        outputs.append(runner.invoke(args=["outbox", "run", "--once"]).output)
+        due_again(session)
+    assert "gave up on 1" in outputs[-1]
+    listed = runner.invoke(args=["outbox", "failed"])
+    assert "gone@example.com" in listed.output
+    assert "550 5.1.1 No such user" in listed.output
+    assert "1 given up." in listed.output
+    requeued = runner.invoke(args=["outbox", "failed", "--retry", str(message.id)])
+    assert f"{message.id}: queued again" in requeued.output
+    session.refresh(message)
+    assert message.gave_up_at is None
