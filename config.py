@@ -111,6 +111,16 @@ class Config:
     # Tokens live as long as the sign-in session; an expiry mid-form is handled by re-rendering.
     WTF_CSRF_TIME_LIMIT = _env_int("WTF_CSRF_TIME_LIMIT_SECONDS", 8 * 3600)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+    # Catalogue releases: a .zip may unpack to at most this much, each file compressed at most
+    # RATIO times (checked before unpacking); a full snapshot that would delist more than this
+    # share of the listed parts needs confirming (--allow-drops, or the upload page's box).
+    RELEASE_MAX_BYTES = _env_int("RELEASE_MAX_BYTES", 512 * 1024 * 1024)
+    RELEASE_MAX_RATIO = _env_int("RELEASE_MAX_RATIO", 200)
+    RELEASE_MAX_DROP_SHARE = float(_env("RELEASE_MAX_DROP_SHARE", "0.05"))
+    # Diagnostic trees: a document over either limit is refused before it is parsed (the CLI,
+    # the editor's upload, the API's draft); a megabyte holds 500 nodes with long texts.
+    TREE_MAX_BYTES = _env_int("TREE_MAX_BYTES", 1024 * 1024)
+    TREE_MAX_NODES = _env_int("TREE_MAX_NODES", 500)
 
     # --- Security headers and request logs (app/security.py, app/request_log.py) -------------
     # Every response carries a strict Content-Security-Policy and the other security headers;

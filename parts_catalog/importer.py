@@ -58,6 +58,7 @@ from parts_catalog.release_files import (
     MODELS,
     PARTS,
     SUPERSESSIONS,
+    ArchiveLimits,
     FileSpec,
     Problems,
     ReleaseSource,
@@ -272,6 +273,7 @@ def import_release(
     label: str,
     imported_by: str | None = None,
     dry_run: bool = False,
+    limits: ArchiveLimits | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Validate the release at ``path`` and, unless ``dry_run``, add it as release ``label``.
@@ -289,7 +291,10 @@ def import_release(
         problems.add(
             "", None, None, f"a release labelled {label!r} exists already; labels are for ever"
         )
-    source = ReleaseSource(path, problems)
+    source = ReleaseSource(path, problems, limits)
+    if source.refused:
+        source.close()
+        raise InvalidRelease(problems.all())
     report = ImportReport(label=label, dry_run=dry_run)
     repeated: dict[str, int] = {}  # rows per file that repeat a current version unchanged
     savepoint = session.begin_nested()

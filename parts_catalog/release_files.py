@@ -8,7 +8,10 @@ importer's. Problems are collected, never raised one at a time, so a report name
 from __future__ import annotations
 
 import csv
+import io
 import zipfile
+import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,24 +116,97 @@ class Problems:
         return list(self.items)
 
 
+MiB = 1 << 20
+#: No release line comes near this; a longer one is not a CSV row (or is a zip bomb's one line).
+MAX_LINE_BYTES = MiB
+#: Finder's resource forks, added to every zip made on a Mac: skipped, not refused.
+_MAC_FORKS = "__MACOSX/"
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What a release archive may unpack to, checked from its directory before anything is
+    unpacked, and again by counting while its files are read (a directory can lie)."""
+
+    max_bytes: int = 512 * MiB
+    #: Uncompressed over compressed size of one file; CSV compresses 5 to 20 times.
+    max_ratio: int = 200
+    max_members: int = 32
+    #: Files smaller than this are never refused for their ratio: they cannot be a bomb.
+    ratio_from_bytes: int = MiB
+
+
+class _ArchiveOverrun(Exception):
+    """A file of the archive unpacked to more than its directory said, or past the limit."""
+
+
+class _Counted(io.RawIOBase):
+    """An archive member's bytes, counted against what its directory entry declared and the
+    archive's total budget."""
+
+    def __init__(self, raw: IO[bytes], declared: int, budget: list[int]) -> None:
+        self._raw, self._left, self._budget = raw, declared, budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        self._left -= len(data)
+        self._budget[0] -= len(data)
+        if self._left < 0 or self._budget[0] < 0:
+            raise _ArchiveOverrun()
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _odd_member(name: str) -> str | None:
+    """Why an archive member's name is refused, if it is."""
+    parts = name.rstrip("/").split("/")
+    if (
+        name.startswith("/")
+        or "\\" in name
+        or any(p in ("", ".", "..") for p in parts)
+        or any(not c.isprintable() for c in name)
+        or ":" in parts[0]
+    ):
+        return "a release archive holds plain file names, at most in one folder"
+    if len(parts) > 2:
+        return (
+            "folders inside folders are not allowed; put the CSV files at the top or in one folder"
+        )
+    return None
+
+
 class ReleaseSource:
     """The CSV files of one release, from a directory or a zip archive."""
 
-    def __init__(self, path: Path, problems: Problems) -> None:
+    def __init__(self, path: Path, problems: Problems, limits: ArchiveLimits | None = None) -> None:
         self.path = path
         self._problems = problems
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, str] = {}
+        self._declared: dict[str, int] = {}
+        self._limits = limits or ArchiveLimits()
+        self._budget = [self._limits.max_bytes]
+        #: The archive was refused from its directory: none of it is to be read.
+        self.refused = False
         if path.is_dir():
             self._members = {p.name: str(p) for p in path.iterdir() if p.suffix == ".csv"}
         elif path.is_file() and zipfile.is_zipfile(path):
-            self._zip = zipfile.ZipFile(path)
-            for info in self._zip.infolist():
-                name = Path(info.filename).name
-                if name.endswith(".csv") and not info.is_dir():
-                    if name in self._members:
-                        problems.add(name, None, None, "appears twice in the archive")
-                    self._members[name] = info.filename
+            try:
+                self._zip = zipfile.ZipFile(path)
+                self._check_archive(self._zip)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+                problems.add(path.name, None, None, f"is a damaged zip archive ({exc})")
+                self.refused = True
+            if self.refused:
+                self._members = {}
+                return
         elif path.exists():
             problems.add(path.name, None, None, "is neither a directory nor a .zip archive")
         else:
@@ -141,6 +217,57 @@ class ReleaseSource:
                 name, None, None, f"is not a release file (expected {', '.join(sorted(known))})"
             )
 
+    def _check_archive(self, archive: zipfile.ZipFile) -> None:
+        """Refuse, from the archive's directory alone, what would unpack too much or oddly."""
+        limits, problems = self._limits, self._problems
+        infos = [i for i in archive.infolist() if not i.filename.startswith(_MAC_FORKS)]
+        if len(infos) > limits.max_members:
+            problems.add(
+                self.path.name,
+                None,
+                None,
+                f"holds {len(infos)} files; a release archive holds at most {limits.max_members}",
+            )
+            self.refused = True
+            return
+        total = 0
+        for info in infos:
+            why = _odd_member(info.filename)
+            if why is not None:
+                problems.add(self.path.name, None, None, f"{info.filename!r}: {why}")
+                self.refused = True
+                continue
+            if info.is_dir():
+                continue
+            name = Path(info.filename).name
+            total += info.file_size
+            if (
+                info.file_size >= limits.ratio_from_bytes
+                and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+            ):
+                problems.add(
+                    name,
+                    None,
+                    None,
+                    f"is compressed more than {limits.max_ratio} times (a zip bomb?); "
+                    "nothing was unpacked",
+                )
+                self.refused = True
+            if name.endswith(".csv"):
+                if name in self._members:
+                    problems.add(name, None, None, "appears twice in the archive")
+                self._members[name] = info.filename
+                self._declared[name] = info.file_size
+        if total > limits.max_bytes:
+            problems.add(
+                self.path.name,
+                None,
+                None,
+                f"unpacks to {total / MiB:,.1f} MB, more than the {limits.max_bytes / MiB:,.1f} "
+                "MB a release may unpack to (RELEASE_MAX_BYTES); nothing was unpacked",
+            )
+            self.refused = True
+
     def has(self, name: str) -> bool:
         return name in self._members
 
@@ -148,7 +275,12 @@ class ReleaseSource:
     def open(self, name: str) -> Iterator[IO[bytes]]:
         """The file's bytes: lines are hashed as bytes and decoded only when they are parsed."""
         member = self._members[name]
-        raw: IO[bytes] = self._zip.open(member) if self._zip else open(member, "rb")  # noqa: SIM115
+        raw: IO[bytes]
+        if self._zip is not None:
+            counted = _Counted(self._zip.open(member), self._declared[name], self._budget)
+            raw = io.BufferedReader(counted, buffer_size=1 << 16)
+        else:
+            raw = open(member, "rb")  # noqa: SIM115
         try:
             yield raw
         finally:
@@ -180,11 +312,59 @@ def _decode(data: bytes) -> str:
         raise _Undecodable() from None
 
 
+class _LineTooLong(Exception):
+    pass
+
+
+class _Lines:
+    """A file's lines, in chunks of about ``chunk_bytes``; none may be longer than
+    ``MAX_LINE_BYTES``. ``readlines`` would hold a line of any length whole: a zip bomb's
+    one line of gigabytes."""
+
+    def __init__(self, raw: IO[bytes], chunk_bytes: int) -> None:
+        self._raw = raw
+        self._size = max(chunk_bytes, 1)
+        self._rest = b""
+        self._spare: deque[bytes] = deque()
+
+    def chunk(self) -> list[bytes]:
+        """The next lines (the file's last may lack a line break); empty at the end."""
+        if self._spare:
+            lines = list(self._spare)
+            self._spare.clear()
+            return lines
+        while True:
+            data = self._raw.read(self._size)
+            if not data:
+                rest, self._rest = self._rest, b""
+                return [rest] if rest else []
+            data = self._rest + data
+            cut = data.rfind(b"\n") + 1
+            self._rest = data[cut:]
+            if cut:
+                # Split at b"\n" only, as readlines does (bytes.splitlines also splits at \r).
+                lines = io.BytesIO(data[:cut]).readlines()
+                if cut > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
+                    raise _LineTooLong()
+                return lines
+            if len(self._rest) > MAX_LINE_BYTES:
+                raise _LineTooLong()
+
+    def next_line(self) -> bytes | None:
+        """One more line, for a record that runs over several."""
+        if not self._spare:
+            self._spare.extend(self.chunk())
+        return self._spare.popleft() if self._spare else None
+
+    def unread(self, lines: list[bytes]) -> None:
+        self._spare.extendleft(reversed(lines))
+
+
 class _Quoted:
     """Reads a record that holds quotes with the csv module, which may take further lines
     (a quoted field can run over several); counts every line it takes."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    def __init__(self, handle: _Lines) -> None:
         self._handle = handle
         #: Lines already read from the file, to take continuation lines from first.
         self.chunk: Iterator[bytes] = iter(())
@@ -200,7 +380,9 @@ class _Quoted:
         if self._pending is not None:
             data, self._pending = self._pending, None
         else:
-            data = next(self.chunk, None) or next(self._handle)
+            data = next(self.chunk, None) or self._handle.next_line()
+            if data is None:
+                raise StopIteration
             self.extra_lines += 1
         text = _decode(data)
         self._raw.append(text)
@@ -240,9 +422,10 @@ def read_rows(
         return
     line = 0
     try:
-        with source.open(spec.name) as handle:
+        with source.open(spec.name) as raw:
+            handle = _Lines(raw, chunk_bytes)
             quoted = _Quoted(handle)
-            first = next(handle, None)
+            first = handle.next_line()
             if first is None:
                 problems.add(spec.name, 1, None, "is empty: expected a header row")
                 return
@@ -335,7 +518,7 @@ def read_rows(
             # Millions of lines: read in chunks, and where a chunk holds no quotes, hash and look
             # up its lines in maps (the loop runs in C), parsing only the lines that differ.
             pop = unchanged.pop
-            while chunk := handle.readlines(chunk_bytes):
+            while chunk := handle.chunk():
                 base = line
                 if b'"' not in b"".join(chunk):
                     # One probe of the digests per line, which also takes a repeated one out.
@@ -365,6 +548,23 @@ def read_rows(
         )
     except csv.Error as exc:
         problems.add(spec.name, max(line, 1), None, f"is not well-formed CSV: {exc}")
+    except _LineTooLong:
+        problems.add(
+            spec.name,
+            line + 1,
+            None,
+            f"has a line longer than {MAX_LINE_BYTES:,} bytes; nothing after it was read",
+        )
+    except _ArchiveOverrun:
+        problems.add(
+            spec.name,
+            None,
+            None,
+            "unpacks to more than the archive's directory says, or past the limit; "
+            "the archive is damaged or forged, nothing more was read",
+        )
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        problems.add(spec.name, None, None, f"is damaged in the archive ({exc})")
 
 
 class _RowReport:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from app.catalog.importing import archive_limits
 from app.db import session_factory
 from app.search.commands import update_index
 from parts_catalog import documents, services
@@ -36,7 +37,12 @@ def import_command(path: Path, label: str, dry_run: bool, skip_index: bool) -> N
     try:
         with session_factory().begin() as session:
             report = import_release(
-                session, path=path, label=label, dry_run=dry_run, progress=progress
+                session,
+                path=path,
+                label=label,
+                dry_run=dry_run,
+                limits=archive_limits(),
+                progress=progress,
             )
     except InvalidRelease as exc:
         for problem in exc.problems:

@@ -15,6 +15,7 @@ from app.access import form_page, roles, signed_in
 from app.catalog import bp
 from app.catalog.chain import columns
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
+from app.catalog.importing import archive_limits
 from app.db import get_session, session_factory
 from app.orders import services as orders
 from app.roles import Role
@@ -139,7 +140,9 @@ def _save_upload(form: ReleaseUploadForm, folder: Path) -> Path:
     """Put the uploaded files where the importer can read them: the .zip, or a folder of CSVs."""
     files = [f for f in form.files.data if f and f.filename]
     if len(files) == 1 and files[0].filename.lower().endswith(".zip"):
-        target = folder / "release.zip"
+        # Problems name the archive as its sender called it.
+        name = secure_filename(files[0].filename)
+        target = folder / (name if name.lower().endswith(".zip") else "release.zip")
         files[0].save(target)
         return target
     for upload in files:
@@ -166,6 +169,7 @@ def upload() -> ResponseReturnValue:
                 label=form.label.data or "",
                 imported_by=current_user.email,
                 dry_run=bool(form.dry_run.data),
+                limits=archive_limits(),
             )
         except InvalidRelease as exc:
             problems = [str(p) for p in exc.problems]
