@@ -1,13 +1,12 @@
 """A picture of a tree: nodes laid out in layers from the start, edges labelled with the answer
-that follows them, problem nodes marked. Laid out by networkx (depth from the start as layers),
-drawn as SVG by the template, so every node is a link and no Graphviz binary is needed."""
+that follows them, problem nodes marked. Layers are the depth from the start (a breadth-first
+walk); the template draws SVG, so every node is a link and no Graphviz binary is needed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-import networkx as nx
 
 from diagnostics.trees import CHOICE, MEASURE, Tree
 
@@ -57,17 +56,22 @@ def _edges(tree: Tree) -> Iterable[tuple[str, str, str]]:
 
 
 def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
-    graph = nx.DiGraph()
-    graph.add_nodes_from(tree.nodes)
+    # Every node, then every name a "next" gives that is not a node (drawn as missing).
+    nodes: dict[str, None] = dict.fromkeys(tree.nodes)
+    successors: dict[str, list[str]] = {}
+    predecessors: dict[str, list[str]] = {}
     labels: dict[tuple[str, str], list[str]] = {}
     for source, target, label in _edges(tree):
-        graph.add_edge(source, target)
+        nodes.setdefault(target)
+        if (source, target) not in labels:
+            successors.setdefault(source, []).append(target)
+            predecessors.setdefault(target, []).append(source)
         labels.setdefault((source, target), []).append(label)
     # Layers: shortest distance from the start; nodes it cannot reach go in a last row.
-    depth = nx.single_source_shortest_path_length(graph, tree.start) if tree.start in graph else {}
+    depth = _depths(tree.start, successors) if tree.start in nodes else {}
     bottom = max(depth.values(), default=-1) + 1
     rows: dict[int, list[str]] = {}
-    for node_id in graph.nodes:
+    for node_id in nodes:
         rows.setdefault(depth.get(node_id, bottom), []).append(node_id)
     position: dict[str, tuple[float, float]] = {}
     widest = max((len(r) for r in rows.values()), default=1)
@@ -75,7 +79,7 @@ def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
     for layer, members in sorted(rows.items()):
         row_width = len(members) * NODE_W + (len(members) - 1) * GAP_X
         left = (width - row_width) / 2
-        for i, node_id in enumerate(sorted(members, key=_order(graph, position))):
+        for i, node_id in enumerate(sorted(members, key=_order(predecessors, position))):
             position[node_id] = (left + i * (NODE_W + GAP_X), MARGIN + layer * (NODE_H + GAP_Y))
     boxes = []
     for node_id, (x, y) in position.items():
@@ -109,11 +113,25 @@ def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
     return Picture(width, height, boxes, edges)
 
 
-def _order(graph: nx.DiGraph, placed: dict[str, tuple[float, float]]):  # type: ignore[no-untyped-def]
+def _depths(start: str, successors: dict[str, list[str]]) -> dict[str, int]:
+    depth = {start: 0}
+    queue = deque([start])
+    while queue:
+        node_id = queue.popleft()
+        for child in successors.get(node_id, []):
+            if child not in depth:
+                depth[child] = depth[node_id] + 1
+                queue.append(child)
+    return depth
+
+
+def _order(
+    predecessors: dict[str, list[str]], placed: dict[str, tuple[float, float]]
+) -> Callable[[str], tuple[float, str]]:
     """Children under their parents: sort a row by the mean x of the nodes pointing at it."""
 
     def key(node_id: str) -> tuple[float, str]:
-        xs = [placed[p][0] for p in graph.predecessors(node_id) if p in placed]
+        xs = [placed[p][0] for p in predecessors.get(node_id, []) if p in placed]
         return (sum(xs) / len(xs) if xs else 0.0, node_id)
 
     return key
