@@ -150,7 +150,8 @@ class Invitation(Base):
 
 
 class LoginFailure(Base):
-    """A failed sign-in. Successes are never recorded, so colleagues cannot lock each other out."""
+    """A sign-in attempt: written before its password is checked (the throttle counts it), kept
+    if it fails. A success deletes it, so colleagues cannot lock each other out."""
 
     __tablename__ = "login_failures"
 
