@@ -129,6 +129,7 @@ def save_draft(
     based_on: str | None,
     by: str | None,
     action: str = "saved",
+    limits: trees.Limits = trees.DEFAULT_LIMITS,
 ) -> Saved:
     """Save ``document`` as the tree's draft (created from the published revision when there is
     none) and say what keeps it from being published.
@@ -137,11 +138,15 @@ def save_draft(
     draft per tree), so of two saves based on the same version exactly one succeeds, whatever
     the timing.
 
-    :raises InvalidTree: when the document is malformed (every problem named; nothing saved).
+    :raises InvalidTree: when the document is malformed (every problem named; nothing saved),
+        or has more nodes than ``limits`` allow (before it is parsed).
     :raises VersionRequired: when the tree exists and ``based_on`` is missing.
     :raises StaleDraft: when ``based_on`` is not the current version.
     """
-    tree, problems = trees.parse(document)
+    crowded = trees.too_many_nodes(document, limits)
+    if crowded is not None:
+        raise InvalidTree([crowded])
+    tree, problems = trees.parse(document, max_nodes=limits.max_nodes)
     if tree is not None and tree.id != tree_id:
         problems = [
             *problems,
@@ -209,7 +214,7 @@ def _newest(session: Session, tree_id: str) -> TreeRevision | None:
 
 
 def problems_of(session: Session, revision: TreeRevision) -> list[Problem]:
-    tree, problems = trees.parse(revision.document)
+    tree, problems = trees.parse(revision.document, max_nodes=None)
     if tree is None:
         return problems
     return problems + services.check(session, tree, publishing=revision.status != PUBLISHED)

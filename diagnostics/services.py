@@ -63,14 +63,20 @@ def lock_publishing(session: Session) -> None:
 
 
 def examine(
-    text: str, *, name: str = "", session: Session | None = None, publishing: bool = False
+    text: str,
+    *,
+    name: str = "",
+    session: Session | None = None,
+    publishing: bool = False,
+    limits: trees.Limits = trees.DEFAULT_LIMITS,
 ) -> tuple[Tree | None, list[Problem]]:
     """Every problem of a tree's YAML or JSON text, at once: its structure, its graph, and
-    with a ``session`` its parts (and, ``publishing``, clashing codes)."""
-    document, problems = trees.load_text(text, name=name)
+    with a ``session`` its parts (and, ``publishing``, clashing codes). A text over ``limits``
+    is refused before it is parsed."""
+    document, problems = trees.load_text(text, name=name, limits=limits)
     if document is None:
         return None, problems
-    tree, problems = trees.parse(document)
+    tree, problems = trees.parse(document, max_nodes=limits.max_nodes)
     if tree is None:
         return None, problems
     if session is None:
@@ -84,12 +90,12 @@ def examine(
     return tree, problems
 
 
-def read(text: str, *, name: str = "") -> Tree:
+def read(text: str, *, name: str = "", limits: trees.Limits = trees.DEFAULT_LIMITS) -> Tree:
     """Parse and check a tree's text on its own (no database).
 
     :raises InvalidTree: naming every problem.
     """
-    tree, problems = examine(text, name=name)
+    tree, problems = examine(text, name=name, limits=limits)
     if tree is None or problems:
         raise InvalidTree(problems)
     return tree
@@ -137,15 +143,21 @@ def check(session: Session, tree: Tree, *, publishing: bool) -> list[Problem]:
 
 
 def import_tree(
-    session: Session, text: str, *, by: str | None, publish: bool = False
+    session: Session,
+    text: str,
+    *,
+    by: str | None,
+    publish: bool = False,
+    limits: trees.Limits = trees.DEFAULT_LIMITS,
 ) -> TreeRevision:
     """Store ``text`` as the next revision of its tree (a draft, or published).
 
-    :raises InvalidTree: naming every problem; nothing is stored.
+    :raises InvalidTree: naming every problem (a text over ``limits`` unparsed); nothing is
+        stored.
     """
     if publish:
         lock_publishing(session)
-    tree, problems = examine(text, session=session, publishing=publish)
+    tree, problems = examine(text, session=session, publishing=publish, limits=limits)
     if tree is None or problems:
         raise InvalidTree(problems)
     existing = session.scalar(
@@ -300,7 +312,7 @@ def _models_overlap(session: Session, a: Tree, b: Tree) -> bool:
 
 
 def tree_of(revision: TreeRevision) -> Tree:
-    tree, problems = trees.parse(revision.document)
+    tree, problems = trees.parse(revision.document, max_nodes=None)  # stored: checked then
     if tree is None:  # stored trees were validated; a failure here is a bug
         raise InvalidTree(problems)
     return tree

@@ -25,7 +25,8 @@ KINDS = QUESTIONS + TERMINALS
 _SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,74}")
 # No dots: problems name their place as nodes.<id>.<field>.
 _NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
-MAX_NODES = 500
+MAX_NODES = 500  # TREE_MAX_NODES by default
+MAX_BYTES = 1024 * 1024  # TREE_MAX_BYTES by default: 500 nodes with long texts fit
 _TOP_KEYS = (
     "id",
     "title",
@@ -150,6 +151,17 @@ class Tree:
     broken: frozenset[str] = frozenset()  # node ids that have problems of their own
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How big a tree document may be. Checked before it is parsed: a document of megabytes
+    would hold a worker for a minute, and nothing that big is a tree a technician can walk."""
+
+    max_bytes: int = MAX_BYTES
+    max_nodes: int = MAX_NODES
+
+
+DEFAULT_LIMITS = Limits()
+
 # --- reading -------------------------------------------------------------------------------------
 
 
@@ -163,8 +175,44 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list[Problem]]:
-    """A YAML or JSON document (JSON is YAML); a syntax error is named with line and column."""
+def too_big(size: int, limits: Limits, *, name: str = "") -> Problem | None:
+    """The problem with a document of ``size`` bytes, if it is over the limit."""
+    if size <= limits.max_bytes:
+        return None
+    return Problem(
+        name.strip().rstrip(":"),
+        f"{size:,} bytes; a tree may have at most {limits.max_bytes:,} bytes (TREE_MAX_BYTES)",
+    )
+
+
+def too_many_nodes(document: dict[str, Any], limits: Limits) -> Problem | None:
+    """The problem with a document's number of nodes, if it is over the limit (counted
+    before anything else is read of it)."""
+    nodes = document.get("nodes")
+    if isinstance(nodes, dict) and len(nodes) > limits.max_nodes:
+        return _node_count_problem(limits)
+    return None
+
+
+def _node_count_problem(limits: Limits) -> Problem:
+    return Problem(
+        "nodes",
+        f"more than {limits.max_nodes} nodes; a tree may have at most {limits.max_nodes} "
+        "(TREE_MAX_NODES)",
+    )
+
+
+def load_text(
+    text: str, *, name: str = "", limits: Limits = DEFAULT_LIMITS
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A YAML or JSON document (JSON is YAML); a syntax error is named with line and column.
+    A document over ``limits`` is refused before it is parsed."""
+    # A character is at least one byte: most documents are judged without encoding them.
+    if len(text) > limits.max_bytes:
+        return None, [_oversized(text, limits, name)]
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        return None, [_oversized(text, limits, name)]
     document: Any
     try:
         # JSON is read as JSON: YAML 1.1 takes a number such as 1e-05 (how JSON writes 0.00001)
@@ -175,10 +223,13 @@ def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list
     except RecursionError:
         return None, [Problem(name, "nested too deeply to be a tree")]
     else:
+        if isinstance(document, dict) and (crowded := too_many_nodes(document, limits)):
+            return None, [crowded]
         return _checked(document, name)
     try:
-        if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text, Loader=_Loader)):
-            return None, [Problem(name, "anchors and aliases (*name) are not allowed in a tree")]
+        refused = _prescan(text, limits)
+        if refused is not None:
+            return None, [refused if refused.where else Problem(name, refused.message)]
         document = yaml.load(text, Loader=_Loader)  # nosec B506  # _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -191,6 +242,29 @@ def load_text(text: str, *, name: str = "") -> tuple[dict[str, Any] | None, list
     except ValueError:  # a scalar its constructor cannot take: an integer of 5,000 digits
         return None, [Problem(name, "not valid YAML or JSON: a value cannot be read")]
     return _checked(document, name)
+
+
+def _oversized(text: str, limits: Limits, name: str) -> Problem:
+    problem = too_big(len(text.encode("utf-8", "surrogatepass")), limits, name=name)
+    assert problem is not None
+    return problem
+
+
+def _prescan(text: str, limits: Limits) -> Problem | None:
+    """What makes YAML unfit to load, from its tokens alone: an alias (a few lines can expand
+    to gigabytes), or more nodes than the limit, counted as keys ``kind`` (each node has one)
+    and stopping there, before a mapping is built."""
+    kinds = 0
+    key = False
+    for token in yaml.scan(text, Loader=_Loader):
+        if isinstance(token, yaml.AliasToken):
+            return Problem("", "anchors and aliases (*name) are not allowed in a tree")
+        if key and isinstance(token, yaml.ScalarToken) and token.value == "kind":
+            kinds += 1
+            if kinds > limits.max_nodes:
+                return _node_count_problem(limits)
+        key = isinstance(token, yaml.KeyToken)
+    return None
 
 
 def _checked(document: Any, name: str) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -260,10 +334,12 @@ class _Reader:
             self.add(where, f"at most {limit} characters")
 
 
-def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
+def parse(
+    document: dict[str, Any], *, max_nodes: int | None = MAX_NODES
+) -> tuple[Tree | None, list[Problem]]:
     """The tree a document describes (``None`` when its id, title, start or nodes are missing)
     and every structural problem in it; nodes with problems are left out of ``nodes`` and named
-    in ``broken``."""
+    in ``broken``. ``max_nodes=None`` reads a stored tree whatever the limit is today."""
     try:
         json.dumps(document, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
@@ -296,8 +372,8 @@ def parse(document: dict[str, Any]) -> tuple[Tree | None, list[Problem]]:
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         r.add("nodes", "“nodes” is missing or empty: a mapping of node id to node")
     else:
-        if len(raw_nodes) > MAX_NODES:
-            r.add("nodes", f"at most {MAX_NODES} nodes in one tree")
+        if max_nodes is not None and len(raw_nodes) > max_nodes:
+            r.add("nodes", f"at most {max_nodes} nodes in one tree")
             return None, r.problems
         for node_id, raw in raw_nodes.items():
             seen = len(r.problems)

@@ -13,9 +13,10 @@ from marshmallow import Schema, fields, validate
 from app.access import roles, signed_in
 from app.api import bp
 from app.db import get_session, session_factory
+from app.diagnose.documents import tree_limits
 from app.roles import Role
 from app.search import indexing
-from diagnostics import authoring, services
+from diagnostics import authoring, services, trees
 from diagnostics.errors import InvalidTree
 from diagnostics.models import PUBLISHED, TreeRevision
 
@@ -88,6 +89,15 @@ def put_draft(tree_id: str) -> ResponseReturnValue:
     """Save the tree document as the draft. ``If-Match`` names the version it was based on;
     409 when stale (the stored version is in the answer), 422 when malformed. A well-formed
     but invalid draft is saved and says why it cannot be published."""
+    limits = tree_limits()
+    # Refused before the body is read whole or parsed (a length the client states is trusted
+    # to be too big; one not stated is measured).
+    size = request.content_length
+    if size is None or size <= limits.max_bytes:
+        size = len(request.get_data(cache=True))
+    refused = trees.too_big(size, limits)
+    if refused is not None:
+        return jsonify(error="Payload too large", message=f"{refused}."), 413
     document = request.get_json(silent=True)
     if not isinstance(document, dict):
         return jsonify(error="Not accepted", message="Send the tree document as JSON."), 422
@@ -99,6 +109,7 @@ def put_draft(tree_id: str) -> ResponseReturnValue:
             document,
             based_on=request.headers.get("If-Match"),
             by=current_user.email,
+            limits=limits,
         )
     except authoring.StaleDraft as exc:
         session.rollback()

@@ -25,6 +25,7 @@ from app.authoring.forms import (
 )
 from app.authoring.picture import draw
 from app.db import get_session, session_factory
+from app.diagnose.documents import tree_limits
 from app.roles import Role
 from app.search import indexing
 from diagnostics import authoring, services, trees, walk
@@ -89,7 +90,7 @@ def _editor(
     session = get_session()
     revision = authoring.working_copy(session, tree_id)
     document = revision.document
-    tree, _parse_problems = trees.parse(document)
+    tree, _parse_problems = trees.parse(document, max_nodes=None)
     problems = authoring.problems_of(session, revision)
     marked = {_node_of(p) for p in problems} - {None}
     picture = draw(tree, marked) if tree else None  # type: ignore[arg-type]
@@ -191,7 +192,13 @@ def _save(
     session = get_session()
     try:
         saved = authoring.save_draft(
-            session, tree_id, document, based_on=version, by=current_user.email, action=action
+            session,
+            tree_id,
+            document,
+            based_on=version,
+            by=current_user.email,
+            action=action,
+            limits=tree_limits(),
         )
     except authoring.StaleDraft as exc:
         session.rollback()
@@ -354,7 +361,7 @@ def try_it(tree_id: str) -> ResponseReturnValue:
     """Walk the draft without recording anything: the answers travel in the address."""
     session = get_session()
     revision = authoring.working_copy(session, tree_id)
-    tree, _problems = trees.parse(revision.document)
+    tree, _problems = trees.parse(revision.document, max_nodes=None)
     if tree is None or tree.start not in tree.nodes:
         flash("The draft cannot be walked yet: fix the problems in the report first.", "error")
         return redirect(url_for("authoring.editor", tree_id=tree_id))
@@ -413,11 +420,19 @@ def upload(tree_id: str) -> ResponseReturnValue:
     if not form.validate():
         flash(" ".join(form.file.errors) or "Choose a file to upload.", "error")
         return redirect(url_for("authoring.editor", tree_id=tree_id))
+    limits = tree_limits()
+    name = f"{form.file.data.filename}: "
+    # One byte more than the limit is enough to refuse it, without reading the rest.
+    data = form.file.data.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        form.file.data.seek(0, 2)
+        size = form.file.data.tell()
+        return _editor(tree_id, status=422, refused=[trees.too_big(size, limits, name=name)])
     try:
-        text = form.file.data.read().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return _editor(tree_id, status=422, refused=[Problem("", "the file is not UTF-8 text")])
-    document, problems = trees.load_text(text, name=f"{form.file.data.filename}: ")
+    document, problems = trees.load_text(text, name=name, limits=limits)
     if document is None:
         return _editor(tree_id, status=422, refused=problems)
     return _save(tree_id, document, form.version.data, action="uploaded")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
 
 from app.roles import Role
 from diagnostics.models import DiagnosticSession
 from diagnostics.services import Estimate, PartLine, WalkState
-from diagnostics.trees import CHOICE, MEASURE, Node
+from diagnostics.trees import CHOICE, MEASURE, Limits, Node
 from diagnostics.walk import Step
 from parts_catalog.documents import amount, resolution_document
 
@@ -33,6 +33,12 @@ def require_change(walk_session: DiagnosticSession) -> None:
             "This walk belongs to another service centre: you can read it by its link, and "
             "start your own from Diagnose.",
         )
+
+
+def tree_limits() -> Limits:
+    """How big a tree document may be (TREE_MAX_BYTES, TREE_MAX_NODES)."""
+    config = current_app.config
+    return Limits(max_bytes=config["TREE_MAX_BYTES"], max_nodes=config["TREE_MAX_NODES"])
 
 
 def labour_rate() -> Decimal | None:

@@ -67,6 +67,21 @@ def _with_retries(engine: Engine, publish: Callable[[Session], None]) -> str:
     raise AssertionError("unreachable")
 
 
+def _run(
+    engine: Engine,
+    start: threading.Barrier,
+    name: str,
+    publish: Callable[[Session], None],
+    results: dict[str, str],
+    errors: list[BaseException],
+) -> None:
+    try:
+        start.wait(10)
+        results[name] = _with_retries(engine, publish)
+    except BaseException as exc:
+        errors.append(exc)
+
+
 @pytest.mark.usefixtures("committed")
 def test_two_clashing_trees_published_at_once_one_wins(engine: Engine) -> None:
     outcomes: list[list[str]] = []
@@ -87,16 +102,9 @@ def test_two_clashing_trees_published_at_once_one_wins(engine: Engine) -> None:
         def by_draft(session: Session, tree_id: str = second) -> None:
             authoring.publish(session, tree_id, by="eng")
 
-        def run(name: str, publish: Callable[[Session], None]) -> None:
-            try:
-                start.wait(10)
-                results[name] = _with_retries(engine, publish)
-            except BaseException as exc:
-                errors.append(exc)
-
         threads = [
-            threading.Thread(target=run, args=(first, by_import)),
-            threading.Thread(target=run, args=(second, by_draft)),
+            threading.Thread(target=_run, args=(engine, start, first, by_import, results, errors)),
+            threading.Thread(target=_run, args=(engine, start, second, by_draft, results, errors)),
         ]
         for t in threads:
             t.start()
