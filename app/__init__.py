@@ -46,6 +46,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     register_template_globals(app)
+    db.register_commit_point(app)  # last: its hook runs before every other after_request
     return app
 
 

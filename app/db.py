@@ -1,6 +1,11 @@
-"""The engine, and one SQLAlchemy session per request, closed in teardown.
+"""The engine, and one SQLAlchemy session per request: committed in one place, closed in teardown.
 
-Views commit once on success; anything uncommitted is rolled back when the session closes.
+The commit point (Indico's request handler does the same): when the view has answered with a
+success (a status below 400, redirects included), the request's session is committed once, before
+any other ``after_request`` hook sees the response; an error status, or an exception anywhere,
+rolls everything back. Views and services never commit; a view that must keep something although
+it answers with an error (a failed sign-in counted, a draft kept beside a refused form) says so
+with ``keep_on_error()``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.wrappers import Response
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -57,6 +63,29 @@ def get_session() -> Session:
         g.db_session = session_factory()()
     session: Session = g.db_session
     return session
+
+
+def keep_on_error() -> None:
+    """Commit this request's work even though it answers with an error status."""
+    g.db_keep_on_error = True
+
+
+def register_commit_point(app: Flask) -> None:
+    """Commit after a successful view (see the module's docstring). Registered after every
+    other ``after_request`` hook, so that it runs first: a failed commit is the request's
+    failure (a 500 page, logged as such), never a success logged before the write was lost."""
+    app.after_request(_commit_or_roll_back)
+
+
+def _commit_or_roll_back(response: Response) -> Response:
+    session: Session | None = g.get("db_session")
+    if session is None:
+        return response
+    if response.status_code < 400 or g.pop("db_keep_on_error", False):
+        session.commit()
+    else:
+        session.rollback()
+    return response
 
 
 def _close_session(_exc: BaseException | None) -> None:
