@@ -59,6 +59,9 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Benchside <no-reply@benchside.local>")
+    # A message the mail server refuses for good (5xx) this many times in a row is given up and
+    # listed for admins (Undelivered mail); passing refusals (4xx, no answer) are retried.
+    OUTBOX_GIVE_UP_AFTER = _env_int("OUTBOX_GIVE_UP_AFTER", 3)
     ESCALATION_ADDRESS = _env("ESCALATION_ADDRESS", "escalations@benchside.local")
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
     ESCALATION_CATEGORIES = tuple(

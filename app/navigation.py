@@ -45,6 +45,7 @@ MENU = (
     MenuItem("Synonyms", "search.synonym_list"),
     MenuItem("Users", "admin.users"),
     MenuItem("Service centres", "admin.centres"),
+    MenuItem("Undelivered mail", "admin.undelivered_mail"),
 )
 
 

@@ -17,6 +17,7 @@ from app.auth import services
 from app.auth.errors import AccountError
 from app.auth.models import Invitation, Role, ServiceCentre, User
 from app.db import get_session
+from app.mail import outbox
 from app.mail.compose import external_url, queue_mail
 from app.models import utcnow
 
@@ -166,3 +167,21 @@ def centres() -> ResponseReturnValue:
         .order_by(ServiceCentre.name)
     ).all()
     return render_template("admin/centres.html", form=form, centres=all_centres), form.status
+
+
+@bp.get("/mail")
+@roles(Role.ADMIN)
+def undelivered_mail() -> ResponseReturnValue:
+    """Mail the outbox gave up on: the server refused it for good (a mailbox that does not exist,
+    a relay that will not take it). Someone has to act: correct the address, or tell the person."""
+    return render_template("admin/mail.html", messages=outbox.given_up(get_session()))
+
+
+@bp.post("/mail/<int:message_id>/retry")
+@roles(Role.ADMIN)
+def retry_mail(message_id: int) -> ResponseReturnValue:
+    if outbox.try_again(get_session(), message_id):
+        flash("Queued again: the outbox sends it on its next round.", "success")
+    else:
+        flash("That message is no longer waiting for a decision.", "info")
+    return redirect(url_for("admin.undelivered_mail"))

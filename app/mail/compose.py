@@ -50,4 +50,5 @@ def smtp_settings() -> SmtpSettings:
         username=config["MAIL_USERNAME"],
         password=config["MAIL_PASSWORD"],
         sender=config["MAIL_DEFAULT_SENDER"],
+        give_up_after=config["OUTBOX_GIVE_UP_AFTER"],
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.mail import outbox
 from app.mail.models import OutboxMessage
 from app.models import utcnow
+from app.roles import Role
 from tests.smtp import SmtpServer
 
 
@@ -169,3 +170,22 @@ def test_the_failed_command_lists_and_requeues(
     assert f"{message.id}: queued again" in requeued.output
     session.refresh(message)
     assert message.gave_up_at is None
+
+
+def test_admins_see_undelivered_mail_and_send_it_again(
+    app, client, auth, session: Session, session_factory: sessionmaker[Session], smtp_server
+) -> None:
+    smtp_server.inbox.refuse["gone@example.com"] = "550 5.1.1 No such user"
+    message = queue(session, to="gone@example.com")
+    for _ in range(settings(smtp_server).give_up_after):
+        outbox.deliver_due(session_factory, settings(smtp_server))
+        due_again(session)
+    auth.login(Role.ADMIN)
+    page = client.get("/admin/mail").get_data(as_text=True)
+    assert "gone@example.com" in page
+    assert "550 5.1.1 No such user (gone@example.com)" in page
+    sent = client.post(f"/admin/mail/{message.id}/retry", data={"csrf_token": auth.csrf()})
+    assert sent.status_code == 302
+    session.refresh(message)
+    assert message.gave_up_at is None
+    assert "Nothing: every message" in client.get("/admin/mail").get_data(as_text=True)

@@ -131,6 +131,8 @@ SAMPLES: dict[str, Sample] = {
     ),
     "admin.toggle_user": Sample(admin, lambda w: f"/admin/users/{w.tech_b.id}/enabled"),
     "admin.centres": Sample(admin, at("/admin/centres"), lambda w: {"name": "Eastside"}),
+    # No message was given up in the world: with the token it is only answered, not refused.
+    "admin.retry_mail": Sample(admin, lambda w: "/admin/mail/1/retry", changes=False),
     "catalog.upload": Sample(
         engineer,
         at("/catalog/releases/upload"),

@@ -42,6 +42,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "admin.revoke_invitation": PEOPLE,
     "admin.toggle_user": frozenset({Role.ADMIN}),
     "admin.centres": frozenset({Role.ADMIN}),
+    "admin.undelivered_mail": frozenset({Role.ADMIN}),
+    "admin.retry_mail": frozenset({Role.ADMIN}),
     "api.me": SIGNED_IN,
     "api.get_part": SIGNED_IN,
     "api.get_resolution": SIGNED_IN,
