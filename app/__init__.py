@@ -8,6 +8,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask_login import current_user
@@ -46,6 +47,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     register_template_globals(app)
+    register_settings(app)
     db.register_commit_point(app)  # last: its hook runs before every other after_request
     return app
 
@@ -71,6 +73,22 @@ def register_instance(app: Flask) -> None:
         finally:
             os.unlink(draft)
     app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def register_settings(app: Flask) -> None:
+    """The frozen values services receive (``app.settings``), built once from the config."""
+    from app.mail.mailer import Mailer
+    from app.settings import Settings
+
+    base = urlsplit(app.config["BASE_URL"])
+
+    def link(endpoint: str, **values: Any) -> str:
+        urls = app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+        return urls.build(endpoint, values, force_external=True)
+
+    app.extensions["benchside.settings"] = Settings(
+        mail=Mailer(base_url=app.config["BASE_URL"], templates=app.jinja_env, link=link),
+    )
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,15 +1,15 @@
-"""Mail written from templates, queued in the request's transaction."""
+"""The web edge of mail: the mailer and SMTP settings of the running app."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app
 from sqlalchemy.orm import Session
 
+from app.extensions import current_settings
 from app.mail.models import OutboxMessage
-from app.mail.outbox import SmtpSettings, enqueue
+from app.mail.outbox import SmtpSettings
 
 
 def queue_mail(
@@ -21,24 +21,16 @@ def queue_mail(
     reply_to: str | None = None,
     **context: Any,
 ) -> OutboxMessage:
-    """Render ``templates/mail/<template>.txt`` and add it to the outbox."""
-    body = render_template(f"mail/{template}.txt", **context)
-    domain = urlsplit(current_app.config["BASE_URL"]).hostname or "benchside.local"
-    return enqueue(session, to=to, subject=subject, body=body, domain=domain, reply_to=reply_to)
+    """Render ``templates/mail/<template>.txt`` and add it to the outbox (the web edge's way to
+    ``Mailer.queue``; services are handed the mailer itself)."""
+    return current_settings().mail.queue(
+        session, to=to, subject=subject, template=template, reply_to=reply_to, **context
+    )
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link for a mail, on ``BASE_URL``.
-
-    Never from the request's Host header: anyone can send a request naming another host, and a
-    password-reset link pointing there would hand that host the token.
-    """
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:  # a command (mail ingest, the sweep): the path alone needs no real request
-        with current_app.test_request_context():
-            path = url_for(endpoint, **values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    """An absolute link for a mail, on ``BASE_URL`` (see ``app.mail.mailer``)."""
+    return current_settings().mail.link(endpoint, **values)
 
 
 def smtp_settings() -> SmtpSettings:

@@ -1,0 +1,17 @@
+"""Settings as the feature cores receive them: frozen values built once in ``create_app`` from
+the configuration, so that a service never reads ``current_app`` (and a test can hand it any
+values it likes).
+
+Each feature defines its own settings class in its core and adds a field here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.mail.mailer import Mailer
+
+
+@dataclass(frozen=True)
+class Settings:
+    mail: Mailer
