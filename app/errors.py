@@ -8,6 +8,7 @@ from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from app.access import is_api_request
+from app.exceptions import AppError
 from diagnostics.errors import (
     DiagnosticsError,
     InvalidTree,
@@ -30,6 +31,8 @@ TITLES = {
     403: "Not open to your role",
     404: "Page not found",
     405: "Not allowed here",
+    409: "That clashes with what is there now",
+    410: "No longer there",
     413: "Too large",
     422: "Not accepted",
     429: "Too many requests",
@@ -80,6 +83,12 @@ def register(app: Flask) -> None:
         if details:
             return _respond(code, "Some values are not valid; see errors.", details=details)
         return _respond(code, exc.description or TITLES.get(code, "Error"))
+
+    @app.errorhandler(AppError)
+    def _app_error(exc: AppError) -> tuple[Response | str, int]:
+        # Form pages catch their feature's errors to re-render what was typed; what reaches
+        # here is answered with the error's own status and words.
+        return _respond(exc.status, exc.message, details=exc.errors or None)
 
     @app.errorhandler(CatalogError)
     def _catalog_error(exc: CatalogError) -> tuple[Response | str, int]:
