@@ -161,11 +161,12 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+class _Loader(yaml.SafeLoader):
     """YAML's safe loader without dates: ``unit: 2024-01-01`` is text, as it is in JSON."""
 
 
@@ -267,9 +268,36 @@ def _prescan(text: str, limits: Limits) -> Problem | None:
     return None
 
 
+def _lone_surrogate_at(value: Any, where: str = "") -> str | None:
+    """Where a text holds half of a UTF-16 pair (YAML and JSON can spell one, ``"\\ud800"``),
+    or ``None``. No database takes one as text, and a page showing it fails."""
+    if isinstance(value, str):
+        return where if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}".lstrip(".") if isinstance(key, str) else where
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return inner
+            if (found := _lone_surrogate_at(item, inner)) is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := _lone_surrogate_at(item, f"{where}[{i}]")) is not None:
+                return found
+    return None
+
+
+def _surrogate_problem(where: str) -> Problem:
+    return Problem(
+        where, "holds half of a UTF-16 surrogate pair (such as \\ud800), which is not text"
+    )
+
+
 def _checked(document: Any, name: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     if not isinstance(document, dict):
         return None, [Problem(name, "a tree is a mapping with id, title, start and nodes")]
+    if (where := _lone_surrogate_at(document)) is not None:
+        return None, [_surrogate_problem(f"{name}{where}")]
     try:
         json.dumps(document, allow_nan=False)
     except (TypeError, ValueError):
@@ -344,6 +372,8 @@ def parse(
         json.dumps(document, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return None, [Problem("", "only text, numbers, lists and mappings (no NaN or infinity)")]
+    if (where := _lone_surrogate_at(document)) is not None:
+        return None, [_surrogate_problem(where)]
     r = _Reader()
     for key in document:
         if key not in _TOP_KEYS:
