@@ -24,9 +24,9 @@ CONTROL_MESSAGE = (
 )
 
 
-class Form(FlaskForm):
+class Form(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
-        is_valid = super().validate(extra_validators=extra_validators)
+        is_valid = bool(super().validate(extra_validators=extra_validators))
         for field in self:
             if isinstance(field.data, str) and CONTROL.search(field.data):
                 field.data = CONTROL.sub("", field.data)

@@ -6,10 +6,31 @@ OpenAPI document at /api/v1/openapi.json from them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
+
 from flask import Flask
 from flask_smorest import Api, Blueprint
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Benchside API")
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class ApiBlueprint(Protocol):
+    """What the views use of flask-smorest's Blueprint, typed: its decorators return the view
+    as it was (flask-smorest ships no type information)."""
+
+    def route(self, rule: str, **options: Any) -> Callable[[View], View]: ...
+
+    def arguments(self, schema: Any, **options: Any) -> Callable[[View], View]: ...
+
+    def response(
+        self, status_code: int, schema: Any = None, **options: Any
+    ) -> Callable[[View], View]: ...
+
+
+bp = cast(
+    ApiBlueprint, Blueprint("api", __name__, url_prefix="/api/v1", description="Benchside API")
+)
 
 from app.api import catalog, diagnostics, escalations, orders, routes, search, trees  # noqa: F401  (registers the views on bp)
 

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.forms import Form
 
 SCHEMES = [
-    SelectChoice("blink", "Standby LED blinks (count)"),
-    SelectChoice("error", "Error code on screen (e.g. E61)"),
-    SelectChoice("display", "Front display message"),
+    ("blink", "Standby LED blinks (count)"),
+    ("error", "Error code on screen (e.g. E61)"),
+    ("display", "Front display message"),
 ]
 
 
@@ -64,7 +63,7 @@ def _number(text: str) -> float:
 class FeedbackForm(Form):
     fixed = SelectField(
         "Did this fix it?",
-        choices=[SelectChoice("yes", "Yes, it works"), SelectChoice("no", "No, still faulty")],
+        choices=[("yes", "Yes, it works"), ("no", "No, still faulty")],
     )
     note = TextAreaField("Anything the engineers should know", validators=[Length(max=2000)])
 

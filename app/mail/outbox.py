@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.mail.models import OutboxMessage
@@ -238,7 +239,7 @@ def try_again(session: Session, message_id: int) -> bool:
         .where(OutboxMessage.id == message_id, OutboxMessage.gave_up_at.is_not(None))
         .values(gave_up_at=None, refusals=0, next_attempt_at=utcnow())
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def retry_now(factory: sessionmaker[Session]) -> int:
@@ -250,7 +251,7 @@ def retry_now(factory: sessionmaker[Session]) -> int:
             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at > utcnow())
             .values(next_attempt_at=utcnow())
         )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def sent_recently(session: Session, *, to: str, subject: str, since: datetime) -> int:

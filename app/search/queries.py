@@ -13,10 +13,11 @@ from diagnostics.search import search_trees
 from diagnostics.services import trees_for_model
 from parts_catalog import search
 from parts_catalog.indexes import IndexUnavailable
+from parts_catalog.search_index import MODEL, PART
 from parts_catalog.services import latest_release
 
 # The API's and the page's names for what to search.
-KIND_NAMES = {"parts": search.PART, "models": search.MODEL, "trees": TREE}
+KIND_NAMES = {"parts": PART, "models": MODEL, "trees": TREE}
 
 
 def run(

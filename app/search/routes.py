@@ -15,6 +15,7 @@ from app.search import bp, queries
 from app.search.forms import DeleteForm, SynonymForm
 from parts_catalog import search, synonyms
 from parts_catalog.errors import CatalogError
+from parts_catalog.search_index import MODEL
 
 PAGE_SIZE = 25
 SUGGESTIONS = 8
@@ -34,7 +35,7 @@ def _filters() -> search.Filters:
 def result_url(hit: search.Hit) -> str:
     if hit.kind == "tree":
         return url_for("diagnose.tree", tree_id=hit.key)
-    if hit.kind == search.MODEL:
+    if hit.kind == MODEL:
         return url_for("catalog.model", number=hit.key)
     return url_for("catalog.part", number=hit.key)
 
