@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.2; not in its stubs yet
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.forms import Form
 
 SCHEMES = [
-    ("blink", "Standby LED blinks (count)"),
-    ("error", "Error code on screen (e.g. E61)"),
-    ("display", "Front display message"),
+    SelectChoice("blink", "Standby LED blinks (count)"),
+    SelectChoice("error", "Error code on screen (e.g. E61)"),
+    SelectChoice("display", "Front display message"),
 ]
 
 
@@ -63,7 +64,7 @@ def _number(text: str) -> float:
 class FeedbackForm(Form):
     fixed = SelectField(
         "Did this fix it?",
-        choices=[("yes", "Yes, it works"), ("no", "No, still faulty")],
+        choices=[SelectChoice("yes", "Yes, it works"), SelectChoice("no", "No, still faulty")],
     )
     note = TextAreaField("Anything the engineers should know", validators=[Length(max=2000)])
 
