@@ -60,3 +60,24 @@ class InvalidRelease(CatalogError):
         self.problems = list(problems)
         count = len(self.problems)
         super().__init__(f"The release has {count} problem{'s' if count != 1 else ''}.")
+
+
+class TooManyDrops(InvalidRelease):
+    """A snapshot would delist more than the share of listed parts allowed unconfirmed."""
+
+    def __init__(self, *, dropping: int, listed: int, share: float) -> None:
+        self.dropping = dropping
+        self.listed = listed
+        self.share = share
+        super().__init__(
+            [
+                Problem(
+                    "parts.csv",
+                    None,
+                    None,
+                    f"would delist {dropping:,} of the {listed:,} parts listed now "
+                    f"({dropping / listed:.0%}; more than {share:.0%} needs confirming). "
+                    "A release that changes only some parts is a delta.",
+                )
+            ]
+        )

@@ -44,8 +44,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
-from parts_catalog.errors import InvalidRelease
+from parts_catalog.errors import InvalidRelease, TooManyDrops
 from parts_catalog.models import (
+    DELTA,
+    RELEASE_KINDS,
+    SNAPSHOT,
     FitmentVersion,
     ModelVersion,
     PartVersion,
@@ -87,6 +90,8 @@ def _temp(name: str, *columns: Column[Any]) -> Table:
         Column("line", Integer),
         Column("digest", BigInteger),
         *columns,
+        # A delta's ``action=drop`` row: its key names the version to close (see ``_mark_drops``).
+        Column("dropped", Boolean, nullable=False, server_default=false()),
         # Set while applying: the row's key already has a current version (see ``_apply``).
         Column("has_current", Boolean, nullable=False, server_default=false()),
         prefixes=["TEMPORARY"],
@@ -251,19 +256,31 @@ class Change:
 class ImportReport:
     label: str
     dry_run: bool
+    kind: str = SNAPSHOT
     rows: dict[str, int] = field(default_factory=dict)
     carried_over: list[str] = field(default_factory=list)
     changes: dict[str, Change] = field(default_factory=dict)
     release_id: int | None = None
+    #: Parts listed once the release applies.
+    listed: int = 0
 
     def summary_line(self) -> str:
         verb = "Valid; would import" if self.dry_run else "Imported"
         counts = ", ".join(f"{n:,} {name.removesuffix('.csv')}" for name, n in self.rows.items())
         parts = self.changes.get("parts.csv", Change())
         return (
-            f"{verb} release {self.label}: {counts}; parts +{parts.added:,} "
+            f"{verb} release {self.label} ({self.kind}): {counts}; parts +{parts.added:,} "
             f"-{parts.removed:,} ~{parts.changed:,}."
         )
+
+
+@dataclass(frozen=True)
+class _Mode:
+    """What the release's kind changes in how versions are matched."""
+
+    delta: bool
+    #: Lines of each file's ``action=drop`` rows (deltas only).
+    drops: dict[str, set[int]] = field(default_factory=dict)
 
 
 def import_release(
@@ -271,17 +288,28 @@ def import_release(
     *,
     path: Path,
     label: str,
+    kind: str = SNAPSHOT,
     imported_by: str | None = None,
     dry_run: bool = False,
+    allow_drops: bool | int = False,
+    max_drop_share: float = 0.05,
     limits: ArchiveLimits | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Validate the release at ``path`` and, unless ``dry_run``, add it as release ``label``.
 
+    A ``SNAPSHOT`` lists every part: what it leaves out is delisted. A ``DELTA`` changes only
+    the rows it names, and delists those marked ``action=drop``.
     Runs in a savepoint: on any problem, or with ``dry_run``, nothing is left behind.
 
+    :param allow_drops: a snapshot delisting more than ``max_drop_share`` of the listed parts
+        is refused unless confirmed: ``True`` confirms any number, a number confirms that many.
+    :raises TooManyDrops: for such a snapshot, unconfirmed.
     :raises InvalidRelease: naming every problem, with file, line and column.
     """
+    if kind not in RELEASE_KINDS:
+        raise ValueError(f"kind must be one of {RELEASE_KINDS}, not {kind!r}")
+    mode = _Mode(delta=kind == DELTA)
     say = progress or (lambda _message: None)
     problems = Problems()
     label = label.strip()
@@ -295,7 +323,7 @@ def import_release(
     if source.refused:
         source.close()
         raise InvalidRelease(problems.all())
-    report = ImportReport(label=label, dry_run=dry_run)
+    report = ImportReport(label=label, dry_run=dry_run, kind=kind)
     repeated: dict[str, int] = {}  # rows per file that repeat a current version unchanged
     savepoint = session.begin_nested()
     try:
@@ -306,18 +334,28 @@ def import_release(
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
         _create_staging(conn)
         for target in TARGETS:
-            if not source.has(target.spec.name) and not target.spec.file_required:
-                report.carried_over.append(target.spec.name)
+            name = target.spec.name
+            if not source.has(name) and (mode.delta or not target.spec.file_required):
+                report.carried_over.append(name)
                 continue
-            rows, repeated[target.spec.name] = _load(conn, source, target, problems, say)
-            report.rows[target.spec.name] = rows
+            rows, repeated[name] = _load(conn, source, target, problems, say, mode)
+            report.rows[name] = rows
+        if mode.delta and not report.rows and not problems:
+            names = ", ".join(t.spec.name for t in TARGETS)
+            problems.add("", None, None, f"A delta names at least one of {names}.")
         if not problems:
             _analyze(conn)
-            _check(conn, problems, say, repeated)
+            _check(conn, problems, say, repeated, mode)
         if problems:
             raise InvalidRelease(problems.all())
+        if not mode.delta:
+            _refuse_unconfirmed_drops(conn, allow_drops, max_drop_share)
         release = Release(
-            label=label, imported_at=utcnow(), imported_by=imported_by, source=path.name[:255]
+            label=label,
+            kind=kind,
+            imported_at=utcnow(),
+            imported_by=imported_by,
+            source=path.name[:255],
         )
         session.add(release)
         session.flush()
@@ -325,10 +363,12 @@ def import_release(
         for target in TARGETS:
             if target.spec.name in report.rows:
                 say(f"Applying {target.spec.name}")
-                report.changes[target.spec.name] = _apply(conn, target, release.id)
+                report.changes[target.spec.name] = _apply(conn, target, release.id, mode)
         if "parts.csv" in report.rows:
             _apply_stock(conn)
+        report.listed = _listed(conn)
         release.summary = {
+            "parts_listed": report.listed,
             **{f"{name.removesuffix('.csv')}_rows": n for name, n in report.rows.items()},
             **{
                 f"{name.removesuffix('.csv')}_{kind}": getattr(change, kind)
@@ -356,7 +396,12 @@ def import_release(
 
 
 def _load(
-    conn: Connection, source: ReleaseSource, target: _Target, problems: Problems, say: Progress
+    conn: Connection,
+    source: ReleaseSource,
+    target: _Target,
+    problems: Problems,
+    say: Progress,
+    mode: _Mode,
 ) -> tuple[int, int]:
     """Stage the rows of one file that differ from the current versions.
 
@@ -375,11 +420,14 @@ def _load(
     finally:
         cursor.close()
     before = len(current)
+    # A delta's repeated rows are told apart from the rows it leaves out by what was taken.
+    every = list(current) if mode.delta else []
+    drops = mode.drops.setdefault(target.spec.name, set()) if mode.delta else None
     write = _writer(conn, target.stage)
     batch: list[tuple[Any, ...]] = []
     staged = 0
     for line, digest, row in read_rows(
-        source, target.spec, problems, target.convert, unchanged=current
+        source, target.spec, problems, target.convert, unchanged=current, drops=drops
     ):
         batch.append((line, digest, *row))
         if len(batch) == BATCH:
@@ -392,7 +440,16 @@ def _load(
     staged += len(batch)
     if batch and not problems:
         write(batch)
-    if current and not problems:
+    if mode.delta and not problems:
+        repeats = [(_REPEATED + target.spec.name, d) for d in every if d not in current]
+        if repeats:
+            _writer(conn, stage_gone)(repeats)
+        for start in range(0, len(drops or ()), 500):
+            lines = sorted(drops or ())[start : start + 500]
+            conn.execute(
+                update(target.stage).where(target.stage.c.line.in_(lines)).values(dropped=True)
+            )
+    elif current and not problems:
         _writer(conn, stage_gone)([(target.spec.name, digest) for digest in current])
     for index in target.stage.indexes:
         conn.execute(CreateIndex(index))
@@ -445,7 +502,13 @@ def _analyze(conn: Connection) -> None:
         conn.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _check(conn: Connection, problems: Problems, say: Progress, repeated: dict[str, int]) -> None:
+#: ``stage_gone.kind`` of the digests a delta repeated unchanged: ``"=" + file``.
+_REPEATED = "="
+
+
+def _check(
+    conn: Connection, problems: Problems, say: Progress, repeated: dict[str, int], mode: _Mode
+) -> None:
     """Checks that span rows or need what earlier releases hold."""
     say("Checking numbers, duplicates and cycles")
     for target, column, kind in (
@@ -455,7 +518,11 @@ def _check(conn: Connection, problems: Problems, say: Progress, repeated: dict[s
         (TARGETS[3], "new_part_number", "supersession"),
     ):
         if target.spec.name in repeated:
-            _duplicates(conn, problems, target, column, kind, repeated=repeated[target.spec.name])
+            _duplicates(
+                conn, problems, target, column, kind, repeated=repeated[target.spec.name], mode=mode
+            )
+    if mode.delta:
+        _drops_not_listed(conn, problems)
     known_part = _known(stage_parts, PartVersion)
     known_model = _known(stage_models, ModelVersion)
     for stage, norm, number, file, column, known, kind in (
@@ -496,30 +563,62 @@ def _check(conn: Connection, problems: Problems, say: Progress, repeated: dict[s
             "part",
         ),
     ):
-        unknown = select(stage.c.line, stage.c[number]).where(not_(known(stage.c[norm])))
+        unknown = select(stage.c.line, stage.c[number]).where(
+            not_(known(stage.c[norm])), stage.c.dropped.is_(False)
+        )
         for line, spelled in conn.execute(unknown.order_by(stage.c.line)):
             problems.add(
                 file, line, column, f"{kind} {spelled} is not in this release or an earlier one"
             )
-    _cycles(conn, problems)
+    _cycles(conn, problems, mode)
 
 
-def _cycles(conn: Connection, problems: Problems) -> None:
-    """Cycles among the release's supersessions: the staged rows and the repeated ones."""
+def _drops_not_listed(conn: Connection, problems: Problems) -> None:
+    """A delta's drop must name a row that is there to drop."""
+    named: tuple[tuple[_Target, str, Callable[[Any], str]], ...] = (
+        (TARGETS[0], "part_number", lambda r: f"part {r.number}"),
+        (TARGETS[1], "model_number", lambda r: f"model {r.number}"),
+        (
+            TARGETS[2],
+            "part_number",
+            lambda r: (
+                f"fitment of {r.part_number} to {r.model_number}"
+                + (f" (ref {r.ref_no})" if r.ref_no else "")
+            ),
+        ),
+        (
+            TARGETS[3],
+            "old_part_number",
+            lambda r: f"supersession of {r.old_number} by {r.new_number}",
+        ),
+    )
+    for target, column, what in named:
+        stage, model = target.stage, target.model
+        listed = exists().where(model.valid_to.is_(None), _same(model, stage, target.key))
+        query = select(stage).where(stage.c.dropped.is_(True), not_(listed)).order_by(stage.c.line)
+        for row in conn.execute(query):
+            problems.add(
+                target.spec.name, row.line, column, f"{what(row)} is not listed: nothing to drop"
+            )
+
+
+def _cycles(conn: Connection, problems: Problems, mode: _Mode) -> None:
+    """Cycles among the release's supersessions: the staged rows and the repeated ones (for a
+    delta: every current row it does not change or drop)."""
     staged = conn.execute(
         select(
             stage_supersessions.c.old_norm,
             stage_supersessions.c.new_norm,
             stage_supersessions.c.old_number,
             stage_supersessions.c.line,
-        )
+        ).where(stage_supersessions.c.dropped.is_(False))
     ).all()
     if not staged:
         return  # the rows repeated unchanged were checked when they came
     repeated = conn.execute(
         select(SupersessionVersion.old_norm, SupersessionVersion.new_norm).where(
             SupersessionVersion.valid_to.is_(None),
-            not_(_gone(SupersessionVersion, "supersessions.csv")),
+            not_(_gone(TARGETS[3], mode)),
         )
     ).all()
     spelled = {old: number for old, _new, number, _line in staged}
@@ -552,12 +651,26 @@ def _spelling(conn: Connection, norm: str) -> str:
     return str(latest) if latest else norm
 
 
-def _gone(model: type[Any], file: str) -> ColumnElement[bool]:
-    """The version's row was not repeated by the release being imported.
+def _gone(target: _Target, mode: _Mode) -> ColumnElement[bool]:
+    """The current version ends with the release being imported.
 
-    A version without a digest (imported before digests were kept) is never recognised as
-    repeated: the release's row replaces it, or refreshes its digest if nothing changed.
+    A snapshot ends every version whose row it does not repeat. A version without a digest
+    (imported before digests were kept) is never recognised as repeated: the release's row
+    replaces it, or refreshes its digest if nothing changed.
+    A delta ends the versions whose key a row names: to drop it, or with other values.
     """
+    model, file = target.model, target.spec.name
+    if mode.delta:
+        stage = target.stage
+        ends = (
+            select(model.id)
+            .join(stage, _same(model, stage, target.key))
+            .where(
+                model.valid_to.is_(None),
+                or_(stage.c.dropped.is_(True), not_(_same(model, stage, target.values))),
+            )
+        )
+        return model.id.in_(ends)
     gone: ColumnElement[bool] = or_(
         model.row_digest.is_(None),
         model.row_digest.in_(select(stage_gone.c.digest).where(stage_gone.c.kind == file)),
@@ -577,7 +690,14 @@ def _known(
 
 
 def _duplicates(
-    conn: Connection, problems: Problems, target: _Target, column: str, kind: str, *, repeated: int
+    conn: Connection,
+    problems: Problems,
+    target: _Target,
+    column: str,
+    kind: str,
+    *,
+    repeated: int,
+    mode: _Mode,
 ) -> None:
     """Rows naming the same thing twice: among the changed rows, or a changed row repeating the
     key of a row the release repeats unchanged."""
@@ -606,9 +726,14 @@ def _duplicates(
     if not repeated:
         return  # no row was repeated unchanged, so none can be named twice that way
     model = target.model
+    if mode.delta:
+        repeats = select(stage_gone.c.digest).where(stage_gone.c.kind == _REPEATED + file)
+        was_repeated: ColumnElement[bool] = model.row_digest.in_(repeats)
+    else:
+        was_repeated = not_(_gone(target, mode))
     # Correlated from the staged side, so the (few) changed rows probe the versions' key index.
     unchanged_twin = exists().where(
-        model.valid_to.is_(None), _same(model, stage, key), not_(_gone(model, file))
+        model.valid_to.is_(None), _same(model, stage, key), was_repeated
     )
     for (line,) in conn.execute(select(stage.c.line).where(unchanged_twin).order_by(stage.c.line)):
         if kind in ("part", "model"):
@@ -631,17 +756,18 @@ def _same(model: type[Any], stage: Table, columns: Sequence[str]) -> ColumnEleme
     return and_(*terms)
 
 
-def _apply(conn: Connection, target: _Target, release_id: int) -> Change:
-    model, stage, file = target.model, target.stage, target.spec.name
+def _apply(conn: Connection, target: _Target, release_id: int, mode: _Mode) -> Change:
+    model, stage = target.model, target.stage
     current = model.valid_to.is_(None)
-    same_row = _same(model, stage, (*target.key, *target.values))
-    # A row that differs only in text that does not matter (spacing, say) keeps its version.
-    # UPDATE ... FROM (SQLite 3.33+, PostgreSQL): a join the planner can start from either side.
-    conn.execute(
-        update(model).where(current, _gone(model, file), same_row).values(row_digest=stage.c.digest)
-    )
+    gone = _gone(target, mode)
+    if not mode.delta:
+        same_row = _same(model, stage, (*target.key, *target.values))
+        # A row that differs only in text that does not matter (spacing, say) keeps its
+        # version. UPDATE ... FROM (SQLite 3.33+, PostgreSQL): a join the planner can start
+        # from either side. (A delta never ends such a version: see ``_gone``.)
+        conn.execute(update(model).where(current, gone, same_row).values(row_digest=stage.c.digest))
     # Every other version the release did not repeat is changed or gone: it ends here.
-    conn.execute(update(model).where(current, _gone(model, file)).values(valid_to=release_id))
+    conn.execute(update(model).where(current, gone).values(valid_to=release_id))
     # A version for every staged row that now has no current version (new or changed). Marked
     # first, so that the INSERT does not read the table it writes: PostgreSQL would rescan the
     # rows the statement adds, once per staged row.
@@ -655,7 +781,7 @@ def _apply(conn: Connection, target: _Target, release_id: int) -> Change:
         insert(model).from_select(
             [*columns, "row_digest", "valid_from"],
             select(*(stage.c[c] for c in columns), stage.c.digest, literal(release_id)).where(
-                stage.c.has_current.is_(False)
+                stage.c.has_current.is_(False), stage.c.dropped.is_(False)
             ),
         )
     )
@@ -681,6 +807,31 @@ def _change(conn: Connection, target: _Target, release_id: int) -> Change:
     return Change(added=added_rows - changed, removed=closed_rows - changed, changed=changed)
 
 
+def _listed(conn: Connection) -> int:
+    return conn.scalar(select(func.count()).where(PartVersion.valid_to.is_(None))) or 0
+
+
+def _refuse_unconfirmed_drops(conn: Connection, allow_drops: bool | int, share: float) -> None:
+    """A snapshot delists every part it leaves out: refuse to delist more than ``share`` of the
+    listed parts unless ``allow_drops`` confirms it (a three-part file is a delta, not the end
+    of the catalogue)."""
+    if allow_drops is True:
+        return
+    listed = _listed(conn)
+    if not listed:
+        return
+    current = PartVersion.valid_to.is_(None)
+    staged = exists().where(stage_parts.c.number_norm == PartVersion.number_norm)
+    dropping = (
+        conn.scalar(
+            select(func.count()).where(current, _gone(TARGETS[0], _Mode(False)), not_(staged))
+        )
+        or 0
+    )
+    if dropping > share * listed and dropping > int(allow_drops):
+        raise TooManyDrops(dropping=dropping, listed=listed, share=share)
+
+
 def _apply_stock(conn: Connection) -> None:
     """Stock levels start from a release's ``stock_qty``; after that they belong to ordering
     (reservations), and a release never overwrites them, which would undo reservations."""
@@ -689,6 +840,7 @@ def _apply_stock(conn: Connection) -> None:
             ["number_norm", "quantity"],
             select(stage_parts.c.number_norm, stage_parts.c.stock_qty).where(
                 stage_parts.c.stock_qty.is_not(None),
+                stage_parts.c.dropped.is_(False),
                 not_(exists().where(StockLevel.number_norm == stage_parts.c.number_norm)),
             ),
         )

@@ -36,12 +36,21 @@ CENT = Decimal("0.01")
 Row = tuple[Any, ...]
 
 
+#: A delta's optional column: ``drop`` delists the row its key names; empty adds or changes it.
+ACTION, DROP = "action", "drop"
+
+
 @dataclass(frozen=True)
 class FileSpec:
     name: str
     columns: tuple[str, ...]
     required: tuple[str, ...]
     file_required: bool = False
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """The required columns that are part or model numbers: all a drop needs."""
+        return tuple(c for c in self.required if c.endswith("_number"))
 
 
 PARTS = FileSpec(
@@ -380,9 +389,10 @@ class _Quoted:
         if self._pending is not None:
             data, self._pending = self._pending, None
         else:
-            data = next(self.chunk, None) or self._handle.next_line()
-            if data is None:
+            line = next(self.chunk, None) or self._handle.next_line()
+            if line is None:
                 raise StopIteration
+            data = line
             self.extra_lines += 1
         text = _decode(data)
         self._raw.append(text)
@@ -406,6 +416,7 @@ def read_rows(
     *,
     unchanged: dict[int, bool] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    drops: set[int] | None = None,
 ) -> Iterator[tuple[int, int, Row]]:
     """Yield ``(line, digest, row)`` for each good row of one file; record a problem for each
     bad one.
@@ -414,6 +425,8 @@ def read_rows(
         digest is there is taken out and skipped unparsed; what is left afterwards are the
         versions this release no longer repeats. A dict, not a set: ``pop(digest, None)`` looks
         up and removes in one probe, and runs inside ``map``.
+    :param drops: for a delta, where the lines of rows marked ``action=drop`` are added (the
+        row is yielded too: its key names what to drop). ``None``: no ``action`` column allowed.
     """
     unchanged = unchanged if unchanged is not None else {}
     if not source.has(spec.name):
@@ -434,7 +447,13 @@ def read_rows(
             _text, header_fields = quoted.read(first.removeprefix(b"\xef\xbb\xbf"))
             line += quoted.extra_lines
             header = [h.strip() for h in header_fields]
-            unknown = [h for h in header if h not in spec.columns]
+            if ACTION in header and drops is None:
+                problems.add(
+                    spec.name, 1, ACTION, "only a delta release drops rows (import it as a delta)"
+                )
+                return
+            allowed = spec.columns if drops is None else (*spec.columns, ACTION)
+            unknown = [h for h in header if h not in allowed]
             missing = [c for c in spec.required if c not in header]
             for column in unknown:
                 problems.add(
@@ -451,13 +470,15 @@ def read_rows(
             versioned = [i for i, h in enumerate(header) if h not in NOT_VERSIONED]
             every_column = len(versioned) == width
             seed = xxhash.xxh3_64_intdigest(",".join(header[i] for i in versioned).encode())
+            action = header.index(ACTION) if ACTION in header else -1
 
             def versioned_bytes(data: bytes) -> bytes:
                 if every_column:
                     return data
                 cells = data.split(b",")
-                if len(cells) != width:
-                    return b"\0" + data  # never a current digest: the row is parsed and refused
+                # A short row is parsed and refused; a drop is never taken for a repeat.
+                if len(cells) != width or (action >= 0 and cells[action].strip()):
+                    return b"\0" + data  # never a current digest
                 return b"\x1f".join([cells[i] for i in versioned])
 
             digest_of = xxhash.xxh3_64_intdigest
@@ -475,8 +496,8 @@ def read_rows(
                         data = text.encode()
                         if every_column:
                             versioned_data = data
-                        elif len(fields) != width:
-                            versioned_data = b"\0" + data  # refused below, never a repeat
+                        elif len(fields) != width or (action >= 0 and fields[action].strip()):
+                            versioned_data = b"\0" + data  # refused, or a drop: never a repeat
                         else:
                             versioned_data = "\x1f".join([fields[i] for i in versioned]).encode()
                     else:
@@ -505,7 +526,10 @@ def read_rows(
                     return None
                 values = {h: v.strip() for h, v in zip(header, fields, strict=True)}
                 report = _RowReport(problems, spec.name, start)
-                for column in spec.required:
+                dropping = _action(values.pop(ACTION, ""), report)
+                # A drop names its row by the key alone; other values may be left empty.
+                required = spec.numbers if dropping else spec.required
+                for column in required:
                     if not values.get(column):
                         report(column, "is required")
                 if report.failed:
@@ -513,6 +537,8 @@ def read_rows(
                 row = convert(values, report)
                 if row is None or report.failed:
                     return None
+                if dropping and drops is not None:
+                    drops.add(start)
                 return digest, row
 
             # Millions of lines: read in chunks, and where a chunk holds no quotes, hash and look
@@ -565,6 +591,15 @@ def read_rows(
         )
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         problems.add(spec.name, None, None, f"is damaged in the archive ({exc})")
+
+
+def _action(text: str, report: Callable[[str, str], None]) -> bool:
+    """Whether a delta's row is a drop."""
+    if text.lower() == DROP:
+        return True
+    if text:
+        report(ACTION, f"{text!r} is not one of {DROP} (or empty: add or change)")
+    return False
 
 
 class _RowReport:

@@ -432,6 +432,9 @@ class ReleaseDiff:
     changed: list[PartChange]
     newly_superseded: list[Edge]
     counts: dict[str, int]
+    #: Each release's kind: a delta changed only the rows it named.
+    old_kind: str = "snapshot"
+    new_kind: str = "snapshot"
 
 
 def diff_releases(
@@ -499,6 +502,8 @@ def diff_releases(
     return ReleaseDiff(
         old=old.label,
         new=new.label,
+        old_kind=old.kind,
+        new_kind=new.kind,
         added=[_info(v, listed=True) for v in added],
         removed=[_info(v, listed=False) for v in removed],
         changed=changed,

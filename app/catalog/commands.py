@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.catalog.importing import archive_limits
+from app.catalog.importing import archive_limits, max_drop_share
 from app.db import session_factory
 from app.search.commands import update_index
 from parts_catalog import documents, services
-from parts_catalog.errors import CatalogError, InvalidRelease
+from parts_catalog.errors import CatalogError, InvalidRelease, TooManyDrops
 from parts_catalog.importer import import_release
+from parts_catalog.models import DELTA, SNAPSHOT
 
 catalog_cli = AppGroup("catalog", help="The versioned parts catalogue.")
 
@@ -24,11 +25,24 @@ catalog_cli = AppGroup("catalog", help="The versioned parts catalogue.")
 @click.option("--release", "label", required=True, help="Label of the new release, e.g. 2026.11.")
 @click.option("--dry-run", is_flag=True, help="Validate only; store nothing.")
 @click.option(
+    "--delta",
+    is_flag=True,
+    help="The release names only what changes (rows to add or change; action=drop delists "
+    "a row). Without it the release is a full snapshot: parts it leaves out are delisted.",
+)
+@click.option(
+    "--allow-drops",
+    is_flag=True,
+    help="Confirm that a snapshot delists more than RELEASE_MAX_DROP_SHARE of the listed parts.",
+)
+@click.option(
     "--skip-index",
     is_flag=True,
     help="Leave the search index's queued changes to `search sync` or the `search worker`.",
 )
-def import_command(path: Path, label: str, dry_run: bool, skip_index: bool) -> None:
+def import_command(
+    path: Path, label: str, dry_run: bool, delta: bool, allow_drops: bool, skip_index: bool
+) -> None:
     """Import the release at PATH (a directory or .zip of CSV files)."""
 
     def progress(message: str) -> None:
@@ -40,13 +54,21 @@ def import_command(path: Path, label: str, dry_run: bool, skip_index: bool) -> N
                 session,
                 path=path,
                 label=label,
+                kind=DELTA if delta else SNAPSHOT,
                 dry_run=dry_run,
+                allow_drops=allow_drops,
+                max_drop_share=max_drop_share(),
                 limits=archive_limits(),
                 progress=progress,
             )
     except InvalidRelease as exc:
         for problem in exc.problems:
             click.echo(str(problem))
+        if isinstance(exc, TooManyDrops):
+            click.echo(
+                "If that is meant, confirm it with --allow-drops; if the release names only "
+                "what changes, import it with --delta."
+            )
         click.echo(f"Refused: {exc} Nothing was imported.")
         sys.exit(1)
     for name in report.carried_over:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileAllowed, FileRequired, MultipleFileField
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.forms import Form
 
@@ -22,7 +23,20 @@ class ReleaseUploadForm(Form):
         description="A .zip of the release, or parts.csv with models.csv, fitments.csv and "
         "supersessions.csv as needed.",
     )
+    kind = RadioField(
+        "What the release is",
+        choices=[
+            SelectChoice("snapshot", "A full snapshot: parts it leaves out are delisted"),
+            SelectChoice("delta", "A delta: only the rows it names change"),
+        ],
+        validators=[DataRequired("Say whether the release is a full snapshot or a delta.")],
+        # Posts from before deltas existed meant a snapshot; the drop check guards either way.
+        default="snapshot",
+    )
+    # The upload page's "Check only" button.
     dry_run = BooleanField("Only check it: import nothing")
+    #: How many delistings were confirmed: the box names the count the check found.
+    allow_drops = IntegerField(validators=[Optional(), NumberRange(min=0)])
 
 
 class FitmentReportForm(Form):

@@ -15,15 +15,17 @@ from app.access import form_page, roles, signed_in
 from app.catalog import bp
 from app.catalog.chain import columns
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
-from app.catalog.importing import archive_limits
+from app.catalog.importing import archive_limits, max_drop_share
 from app.db import get_session, session_factory
 from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
 from parts_catalog import errata, services
-from parts_catalog.errors import InvalidRelease, UnknownModel, UnknownPart
+from parts_catalog.errors import InvalidRelease, TooManyDrops, UnknownModel, UnknownPart
 from parts_catalog.importer import import_release
+from parts_catalog.models import SNAPSHOT
 from parts_catalog.numbers import normalise
+from parts_catalog.release_files import ACTION, SPECS
 
 CATALOGUE_KEEPERS = (Role.ENGINEER, Role.ADMIN)
 
@@ -157,6 +159,7 @@ def upload() -> ResponseReturnValue:
     form = ReleaseUploadForm()
     problems: list[str] = []
     report = None
+    drops: TooManyDrops | None = None
     if form.validate_on_submit():
         upload_root = Path(current_app.config["UPLOAD_DIR"]) / "releases"
         upload_root.mkdir(parents=True, exist_ok=True)
@@ -168,9 +171,15 @@ def upload() -> ResponseReturnValue:
                 path=_save_upload(form, folder),
                 label=form.label.data or "",
                 imported_by=current_user.email,
+                kind=form.kind.data or SNAPSHOT,
                 dry_run=bool(form.dry_run.data),
+                allow_drops=form.allow_drops.data or False,
+                max_drop_share=max_drop_share(),
                 limits=archive_limits(),
             )
+        except TooManyDrops as exc:
+            drops = exc
+            problems = [str(p) for p in exc.problems]
         except InvalidRelease as exc:
             problems = [str(p) for p in exc.problems]
         finally:
@@ -187,7 +196,13 @@ def upload() -> ResponseReturnValue:
             return redirect(url_for("catalog.releases"))
     status = 422 if problems or (form.is_submitted() and report is None) else 200
     return render_template(
-        "catalog/upload.html", form=form, problems=problems, report=report
+        "catalog/upload.html",
+        form=form,
+        problems=problems,
+        report=report,
+        drops=drops,
+        specs=SPECS,
+        action=ACTION,
     ), status
 
 

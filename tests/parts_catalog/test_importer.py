@@ -73,7 +73,9 @@ def test_second_release_writes_only_what_changed(session: Session, tmp_path: Pat
     parts = [dict(p) for p in BASE_PARTS if p["part_number"] != "4-234-704-11"]
     parts[2]["unit_price"] = "125.00"  # A-2072-533-A
     parts.append(part("1-480-001-11", "WIRELESS LAN MODULE", category="module"))
-    report = import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
+    report = import_release(
+        session, path=base_release(tmp_path / "r2", parts=parts), label="r2", allow_drops=True
+    )
     change = report.changes["parts.csv"]
     assert (change.added, change.removed, change.changed) == (1, 1, 1)
     # One new version for the changed part and one for the new part; nothing else rewritten.
@@ -106,7 +108,10 @@ def test_a_dropped_part_stays_resolvable_through_history(session: Session, tmp_p
     parts = [p for p in BASE_PARTS if p["part_number"] != "1-474-594-11"]
     fitments: list[dict[str, object]] = []
     import_release(
-        session, path=base_release(tmp_path / "r2", parts=parts, fitments=fitments), label="r2"
+        session,
+        path=base_release(tmp_path / "r2", parts=parts, fitments=fitments),
+        label="r2",
+        allow_drops=True,  # one part of five: more than the share delisted unconfirmed
     )
     result = resolve_number(session, "1-474-594-11", release=release_for(session))
     assert result.known is True
@@ -364,7 +369,9 @@ def test_versions_without_a_digest_are_still_replaced_and_dropped(
     session.execute(update(PartVersion).values(row_digest=None))
     parts = [dict(p) for p in BASE_PARTS if p["part_number"] != "4-234-704-11"]
     parts[2]["unit_price"] = "125.00"
-    report = import_release(session, path=base_release(tmp_path / "r2", parts=parts), label="r2")
+    report = import_release(
+        session, path=base_release(tmp_path / "r2", parts=parts), label="r2", allow_drops=True
+    )
     change = report.changes["parts.csv"]
     assert (change.added, change.removed, change.changed) == (0, 1, 1)
     assert count(session, PartVersion) == len(BASE_PARTS) + 1

@@ -92,7 +92,9 @@ def test_a_number_no_longer_listed_finds_its_replacement(
     session: Session, store: IndexStore, tmp_path: Path
 ) -> None:
     later = [p for p in PARTS if p["part_number"] != "1-474-594-11"]
-    import_release(session, path=base_release(tmp_path / "r2", parts=later), label="r2")
+    import_release(
+        session, path=base_release(tmp_path / "r2", parts=later), label="r2", allow_drops=True
+    )
     build(session, store)
     hits = find(session, store, "1-474-594-11").hits
     assert [h.key for h in hits] == ["1-474-594-12"]
@@ -294,7 +296,9 @@ def test_an_import_queues_only_what_changed(
         if p["part_number"] != "4-234-704-11"
     ]
     changed.append(part("1-999-000-11", "HDMI BOARD", category="board"))
-    import_release(session, path=base_release(tmp_path / "r2", parts=changed), label="r2")
+    import_release(
+        session, path=base_release(tmp_path / "r2", parts=changed), label="r2", allow_drops=True
+    )
     queued = set(session.scalars(select(SearchChange.doc_id)))
     assert queued == {"part:A2072533A", "part:423470411", "part:199900011"}
     found = search_index.documents_for(session, release_for(session), queued)

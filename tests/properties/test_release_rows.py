@@ -80,7 +80,9 @@ def convert(
 
 def assert_fits(row: Row, stage: Table) -> None:
     """Each value fits its staging column (which has the versions' types)."""
-    columns = [c for c in stage.columns if c.name not in ("line", "digest", "has_current")]
+    columns = [
+        c for c in stage.columns if c.name not in ("line", "digest", "dropped", "has_current")
+    ]
     assert len(row) == len(columns)
     for value, column in zip(row, columns, strict=True):
         if value is None:

@@ -13,9 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.roles import Role
+from parts_catalog.importer import import_release
 from parts_catalog.models import PartVersion, Release
 from tests.conftest import AuthActions
+from tests.parts_catalog.releases import base_release, zip_release
 from tests.parts_catalog.test_release_archives import bomb
+from tests.parts_catalog.test_release_kinds import MANY, three_parts
 
 
 def releases(session: Session) -> int:
@@ -86,3 +89,75 @@ def test_the_limits_are_settings(
     assert "small.zip: unpacks to 32.0 MB, more than the 16.0 MB" in result.output
     assert "compressed more than" not in result.output
     assert releases(session) == 0
+
+
+# --- snapshots and deltas -------------------------------------------------------------------
+
+
+@pytest.fixture
+def hundred_parts(session: Session, tmp_path: Path) -> None:
+    import_release(session, path=base_release(tmp_path / "r1", parts=MANY), label="r1")
+    session.commit()
+
+
+@pytest.mark.usefixtures("hundred_parts")
+def test_the_command_line_refuses_a_snapshot_that_delists_the_catalogue(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    folder = three_parts(tmp_path / "r2")
+    refused = runner.invoke(args=["catalog", "import", str(folder), "--release", "r2"])
+    assert refused.exit_code == 1
+    assert "parts.csv: would delist 99 of the 100 parts listed now" in refused.output
+    assert "confirm it with --allow-drops" in refused.output
+    assert releases(session) == 1
+    delta = runner.invoke(args=["catalog", "import", str(folder), "--release", "d", "--delta"])
+    assert delta.exit_code == 0, delta.output
+    assert "Imported release d (delta): 3 parts; parts +2 -0 ~1." in delta.output
+    confirmed = runner.invoke(
+        args=["catalog", "import", str(folder), "--release", "r3", "--allow-drops"]
+    )
+    assert confirmed.exit_code == 0, confirmed.output
+    assert "Imported release r3 (snapshot): 3 parts; parts +0 -99 ~0." in confirmed.output
+
+
+@pytest.mark.usefixtures("hundred_parts")
+def test_the_upload_page_checks_first_and_names_the_delistings_to_confirm(
+    client: FlaskClient, auth: AuthActions, session: Session, tmp_path: Path
+) -> None:
+    auth.login(Role.ENGINEER)
+    page = client.get("/catalog/releases/upload").get_data(as_text=True)
+    # The files and their columns, required ones marked; the kind to choose; check first.
+    assert "<code>parts.csv</code>" in page
+    assert '<code>part_number</code><span class="required" title="required">*</span>' in page
+    assert "<code>category</code>," in page
+    assert page.index("Check only") < page.index(">Import</button>")
+    assert page.count('name="kind"') == 2
+    assert 'value="delta"' in page
+    archive = zip_release(three_parts(tmp_path / "r2"), tmp_path / "r2.zip")
+
+    checked = upload(client, auth, "r2", archive, kind="snapshot", dry_run="y")
+    html = checked.get_data(as_text=True)
+    assert checked.status_code == 422
+    assert "would delist 99 of the 100 parts listed now" in html
+    assert 'name="allow_drops" value="99"> Delist 99 parts (of 100)' in html
+    assert 'value="r2"' in html
+    assert releases(session) == 1
+
+    checked = upload(client, auth, "r2", archive, kind="snapshot", dry_run="y", allow_drops="99")
+    html = checked.get_data(as_text=True)
+    assert checked.status_code == 200
+    assert "Valid; would import release r2 (snapshot): 3 parts; parts +2 -99 ~1." in html
+    assert "parts.csv: 2 added, 99 delisted, 1 changed" in html
+    assert "Parts listed afterwards: 3" in html
+    assert releases(session) == 1
+
+    as_delta = upload(client, auth, "d", archive, kind="delta")
+    assert as_delta.status_code == 302
+    kinds = dict(session.execute(select(Release.label, Release.kind)).all())
+    assert kinds == {"r1": "snapshot", "d": "delta"}
+    listing = client.get("/catalog/releases").get_data(as_text=True)
+    assert "<td>delta</td>" in listing
+    assert "<td>102</td>" in listing
+    diff = client.get("/catalog/releases/r1/diff/d").get_data(as_text=True)
+    assert "d is a delta (it changed only the rows it named)" in diff
+    assert "2 added · 0 removed · 1 changed" in diff

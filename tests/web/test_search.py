@@ -112,6 +112,7 @@ def test_the_index_follows_imports_without_a_restart(
             str(base_release(tmp_path / "r2", parts=later)),
             "--release",
             "r2",
+            "--allow-drops",  # two parts of six delisted: confirmed
         ]
     )
     assert "Search index 3 document(s) updated; it reflects release r2." in result.output
