@@ -1,27 +1,29 @@
-"""Orders over JSON: place (resolved through the catalogue, stock reserved), list, read, return."""
+"""Orders over JSON: place (resolved through the catalogue, stock reserved), list, read, return.
+
+The JSON edge of ordering: it parses, calls the same service functions as the pages, and answers;
+refusals are ``AppError``s, answered in the API's one error shape by ``app.errors``.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from app.access import roles, signed_in
 from app.api import bp
+from app.auth.models import User
 from app.db import get_session
-from app.orders import services
+from app.extensions import current_settings
+from app.orders import policy, services
 from app.orders.documents import order_document, return_document
-from app.orders.models import RETURN_REASONS
-from app.roles import Role
+from app.orders.models import RETURN_REASONS, OrderKind
 
-ORDERERS = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
-#: Idempotency keys are stored whole; a longer one is refused rather than cut (two keys sharing
-#: their beginning would otherwise name one order).
-KEY_LENGTH = 80
+ORDERERS = tuple(policy.ORDERERS)
 #: Ids are 32-bit integers in the database; a larger one in a URL names no order (404), where
 #: PostgreSQL would refuse to compare it (a 500).
 MAX_ID = 2**31 - 1
@@ -50,7 +52,9 @@ class LineArgs(Schema):
 
 class OrderArgs(Schema):
     reference = fields.String(load_default=None, validate=validate.Length(max=80))
-    kind = fields.String(load_default="paid", validate=validate.OneOf(["paid", "warranty"]))
+    kind = fields.String(
+        load_default=OrderKind.PAID.value, validate=validate.OneOf([k.value for k in OrderKind])
+    )
     job = fields.String(load_default=None, validate=validate.Length(max=80))
     lines = fields.List(
         fields.Nested(LineArgs),
@@ -79,9 +83,17 @@ class ReturnArgs(Schema):
     quantity = fields.Integer(
         load_default=1, validate=validate.Range(min=1, max=services.MAX_QUANTITY)
     )
-    reason = fields.String(required=True, validate=validate.OneOf(list(RETURN_REASONS)))
+    reason = fields.String(
+        required=True, validate=validate.OneOf([r.value for r in RETURN_REASONS])
+    )
     note = fields.String(load_default="", validate=validate.Length(max=2000))
     model_number = fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+def _user() -> User:
+    """The caller as a row, for the services (never the request's proxy)."""
+    user: User = current_user._get_current_object()
+    return user
 
 
 @bp.route("/orders", methods=["POST"])
@@ -94,15 +106,7 @@ def place_order(args: dict[str, Any]) -> ResponseReturnValue:
     ``"acknowledge_conditions": true`` (the condition was read and applies) or, for a serial
     range, the unit's ``serial``. Quantities are JSON integers, 1 to 999. ``Idempotency-Key``
     (at most 80 characters): the same key and content again returns that order (200); the key
-    with other content is a 409."""
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key is not None and len(key) > KEY_LENGTH:
-        return jsonify(
-            error="Not accepted",
-            message=f"The Idempotency-Key header holds at most {KEY_LENGTH} characters.",
-            errors={"Idempotency-Key": f"At most {KEY_LENGTH} characters."},
-            status=422,
-        ), 422
+    with other content is a 409; a longer key is a 422 (it is never cut)."""
     session = get_session()
     asked = [
         services.Asked(
@@ -114,28 +118,16 @@ def place_order(args: dict[str, Any]) -> ResponseReturnValue:
         )
         for i, line in enumerate(args["lines"], start=1)
     ]
-    try:
-        order, new = services.place_order(
-            session,
-            current_user,
-            asked,
-            reference=args.get("reference"),
-            kind=args["kind"],
-            job=args.get("job"),
-            idempotency_key=key,
-        )
-    except services.OrderError as exc:
-        session.rollback()
-        return jsonify(error="Not accepted", message=str(exc), errors=exc.problems, status=422), 422
-    except services.KeyReused as exc:
-        session.rollback()
-        return jsonify(
-            error="Conflict",
-            message=f"This Idempotency-Key placed order {exc.order.id} with other content.",
-            errors={"Idempotency-Key": "Already used for another order."},
-            status=409,
-        ), 409
-    session.commit()
+    order, new = services.place_order(
+        session,
+        _user(),
+        asked,
+        mailer=current_settings().mail,
+        reference=args.get("reference"),
+        kind=args["kind"],
+        job=args.get("job"),
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
     return order_document(order), 201 if new else 200
 
 
@@ -143,17 +135,14 @@ def place_order(args: dict[str, Any]) -> ResponseReturnValue:
 @signed_in
 def list_orders() -> ResponseReturnValue:
     """Orders you may see: yours (technicians), your centre's (managers), all (admins)."""
-    return {"orders": [order_document(o) for o in services.orders_for(get_session(), current_user)]}
+    return {"orders": [order_document(o) for o in services.orders_for(get_session(), _user())]}
 
 
 @bp.route(f"/orders/<int(max={MAX_ID}):order_id>", methods=["GET"])
 @signed_in
 def get_order(order_id: int) -> ResponseReturnValue:
     """One order; 404 for an order you may not see."""
-    order = services.get_order(get_session(), current_user, order_id)
-    if order is None:
-        abort(404)
-    return order_document(order)
+    return order_document(services.order_for(get_session(), _user(), order_id))
 
 
 @bp.route(f"/orders/<int(max={MAX_ID}):order_id>/returns", methods=["POST"])
@@ -163,22 +152,17 @@ def return_part(args: dict[str, Any], order_id: int) -> ResponseReturnValue:
     """Ask to return a delivered item; a catalogue error is accepted at once and reported to
     the engineers."""
     session = get_session()
-    order = services.get_order(session, current_user, order_id)
-    if order is None:
-        abort(404)
-    try:
-        made = services.request_return(
-            session,
-            order,
-            args["item"],
-            quantity=args["quantity"],
-            reason=args["reason"],
-            note=args["note"],
-            model_number=args.get("model_number"),
-            by=current_user.email,
-        )
-    except services.OrderError as exc:
-        session.rollback()
-        return jsonify(error="Not accepted", message=str(exc)), 422
-    session.commit()
+    user = _user()
+    order = services.order_for(session, user, order_id)
+    services.may_return(user, order)
+    made = services.request_return(
+        session,
+        order,
+        args["item"],
+        quantity=args["quantity"],
+        reason=args["reason"],
+        note=args["note"],
+        model_number=args.get("model_number"),
+        by=user.email,
+    )
     return return_document(made), 201

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.2; not in its stubs yet
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.forms import Form
-from app.orders.models import RETURN_REASONS, STATUSES
+from app.orders.models import RETURN_REASONS, STATUSES, OrderKind, ReturnStatus
 
 
 class AddForm(Form):
@@ -40,8 +40,11 @@ class PlaceForm(Form):
     reference = StringField("Your reference", validators=[Optional(), Length(max=80)])
     kind = SelectField(
         "Order type",
-        choices=[SelectChoice("paid", "Paid"), SelectChoice("warranty", "Warranty")],
-        default="paid",
+        choices=[
+            SelectChoice(OrderKind.PAID.value, "Paid"),
+            SelectChoice(OrderKind.WARRANTY.value, "Warranty"),
+        ],
+        default=OrderKind.PAID.value,
     )
     job = StringField(
         "Warranty job or serial",
@@ -57,7 +60,9 @@ class SerialForm(Form):
 class ReturnForm(Form):
     item = HiddenField(validators=[DataRequired()])
     quantity = IntegerField("Quantity", default=1, validators=[DataRequired(), NumberRange(1, 999)])
-    reason = SelectField("Reason", choices=[SelectChoice(k, v) for k, v in RETURN_REASONS.items()])
+    reason = SelectField(
+        "Reason", choices=[SelectChoice(k.value, v) for k, v in RETURN_REASONS.items()]
+    )
     model_number = StringField(
         "Model it was listed for (required for a catalogue error)",
         validators=[Optional(), Length(max=40)],
@@ -66,7 +71,10 @@ class ReturnForm(Form):
 
 
 class StatusForm(Form):
-    status = SelectField("Status", choices=[SelectChoice(s, s) for s in STATUSES])
+    # Posted as "status"; named apart from ``Form.status`` (the status of the page it is on).
+    new_status = SelectField(
+        "Status", name="status", choices=[SelectChoice(s.value, s.value) for s in STATUSES]
+    )
     # The status the page showed: the change is decided on it (compare-and-set).
     seen = HiddenField(validators=[Optional(), Length(max=12)])
 
@@ -75,9 +83,9 @@ class DecisionForm(Form):
     decision = SelectField(
         "Decision",
         choices=[
-            SelectChoice("accepted", "Accept"),
-            SelectChoice("refused", "Refuse"),
-            SelectChoice("credited", "Credit"),
+            SelectChoice(ReturnStatus.ACCEPTED.value, "Accept"),
+            SelectChoice(ReturnStatus.REFUSED.value, "Refuse"),
+            SelectChoice(ReturnStatus.CREDITED.value, "Credit"),
         ],
     )
     note = StringField("Reason or note", validators=[Length(max=500)])

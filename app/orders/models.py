@@ -7,29 +7,78 @@ with what was reserved from stock and what is backordered.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base
 
-PLACED, PICKING, SHIPPED, DELIVERED, CANCELLED = (
-    "placed",
-    "picking",
-    "shipped",
-    "delivered",
-    "cancelled",
-)
-STATUSES = (PLACED, PICKING, SHIPPED, DELIVERED, CANCELLED)
+
+class OrderStatus(enum.StrEnum):
+    """Where an order is: it moves forward only (placed → picking → shipped → delivered), or is
+    cancelled while it has not shipped."""
+
+    PLACED = "placed"
+    PICKING = "picking"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class OrderKind(enum.StrEnum):
+    PAID = "paid"
+    WARRANTY = "warranty"
+
+
+class ReturnStatus(enum.StrEnum):
+    """A return is requested, then accepted or refused; an accepted one is credited."""
+
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    CREDITED = "credited"
+
+
+class ReturnReason(enum.StrEnum):
+    WRONG_PART = "wrong_part"
+    CATALOGUE_ERROR = "catalogue_error"
+    DAMAGED = "damaged"
+    NOT_NEEDED = "not_needed"
+
+
+PLACED = OrderStatus.PLACED
+PICKING = OrderStatus.PICKING
+SHIPPED = OrderStatus.SHIPPED
+DELIVERED = OrderStatus.DELIVERED
+CANCELLED = OrderStatus.CANCELLED
+STATUSES = tuple(OrderStatus)
+#: The way forward; a cancelled order leaves it.
+FLOW = (PLACED, PICKING, SHIPPED, DELIVERED)
 RETURN_REASONS = {
-    "wrong_part": "Wrong part",
-    "catalogue_error": "Catalogue error (the catalogue listed it for this model)",
-    "damaged": "Damaged",
-    "not_needed": "Not needed",
+    ReturnReason.WRONG_PART: "Wrong part",
+    ReturnReason.CATALOGUE_ERROR: "Catalogue error (the catalogue listed it for this model)",
+    ReturnReason.DAMAGED: "Damaged",
+    ReturnReason.NOT_NEEDED: "Not needed",
 }
+
+
+def checked(values: type[enum.StrEnum], name: str, length: int) -> Enum:
+    """A column of ``values``, stored as the value and checked by the database (a CHECK
+    constraint named ``ck_<table>_<name>``), as the users' roles are: adding a value is an
+    ordinary migration on every backend."""
+    return Enum(
+        values,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class CartLine(Base):
@@ -53,9 +102,13 @@ class Order(Base):
     centre_id: Mapped[int] = mapped_column(ForeignKey("service_centres.id"), index=True)
     placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reference: Mapped[str | None] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(12), default="paid")  # paid or warranty
+    kind: Mapped[OrderKind] = mapped_column(
+        checked(OrderKind, "order_kind", 12), default=OrderKind.PAID
+    )
     job: Mapped[str | None] = mapped_column(String(80))  # a warranty job or serial
-    status: Mapped[str] = mapped_column(String(12), default=PLACED)
+    status: Mapped[OrderStatus] = mapped_column(
+        checked(OrderStatus, "order_status", 12), default=PLACED
+    )
     release_label: Mapped[str] = mapped_column(String(64))
     total: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -112,10 +165,10 @@ class ReturnRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("order_items.id"), index=True)
     quantity: Mapped[int]
-    reason: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[ReturnReason] = mapped_column(checked(ReturnReason, "return_reason", 20))
     note: Mapped[str | None] = mapped_column(Text)
     model_number: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(12))  # requested, accepted, refused, credited
+    status: Mapped[ReturnStatus] = mapped_column(checked(ReturnStatus, "return_status", 12))
     requested_by: Mapped[str] = mapped_column(String(254))
     requested_at: Mapped[datetime]
     decided_by: Mapped[str | None] = mapped_column(String(254))

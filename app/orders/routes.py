@@ -1,4 +1,5 @@
-"""Ordering pages: the cart with its report, orders, returns. Views are thin."""
+"""Ordering pages: the cart with its report, orders, returns. Views are thin: they parse, call
+one service, and render; the request commits (or rolls back) once, in ``app.db``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import dataclasses
 import io
 import uuid
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.access import form_page, roles, signed_in
+from app.auth.models import User
 from app.db import get_session
+from app.extensions import current_settings
 from app.input_guard import CONTROL
-from app.orders import bp, services
+from app.orders import bp, policy, services
 from app.orders.forms import (
     AddForm,
     ButtonForm,
@@ -25,10 +28,16 @@ from app.orders.forms import (
     SerialForm,
     StatusForm,
 )
-from app.orders.models import RETURN_REASONS, CartLine, Order
+from app.orders.models import RETURN_REASONS, Order
 from app.roles import Role
 
-ORDERERS = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
+ORDERERS = tuple(policy.ORDERERS)
+
+
+def _user() -> User:
+    """The signed-in person as a row, for the services (never the request's proxy)."""
+    user: User = current_user._get_current_object()
+    return user
 
 
 def _cart_page(
@@ -40,7 +49,7 @@ def _cart_page(
     status: int = 200,
 ) -> tuple[str, int]:
     session = get_session()
-    lines = services.cart(session, current_user)
+    lines = services.cart(session, _user())
     report = services.check(session, services.cart_asked(lines)) if lines else []
     place = place or PlaceForm(formdata=None)
     place.key.data = place.key.data or uuid.uuid4().hex
@@ -74,7 +83,7 @@ def add() -> ResponseReturnValue:
     form = AddForm()
     if not form.validate():
         return _cart_page(add=form, status=form.status)
-    if len(services.cart(get_session(), current_user)) >= services.MAX_LINES:
+    if len(services.cart(get_session(), _user())) >= services.MAX_LINES:
         form.number.errors = [
             *form.number.errors,
             f"A cart holds at most {services.MAX_LINES} lines.",
@@ -87,12 +96,10 @@ def add() -> ResponseReturnValue:
         acknowledged=bool(form.acknowledge.data),
     )
     try:
-        said = services.add_to_cart(get_session(), current_user, [asked])
+        said = services.add_to_cart(get_session(), _user(), [asked])
     except services.OrderError as exc:
-        get_session().rollback()
         form.quantity.errors = [*form.quantity.errors, str(exc)]
         return _cart_page(add=form, status=422)
-    get_session().commit()
     flash(f"{'; '.join(said)}: it is in your cart.", "success")
     back = form.back.data or ""
     return redirect(
@@ -130,19 +137,17 @@ def paste() -> ResponseReturnValue:
     if not asked:
         form.text.errors = [*form.text.errors, "Paste at least one part number."]
         return _cart_page(paste=form, status=422)
-    if len(services.cart(get_session(), current_user)) + len(asked) > services.MAX_LINES:
+    if len(services.cart(get_session(), _user())) + len(asked) > services.MAX_LINES:
         form.text.errors = [*form.text.errors, f"A cart holds at most {services.MAX_LINES} lines."]
         return _cart_page(paste=form, status=422)
     serial = (form.serial.data or "").strip() or None
     if serial:  # a diagnostic fix names the unit: its serial decides ranged replacements
         asked = [dataclasses.replace(a, serial=serial) for a in asked]
     try:
-        said = services.add_to_cart(get_session(), current_user, asked)
+        said = services.add_to_cart(get_session(), _user(), asked)
     except services.OrderError as exc:
-        get_session().rollback()
         form.text.errors = [*form.text.errors, str(exc)]
         return _cart_page(paste=form, status=422)
-    get_session().commit()
     flash(f"{'; '.join(said)}. Check the report below before ordering.", "success")
     return redirect(url_for("orders.cart"))
 
@@ -153,14 +158,9 @@ def paste() -> ResponseReturnValue:
 def set_serial(line_id: int) -> ResponseReturnValue:
     form = SerialForm()
     session = get_session()
-    line = session.get(CartLine, line_id)
-    if line is None or line.user_id != current_user.id:
-        abort(404)
+    line = services.cart_line_for(session, _user(), line_id)
     if form.validate():
-        line.serial = (form.serial.data or "").strip() or None
-        # Another unit may resolve differently: what was confirmed for the last one is not.
-        line.acknowledged = False
-        session.commit()
+        services.set_serial(session, _user(), line.id, form.serial.data)
     return redirect(url_for("orders.cart"))
 
 
@@ -168,11 +168,7 @@ def set_serial(line_id: int) -> ResponseReturnValue:
 @roles(*ORDERERS)
 def confirm(line_id: int) -> ResponseReturnValue:
     """The person confirms that a conditional replacement's condition applies to the unit."""
-    session = get_session()
-    line = services.acknowledge(session, current_user, line_id)
-    if line is None:
-        abort(404)
-    session.commit()
+    line = services.acknowledge(get_session(), _user(), line_id)
     flash(f"{line.requested}: condition confirmed; it can be ordered.", "success")
     return redirect(url_for("orders.cart"))
 
@@ -180,12 +176,7 @@ def confirm(line_id: int) -> ResponseReturnValue:
 @bp.post("/cart/<int:line_id>/remove")
 @roles(*ORDERERS)
 def remove(line_id: int) -> ResponseReturnValue:
-    session = get_session()
-    line = session.get(CartLine, line_id)
-    if line is None or line.user_id != current_user.id:
-        abort(404)
-    session.delete(line)
-    session.commit()
+    services.remove_from_cart(get_session(), _user(), line_id)
     return redirect(url_for("orders.cart"))
 
 
@@ -200,24 +191,22 @@ def place() -> ResponseReturnValue:
     try:
         order, _new = services.place_cart(
             session,
-            current_user,
+            _user(),
+            mailer=current_settings().mail,
             reference=form.reference.data,
             kind=form.kind.data or "paid",
             job=form.job.data,
             idempotency_key=form.key.data or None,
         )
     except services.OrderError as exc:
-        session.rollback()
-        return _cart_page(place=form, problems=[str(exc), *exc.problems], status=422)
+        return _cart_page(place=form, problems=[exc.message, *exc.problems], status=422)
     except services.KeyReused as exc:
-        session.rollback()
         form.key.data = uuid.uuid4().hex  # this page, read again, may place its own order
         problem = (
-            f"This page placed order {exc.order.id} already, and the cart has changed since. "
+            f"This page placed order {exc.record.id} already, and the cart has changed since. "
             "Check the report below, then place the order again."
         )
         return _cart_page(place=form, problems=[problem], status=409)
-    session.commit()
     flash(f"Order {order.id} is placed. A confirmation is on its way by mail.", "success")
     return redirect(url_for("orders.order", order_id=order.id))
 
@@ -226,7 +215,7 @@ def place() -> ResponseReturnValue:
 @signed_in
 def history() -> ResponseReturnValue:
     return render_template(
-        "orders/history.html", orders=services.orders_for(get_session(), current_user)
+        "orders/history.html", orders=services.orders_for(get_session(), _user())
     )
 
 
@@ -255,7 +244,7 @@ def export() -> ResponseReturnValue:
             "unit_price",
         ]
     )
-    for order in services.orders_for(get_session(), current_user):
+    for order in services.orders_for(get_session(), _user()):
         for line in order.lines:
             for item in line.items:
                 writer.writerow(
@@ -280,10 +269,7 @@ def export() -> ResponseReturnValue:
 
 
 def _order_or_404(order_id: int) -> Order:
-    order = services.get_order(get_session(), current_user, order_id)
-    if order is None:
-        abort(404)
-    return order
+    return services.order_for(get_session(), _user(), order_id)
 
 
 def _order_page(
@@ -297,11 +283,14 @@ def _order_page(
         "orders/order.html",
         order=order,
         return_form=return_form or ReturnForm(formdata=None),
-        status_form=StatusForm(formdata=None, status=order.status, seen=order.status),
+        status_form=StatusForm(
+            formdata=None, new_status=order.status.value, seen=order.status.value
+        ),
         button=ButtonForm(),
         reasons=RETURN_REASONS,
         problem=problem,
-        can_order=current_user.role in ORDERERS,
+        can_order=policy.may_return(services.person_of(_user()), services.facts_of(order)).allowed,
+        can_change_status=policy.may_change_status(services.person_of(_user())),
     ), status
 
 
@@ -314,18 +303,14 @@ def order(order_id: int) -> ResponseReturnValue:
 @bp.post("/<int:order_id>/reorder")
 @roles(*ORDERERS)
 def reorder(order_id: int) -> ResponseReturnValue:
+    session = get_session()
     order = _order_or_404(order_id)
     try:
-        said = services.add_to_cart(
-            get_session(),
-            current_user,
-            [services.Asked(line.requested, line.quantity) for line in order.lines],
-        )
+        with session.begin_nested():  # a refusal leaves nothing behind the redirect
+            said = services.reorder(session, _user(), order)
     except services.OrderError as exc:
-        get_session().rollback()
-        flash(str(exc), "error")
+        flash(exc.message, "error")
         return redirect(url_for("orders.order", order_id=order_id))
-    get_session().commit()
     flash(
         f"{'; '.join(said)}. Resolved again as the catalogue says today: check the report.",
         "success",
@@ -336,14 +321,14 @@ def reorder(order_id: int) -> ResponseReturnValue:
 @bp.post("/<int:order_id>/cancel")
 @signed_in
 def cancel(order_id: int) -> ResponseReturnValue:
+    session = get_session()
     order = _order_or_404(order_id)
     try:
-        services.cancel(get_session(), order)
+        with session.begin_nested():  # a refusal leaves nothing behind the redirect
+            services.cancel(session, order)
     except services.OrderError as exc:
-        get_session().rollback()
-        flash(str(exc), "error")
+        flash(exc.message, "error")
         return redirect(url_for("orders.order", order_id=order_id))
-    get_session().commit()
     flash("Cancelled: reserved stock went back.", "success")
     return redirect(url_for("orders.order", order_id=order_id))
 
@@ -353,6 +338,7 @@ def cancel(order_id: int) -> ResponseReturnValue:
 @form_page
 def request_return(order_id: int) -> ResponseReturnValue:
     order = _order_or_404(order_id)
+    services.may_return(_user(), order)
     form = ReturnForm()
     if not form.validate():
         messages = [
@@ -380,12 +366,10 @@ def request_return(order_id: int) -> ResponseReturnValue:
             reason=form.reason.data or "",
             note=form.note.data or "",
             model_number=form.model_number.data,
-            by=current_user.email,
+            by=_user().email,
         )
     except services.OrderError as exc:
-        session.rollback()
-        return _order_page(order, return_form=form, problem=str(exc), status=422)
-    session.commit()
+        return _order_page(order, return_form=form, problem=exc.message, status=422)
     if made.erratum_id:
         flash(
             "Return accepted: catalogue errors always are. The engineers have the report "
@@ -401,18 +385,18 @@ def request_return(order_id: int) -> ResponseReturnValue:
 @roles(Role.ADMIN)
 @form_page
 def change_status(order_id: int) -> ResponseReturnValue:
+    session = get_session()
     order = _order_or_404(order_id)
     form = StatusForm()
     if form.validate():
         try:
-            services.set_status(
-                get_session(), order, form.status.data or "", seen=form.seen.data or None
-            )
+            with session.begin_nested():  # a refusal leaves nothing behind the redirect
+                services.set_status(
+                    session, order, form.new_status.data or "", seen=form.seen.data or None
+                )
         except services.OrderError as exc:
-            get_session().rollback()
-            flash(str(exc), "error")
+            flash(exc.message, "error")
             return redirect(url_for("orders.order", order_id=order_id))
-        get_session().commit()
         flash(f"Order {order_id} is {order.status}.", "success")
     return redirect(url_for("orders.order", order_id=order_id))
 
@@ -423,8 +407,8 @@ def returns() -> ResponseReturnValue:
     """Admins decide every return; a centre manager follows the centre's."""
     return render_template(
         "orders/returns.html",
-        returns=services.open_returns(get_session(), current_user),
-        can_decide=current_user.role == Role.ADMIN,
+        returns=services.open_returns(get_session(), _user()),
+        can_decide=policy.may_decide_return(services.person_of(_user())),
         form=DecisionForm(formdata=None),
         reasons=RETURN_REASONS,
     )
@@ -438,17 +422,16 @@ def decide(return_id: int) -> ResponseReturnValue:
     session = get_session()
     if form.validate():
         try:
-            services.decide_return(
-                session,
-                return_id,
-                decision=form.decision.data or "",
-                note=form.note.data or "",
-                by=current_user.email,
-            )
+            with session.begin_nested():  # a refusal leaves nothing behind the redirect
+                services.decide_return(
+                    session,
+                    return_id,
+                    decision=form.decision.data or "",
+                    note=form.note.data or "",
+                    by=_user().email,
+                )
         except services.OrderError as exc:
-            session.rollback()
-            flash(str(exc), "error")
+            flash(exc.message, "error")
             return redirect(url_for("orders.returns"))
-        session.commit()
         flash("Decision recorded.", "success")
     return redirect(url_for("orders.returns"))

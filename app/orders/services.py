@@ -4,36 +4,43 @@ atomically; returns, where a catalogue error is always accepted and reaches the 
 Stock is reserved by compare-and-set (``UPDATE ... SET quantity = q - r WHERE quantity = q``),
 retried when another order got there first: concurrent orders never oversell, on SQLite or
 PostgreSQL, without holding locks across the request.
+
+The core of ordering: no Flask. Functions take the session and the person (a ``User`` row, never
+the request's proxy), flush and never commit; the page and the API call the same ones, and who
+may do what is :mod:`app.orders.policy`'s answer.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import ClassVar, NamedTuple
 
-from sqlalchemy import and_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, and_, false, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
-from app.mail.compose import external_url, queue_mail
+from app.exceptions import Conflict, Invalid, NotAllowed, NotFound
+from app.idempotency import KeyReused, checked_key, fingerprint, insert_once, replay
+from app.mail.mailer import Mailer
+from app.orders import policy
 from app.orders.models import (
     CANCELLED,
     DELIVERED,
+    FLOW,
     PICKING,
     PLACED,
     RETURN_REASONS,
-    SHIPPED,
-    STATUSES,
     CartLine,
     Order,
     OrderItem,
+    OrderKind,
     OrderLine,
+    OrderStatus,
+    ReturnReason,
     ReturnRequest,
+    ReturnStatus,
 )
 from app.roles import Role
 from parts_catalog import documents, errata
@@ -54,26 +61,34 @@ MAX_LINES = 200
 MAX_QUANTITY = 999
 
 
-class OrderError(Exception):
-    """An order that cannot be placed; ``problems`` names each line."""
+__all__ = ["KeyReused"]  # the idempotency helper's refusal, raised by :func:`place`
+
+
+class OrderError(Invalid):
+    """An order (a cart line, a return, a status) that cannot be acted on; ``problems`` names
+    each line."""
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         self.problems = problems or []
-        super().__init__(message)
+        super().__init__(message, errors=self.problems)
 
 
-class OrderChanged(OrderError):
+class OrderChanged(OrderError, Conflict):
     """Someone changed the order (or the return) between reading it and writing: nothing was
     done, the person looks again."""
 
+    status: ClassVar[int] = 409
 
-class KeyReused(Exception):
-    """An idempotency key already placed an order with other content: the Back button's stale
-    form, or a client's bug. Nothing was placed."""
 
-    def __init__(self, order: Order) -> None:
-        self.order = order
-        super().__init__(f"the key placed order {order.id} with other content")
+# --- who is asking ------------------------------------------------------------------------------
+
+
+def person_of(user: User) -> policy.Person:
+    return policy.Person(id=user.id, role=Role(user.role), centre_id=user.centre_id)
+
+
+def facts_of(order: Order) -> policy.OrderFacts:
+    return policy.OrderFacts(placed_by_id=order.placed_by_id, centre_id=order.centre_id)
 
 
 # --- reading what was asked ---------------------------------------------------------------------
@@ -341,18 +356,26 @@ def place(
 ) -> tuple[Order, bool]:
     """Place an order for ``asked``; returns it and whether it is new (an idempotency key seen
     before with the same content returns the order it placed). No mail: :func:`place_order` is
-    the use case.
+    the use case; this is for fixtures and benchmarks.
 
     :raises OrderError: naming every line that cannot be ordered (unknown, no longer available,
         a serial to give, a condition not confirmed); nothing is placed.
+    :raises KeyTooLong: the key is over 80 characters (it is never cut).
     :raises KeyReused: the key placed an order with other content; nothing is placed.
     """
-    if user.centre_id is None:
-        raise OrderError("Only people of a service centre can order.")
-    fingerprint = _fingerprint(asked, reference=reference, kind=kind, job=job)
-    earlier = _placed_with(session, user, idempotency_key)
+    key = checked_key(idempotency_key)
+    allowed = policy.may_order(person_of(user))
+    if not allowed or user.centre_id is None:
+        # A refusal of what is asked, as it always was (422), rather than of the page (403).
+        raise OrderError(allowed.reason or "Only people of a service centre can order.")
+    try:
+        order_kind = OrderKind(kind)
+    except ValueError:
+        raise OrderError("An order is paid or warranty.") from None
+    digest = _fingerprint(asked, reference=reference, kind=order_kind, job=job)
+    earlier = _placed_with(session, user, key)
     if earlier is not None:
-        return _same(earlier, fingerprint), False
+        return replay(earlier, digest, describe=_describe), False
     if not asked:
         raise OrderError("The order has no lines.")
     if len(asked) > MAX_LINES:
@@ -365,7 +388,7 @@ def place(
     ]
     if problems:
         raise OrderError("Nothing was ordered: some lines cannot be ordered.", problems)
-    if kind == "warranty" and not (job or "").strip():
+    if order_kind == OrderKind.WARRANTY and not (job or "").strip():
         raise OrderError("A warranty order needs the job number or the unit's serial.")
     release = latest_release(session)
     assert release is not None
@@ -374,24 +397,22 @@ def place(
         centre_id=user.centre_id,
         placed_by_id=user.id,
         reference=(reference or "").strip() or None,
-        kind=kind,
+        kind=order_kind,
         job=(job or "").strip() or None,
         status=PLACED,
         release_label=release.label,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint if idempotency_key else None,
+        idempotency_key=key,
+        fingerprint=digest if key else None,
         placed_at=now,
         updated_at=now,
     )
-    # The order and its key first: a duplicate submission stops here, before taking stock.
-    try:
-        with session.begin_nested():
-            session.add(order)
-    except IntegrityError:  # the same key placed concurrently: that order stands
-        earlier = _placed_with(session, user, idempotency_key)
-        if earlier is None:
-            raise
-        return _same(earlier, fingerprint), False
+    # The order and its key first: a duplicate submission stops here, before taking stock (the
+    # same key placed concurrently: that order stands).
+    order, new = insert_once(
+        session, order, find=lambda: _placed_with(session, user, key), describe=_describe
+    )
+    if not new:
+        return order, False
     total = Decimal("0")
     priced = True
     currency = None
@@ -425,7 +446,7 @@ def place(
     for item in sorted(wanted, key=lambda i: normalise(i.part_number)):
         item.reserved = reserve(session, item.part_number, item.quantity)
         item.backordered = item.quantity - item.reserved
-    if kind == "paid" and priced:
+    if order_kind == OrderKind.PAID and priced:
         order.total, order.currency = total, currency
     session.flush()
     return order, True
@@ -436,6 +457,7 @@ def place_order(
     user: User,
     asked: list[Asked],
     *,
+    mailer: Mailer,
     reference: str | None = None,
     kind: str = "paid",
     job: str | None = None,
@@ -453,13 +475,13 @@ def place_order(
         idempotency_key=idempotency_key,
     )
     if new:
-        queue_mail(
+        mailer.queue(
             session,
             to=user.email,
             subject=f"Order {order.id} placed",
             template="order_placed",
             order=order,
-            link=external_url("orders.order", order_id=order.id),
+            link=mailer.link("orders.order", order_id=order.id),
         )
     return order, new
 
@@ -468,6 +490,7 @@ def place_cart(
     session: Session,
     user: User,
     *,
+    mailer: Mailer,
     reference: str | None = None,
     kind: str = "paid",
     job: str | None = None,
@@ -484,6 +507,7 @@ def place_cart(
             session,
             user,
             cart_asked(lines),
+            mailer=mailer,
             reference=reference,
             kind=kind,
             job=job,
@@ -491,14 +515,17 @@ def place_cart(
         )
     except KeyReused as exc:
         if not lines:
-            return exc.order, False
+            earlier: Order = exc.record
+            return earlier, False
         raise
     if new:
         clear_cart(session, user)
     return order, new
 
 
-def _fingerprint(asked: list[Asked], *, reference: str | None, kind: str, job: str | None) -> str:
+def _fingerprint(
+    asked: list[Asked], *, reference: str | None, kind: OrderKind, job: str | None
+) -> str:
     """What an order asks for, as a digest: the same content spelled the same way matches."""
     content = {
         "lines": [
@@ -506,17 +533,14 @@ def _fingerprint(asked: list[Asked], *, reference: str | None, kind: str, job: s
             for a in asked
         ],
         "reference": (reference or "").strip(),
-        "kind": kind,
+        "kind": kind.value,
         "job": (job or "").strip(),
     }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return fingerprint(content)
 
 
-def _same(earlier: Order, fingerprint: str) -> Order:
-    # Orders placed before fingerprints were kept (None) cannot be compared: they stand.
-    if earlier.fingerprint not in (None, fingerprint):
-        raise KeyReused(earlier)
-    return earlier
+def _describe(order: Order) -> str:
+    return f"order {order.id}"
 
 
 def _placed_with(session: Session, user: User, key: str | None) -> Order | None:
@@ -531,14 +555,17 @@ def _placed_with(session: Session, user: User, key: str | None) -> Order | None:
 # --- seeing, cancelling, returning --------------------------------------------------------------
 
 
-def visible_to(user: User) -> Any:
-    """The orders a person may see: a technician their own, a manager their centre's, staff
-    (admins) all."""
-    if user.role == Role.ADMIN:
-        return Order.id.is_not(None)
-    if user.role == Role.CENTRE_MANAGER:
-        return Order.centre_id == user.centre_id
-    return and_(Order.placed_by_id == user.id, Order.centre_id == user.centre_id)
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The orders a person may see (:func:`policy.scope`), as a condition of a query."""
+    match policy.scope(person_of(user)):
+        case policy.Scope.ALL:
+            return true()
+        case policy.Scope.CENTRE:
+            return Order.centre_id == user.centre_id
+        case policy.Scope.OWN:
+            return and_(Order.placed_by_id == user.id, Order.centre_id == user.centre_id)
+        case _:
+            return false()
 
 
 def orders_for(session: Session, user: User) -> list[Order]:
@@ -553,6 +580,7 @@ def orders_for(session: Session, user: User) -> list[Order]:
 
 
 def get_order(session: Session, user: User, order_id: int) -> Order | None:
+    """The order, if the person may see it."""
     return session.scalar(
         select(Order)
         .where(Order.id == order_id, visible_to(user))
@@ -560,7 +588,25 @@ def get_order(session: Session, user: User, order_id: int) -> Order | None:
     )
 
 
-def _move(session: Session, order: Order, read: str, to: str) -> None:
+def order_for(session: Session, user: User, order_id: int) -> Order:
+    """The order, for a person who may see it.
+
+    :raises NotFound: no such order, or not theirs to see (said the same way).
+    """
+    order = get_order(session, user, order_id)
+    if order is None:
+        raise NotFound(f"There is no order {order_id} that you can see.")
+    return order
+
+
+def may_return(user: User, order: Order) -> None:
+    """:raises NotAllowed: the person does not return parts of this order."""
+    decision = policy.may_return(person_of(user), facts_of(order))
+    if not decision:
+        raise NotAllowed(decision.reason)
+
+
+def _move(session: Session, order: Order, read: OrderStatus, to: OrderStatus) -> None:
     """Compare-and-set: the status becomes ``to`` only if it is still ``read``, the status this
     change was decided on; otherwise nothing changes and :class:`OrderChanged` says so."""
     changed = session.execute(
@@ -626,28 +672,30 @@ def request_return(
     session.refresh(item, ["returns"])
     if order.status != DELIVERED:
         raise OrderError("Only delivered parts can be returned; cancel what has not shipped.")
-    if reason not in RETURN_REASONS:
-        raise OrderError(f"Choose a reason: {', '.join(RETURN_REASONS.values())}.")
-    open_qty = sum(r.quantity for r in item.returns if r.status != "refused")
+    try:
+        why = ReturnReason(reason)
+    except ValueError:
+        raise OrderError(f"Choose a reason: {', '.join(RETURN_REASONS.values())}.") from None
+    open_qty = sum(r.quantity for r in item.returns if r.status != ReturnStatus.REFUSED)
     if not 1 <= quantity <= item.quantity - open_qty:
         raise OrderError(
             f"At most {item.quantity - open_qty} of {item.part_number} can be returned."
         )
-    if reason == "catalogue_error" and not (model_number or "").strip():
+    if why == ReturnReason.CATALOGUE_ERROR and not (model_number or "").strip():
         raise OrderError("For a catalogue error, give the model the part was listed for.")
     now = utcnow()
     request = ReturnRequest(
         item=item,
         quantity=quantity,
-        reason=reason,
+        reason=why,
         note=note.strip() or None,
         model_number=(model_number or "").strip() or None,
-        status="requested",
+        status=ReturnStatus.REQUESTED,
         requested_by=by,
         requested_at=now,
     )
     session.add(request)
-    if reason == "catalogue_error":
+    if why == ReturnReason.CATALOGUE_ERROR:
         erratum = errata.report_wrong_fitment(
             session,
             part_number=item.part_number,
@@ -657,7 +705,7 @@ def request_return(
             note=f"Returned from order {order.id}: {note}".strip(),
             reported_by=by,
         )
-        request.status = "accepted"
+        request.status = ReturnStatus.ACCEPTED
         request.decided_by = "policy: catalogue errors are always accepted"
         request.decided_at = now
         request.erratum_id = erratum.id
@@ -729,14 +777,52 @@ def add_to_cart(session: Session, user: User, asked: list[Asked]) -> list[str]:
     return report
 
 
-def acknowledge(session: Session, user: User, line_id: int) -> CartLine | None:
-    """The person confirms that the conditions of a cart line's replacement apply."""
+def cart_line_for(session: Session, user: User, line_id: int) -> CartLine:
+    """A line of the person's own cart.
+
+    :raises NotFound: no such line, or another person's (said the same way).
+    """
     line = session.get(CartLine, line_id)
-    if line is None or line.user_id != user.id:
-        return None
+    if line is None or not policy.owns_cart_line(person_of(user), line.user_id):
+        raise NotFound("That line is not in your cart.")
+    return line
+
+
+def acknowledge(session: Session, user: User, line_id: int) -> CartLine:
+    """The person confirms that the conditions of a cart line's replacement apply.
+
+    :raises NotFound: the line is not in the person's cart.
+    """
+    line = cart_line_for(session, user, line_id)
     line.acknowledged = True
     session.flush()
     return line
+
+
+def set_serial(session: Session, user: User, line_id: int, serial: str | None) -> CartLine:
+    """Name the unit a cart line is for: its serial decides ranged replacements. What was
+    confirmed for another unit is not confirmed for this one.
+
+    :raises NotFound: the line is not in the person's cart.
+    """
+    line = cart_line_for(session, user, line_id)
+    line.serial = (serial or "").strip() or None
+    line.acknowledged = False
+    session.flush()
+    return line
+
+
+def remove_from_cart(session: Session, user: User, line_id: int) -> None:
+    """:raises NotFound: the line is not in the person's cart."""
+    session.delete(cart_line_for(session, user, line_id))
+    session.flush()
+
+
+def reorder(session: Session, user: User, order: Order) -> list[str]:
+    """Put an order's lines in the cart again, as they were asked (they resolve as the catalogue
+    says today); returns what happened to each line (:func:`add_to_cart`)."""
+    again = [Asked(line.requested, line.quantity) for line in order.lines]
+    return add_to_cart(session, user, again)
 
 
 def cart_asked(lines: list[CartLine]) -> list[Asked]:
@@ -758,9 +844,11 @@ def set_status(session: Session, order: Order, status: str, *, seen: str | None 
 
     :raises OrderChanged: the order is no longer in the status read; nothing changed.
     """
-    if status not in STATUSES:
-        raise OrderError(f"Unknown status {status}.")
-    if status == CANCELLED:
+    try:
+        wanted = OrderStatus(status)
+    except ValueError:
+        raise OrderError(f"Unknown status {status}.") from None
+    if wanted == CANCELLED:
         cancel(session, order, seen=seen)
         return
     read = order.status
@@ -771,10 +859,9 @@ def set_status(session: Session, order: Order, status: str, *, seen: str | None 
         )
     if read == CANCELLED:
         raise OrderError("A cancelled order stays cancelled: its stock went back.")
-    flow = [PLACED, PICKING, SHIPPED, DELIVERED]
-    if flow.index(status) <= flow.index(read):
+    if FLOW.index(wanted) <= FLOW.index(read):
         raise OrderError(f"An order moves forward only: it is {read}.")
-    _move(session, order, read, status)
+    _move(session, order, read, wanted)
 
 
 def open_returns(session: Session, user: User) -> list[ReturnRequest]:
@@ -784,7 +871,7 @@ def open_returns(session: Session, user: User) -> list[ReturnRequest]:
         .order_by(ReturnRequest.requested_at.desc())
         .options(selectinload(ReturnRequest.item).selectinload(OrderItem.line))
     )
-    if user.role != Role.ADMIN:
+    if not policy.sees_all_returns(person_of(user)):
         query = (
             query.join(ReturnRequest.item)
             .join(OrderItem.line)
@@ -801,24 +888,28 @@ def decide_return(
     request = session.get(ReturnRequest, request_id)
     if request is None:
         raise OrderError("There is no such return.")
-    if decision not in ("accepted", "refused", "credited"):
+    try:
+        decided = ReturnStatus(decision)
+    except ValueError:
+        decided = ReturnStatus.REQUESTED
+    if decided == ReturnStatus.REQUESTED:
         raise OrderError("Accept, refuse or credit.")
-    if request.status not in ("requested", "accepted") or (
-        request.status == "accepted" and decision != "credited"
+    if request.status not in (ReturnStatus.REQUESTED, ReturnStatus.ACCEPTED) or (
+        request.status == ReturnStatus.ACCEPTED and decided != ReturnStatus.CREDITED
     ):
         raise OrderError(
             f"This return is {request.status}: only crediting an accepted one remains."
         )
-    if decision == "refused" and request.reason == "catalogue_error":
+    if decided == ReturnStatus.REFUSED and request.reason == ReturnReason.CATALOGUE_ERROR:
         raise OrderError("A catalogue-error return is always accepted.")
-    if decision == "refused" and not note.strip():
+    if decided == ReturnStatus.REFUSED and not note.strip():
         raise OrderError("Say why the return is refused: the technician reads it.")
     # Compare-and-set from the status read: two decisions at once cannot both stand.
     changed = session.execute(
         update(ReturnRequest)
         .where(ReturnRequest.id == request.id, ReturnRequest.status == request.status)
         .values(
-            status=decision, decided_by=by, decided_at=utcnow(), decision_note=note.strip() or None
+            status=decided, decided_by=by, decided_at=utcnow(), decision_note=note.strip() or None
         )
         .execution_options(synchronize_session=False)
     )
