@@ -159,7 +159,7 @@ def register_blueprints(app: Flask) -> None:
     from app.diagnose import bp as diagnose_bp
     from app.escalations import bp as escalations_bp
     from app.home import bp as home_bp
-    from app.orders import bp as orders_bp
+    from app.orders.routes import bp as orders_bp
     from app.search import bp as search_bp
 
     app.register_blueprint(home_bp)

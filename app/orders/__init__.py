@@ -1,7 +1,5 @@
-"""Service-centre ordering and returns."""
+"""Service-centre ordering and returns.
 
-from flask import Blueprint
-
-bp = Blueprint("orders", __name__, url_prefix="/orders")
-
-from app.orders import routes  # noqa: F401  (registers the views on bp)
+The package itself imports nothing, so that its Flask-free core (models, services, policy,
+documents) can be imported without Flask; the blueprint is ``routes.bp``.
+"""

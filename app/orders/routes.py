@@ -8,7 +8,7 @@ import dataclasses
 import io
 import uuid
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -17,7 +17,7 @@ from app.auth.models import User
 from app.db import get_session
 from app.extensions import current_settings
 from app.input_guard import CONTROL
-from app.orders import bp, policy, services
+from app.orders import policy, services
 from app.orders.forms import (
     AddForm,
     ButtonForm,
@@ -32,6 +32,8 @@ from app.orders.models import RETURN_REASONS, Order
 from app.roles import Role
 
 ORDERERS = tuple(policy.ORDERERS)
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 
 def _user() -> User:
