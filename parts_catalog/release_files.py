@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 import zlib
 from collections import deque
@@ -300,6 +301,21 @@ class ReleaseSource:
             self._zip.close()
 
 
+#: A cell a spreadsheet would run as a formula, after the apostrophes of earlier escapes.
+_FORMULA_CELL = re.compile(r"'*[=+\-@\t\r]")
+
+
+def escape_cell(text: str) -> str:
+    """``text`` safe to open in a spreadsheet: one more apostrophe in front where it would be a
+    formula (also behind apostrophes, so that ``unescape_cell`` can tell the two apart)."""
+    return "'" + text if _FORMULA_CELL.match(text) else text
+
+
+def unescape_cell(text: str) -> str:
+    """What ``escape_cell`` was given."""
+    return text[1:] if text.startswith("'") and _FORMULA_CELL.match(text, 1) else text
+
+
 #: Columns that do not make a new version when they change (stock is the ordering system's).
 NOT_VERSIONED = frozenset({"stock_qty"})
 
@@ -524,7 +540,8 @@ def read_rows(
                         spec.name, start, None, f"has {len(fields)} fields, the header has {width}"
                     )
                     return None
-                values = {h: v.strip() for h, v in zip(header, fields, strict=True)}
+                # Cells exported by the catalogue may carry a formula escape: undone here.
+                values = {h: unescape_cell(v.strip()) for h, v in zip(header, fields, strict=True)}
                 report = _RowReport(problems, spec.name, start)
                 dropping = _action(values.pop(ACTION, ""), report)
                 # A drop names its row by the key alone; other values may be left empty.

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from parts_catalog.errors import NoReleases, UnknownModel, UnknownPart, UnknownRelease
@@ -454,8 +454,12 @@ def diff_releases(
     removed_q = (
         select(a.c.id).outerjoin(b, a.c.number_norm == b.c.number_norm).where(b.c.id.is_(None))
     )
+    # Another version need not differ: a release can return a part to what it was before.
+    differs = or_(*(a.c[name].is_distinct_from(b.c[name]) for name in DIFF_FIELDS))
     changed_q = (
-        select(a.c.id, b.c.id).join(b, a.c.number_norm == b.c.number_norm).where(a.c.id != b.c.id)
+        select(a.c.id, b.c.id)
+        .join(b, a.c.number_norm == b.c.number_norm)
+        .where(a.c.id != b.c.id, differs)
     )
 
     def versions(ids: Sequence[int]) -> list[PartVersion]:

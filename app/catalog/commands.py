@@ -16,6 +16,7 @@ from parts_catalog import documents, services
 from parts_catalog.errors import CatalogError, InvalidRelease, TooManyDrops
 from parts_catalog.importer import import_release
 from parts_catalog.models import DELTA, SNAPSHOT
+from parts_catalog.release_export import export_release
 
 catalog_cli = AppGroup("catalog", help="The versioned parts catalogue.")
 
@@ -78,6 +79,21 @@ def import_command(
         click.echo("Search index changes queued for `flask --app wsgi search sync`.")
     elif not dry_run:
         update_index()
+
+
+@catalog_cli.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--release", "label", required=True, help="Label of the release to export.")
+def export_command(folder: Path, label: str) -> None:
+    """Write release LABEL into FOLDER as a full snapshot, in the import format."""
+    try:
+        with session_factory()() as session:
+            release = services.release_for(session, label)
+            written = export_release(session, release=release, folder=folder)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = ", ".join(f"{n:,} {name.removesuffix('.csv')}" for name, n in written.items())
+    click.echo(f"Exported release {release.label} to {folder}: {counts}.")
 
 
 @catalog_cli.command("resolve")

@@ -161,3 +161,25 @@ def test_the_upload_page_checks_first_and_names_the_delistings_to_confirm(
     diff = client.get("/catalog/releases/r1/diff/d").get_data(as_text=True)
     assert "d is a delta (it changed only the rows it named)" in diff
     assert "2 added · 0 removed · 1 changed" in diff
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def test_export_writes_a_release_that_re_imports_to_no_change(
+    runner: FlaskCliRunner, session: Session, tmp_path: Path
+) -> None:
+    runner.invoke(args=["demo", "load"])
+    newest = session.scalars(select(Release.label).order_by(Release.id.desc())).first()
+    out = tmp_path / "export"
+    exported = runner.invoke(args=["catalog", "export", "--release", newest, str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert exported.output.startswith(f"Exported release {newest} to {out}: ")
+    again = runner.invoke(args=["catalog", "import", str(out), "--release", "again"])
+    assert again.exit_code == 0, again.output
+    assert "parts +0 -0 ~0." in again.output
+    diff = runner.invoke(args=["catalog", "diff", newest, "again"])
+    assert "0 added, 0 removed, 0 changed, 0 newly superseded" in diff.output
+    unknown = runner.invoke(args=["catalog", "export", "--release", "nope", str(out)])
+    assert unknown.exit_code == 1
+    assert "There is no release 'nope'." in unknown.output
