@@ -77,6 +77,7 @@ def register_instance(app: Flask) -> None:
 
 def register_settings(app: Flask) -> None:
     """The frozen values services receive (``app.settings``), built once from the config."""
+    from app.auth.settings import AccountSettings
     from app.mail.mailer import Mailer
     from app.settings import Settings
 
@@ -86,8 +87,10 @@ def register_settings(app: Flask) -> None:
         urls = app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
         return urls.build(endpoint, values, force_external=True)
 
+    mail = Mailer(base_url=app.config["BASE_URL"], templates=app.jinja_env, link=link)
     app.extensions["benchside.settings"] = Settings(
-        mail=Mailer(base_url=app.config["BASE_URL"], templates=app.jinja_env, link=link),
+        mail=mail,
+        accounts=AccountSettings.from_config(app.config, mail=mail),
     )
 
 
@@ -153,7 +156,7 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app import api
     from app.admin import bp as admin_bp
-    from app.auth import bp as auth_bp
+    from app.auth.routes import bp as auth_bp
     from app.authoring import bp as authoring_bp
     from app.catalog import bp as catalog_bp
     from app.diagnose import bp as diagnose_bp

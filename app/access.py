@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask import session as flask_session
@@ -17,6 +17,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.roles import Role
+
+if TYPE_CHECKING:
+    from app.auth.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +84,13 @@ def access_of(endpoint: str | None, app: Flask | None = None) -> Access | None:
     return access if access is not None and access.declared else None
 
 
+def signed_in_user() -> User:
+    """The signed-in ``User`` row itself, not Flask-Login's proxy: what views hand to services
+    (only in views that require a sign-in)."""
+    user: User = current_user._get_current_object()
+    return user
+
+
 def is_api_request() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
@@ -125,6 +135,6 @@ def _park_and_sign_in() -> Response:
         # from elsewhere must not be handed to whoever signs in next.
         return redirect(url_for("auth.login", next=request.path))
     token = parking.park(session, request.path, request.form, owner)
-    session.commit()
+    # No commit here: the redirect is a success, so the commit point keeps the parked form.
     flash("Your sign-in had expired. Sign in again: what you typed is kept.", "info")
     return redirect(url_for("auth.login", next=f"{request.path}?parked={token}"), code=303)

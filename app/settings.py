@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.auth.settings import AccountSettings
 from app.mail.mailer import Mailer
 
 
 @dataclass(frozen=True)
 class Settings:
     mail: Mailer
+    accounts: AccountSettings

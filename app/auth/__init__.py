@@ -1,7 +1,5 @@
-"""Signing in and out, passwords, invitations."""
+"""Accounts: signing in and out, passwords, invitations, API tokens.
 
-from flask import Blueprint
-
-bp = Blueprint("auth", __name__)
-
-from app.auth import routes  # noqa: F401  (registers the views on bp)
+The package itself imports nothing, so that its Flask-free core (models, services, policy,
+settings, errors, parking) can be imported without Flask; the blueprint is ``routes.bp``.
+"""

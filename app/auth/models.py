@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask_login import UserMixin
 from sqlalchemy import JSON, Enum, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +22,7 @@ def _role_column() -> Enum:
         native_enum=False,
         create_constraint=True,
         length=20,
+        validate_strings=True,
         values_callable=lambda roles: [role.value for role in roles],
     )
 
@@ -44,7 +44,10 @@ class ServiceCentre(Base):
         return f"<ServiceCentre {self.name!r}>"
 
 
-class User(UserMixin, Base):
+class User(Base):
+    """An account. It answers Flask-Login's questions itself (``is_authenticated``,
+    ``get_id`` ...), so that this module needs nothing of Flask."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +88,15 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:
         return self.is_enabled
+
+    @property
+    def is_authenticated(self) -> bool:
+        # A disabled account is signed out wherever it is still loaded (Flask-Login's rule).
+        return self.is_enabled
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles

@@ -3,15 +3,15 @@ have signed in again, so that an expired session never costs what was typed."""
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import MultiDict
 
 from app.auth.models import ParkedForm
-from app.input_guard import CONTROL
 from parts_catalog.sqltypes import utcnow
 
 KEPT_FOR = timedelta(days=1)
@@ -22,11 +22,15 @@ MAX_FIELDS = 50
 MAX_VALUE = 20_000
 #: Fields never kept: the token belongs to the expired session, and a password is never stored.
 SKIPPED = frozenset({"csrf_token", "password"})
+#: Characters that cannot be stored: ``app.input_guard.CONTROL``'s, repeated here because that
+#: module reads the request (this one is Flask-free).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def park(session: Session, path: str, form: MultiDict[str, str], owner: int) -> str:
+def park(session: Session, path: str, form: Mapping[str, str], owner: int) -> str:
     """Keep a posted form's fields for the account ``owner`` (the one whose sign-in expired);
-    returns the token that claims them."""
+    returns the token that claims them. Of a field posted several times, ``form`` gives one
+    value (a ``MultiDict`` gives the first)."""
     data: dict[str, object] = {
         name: CONTROL.sub("", value)[:MAX_VALUE]
         for name, value in list(form.items())[:MAX_FIELDS]

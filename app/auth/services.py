@@ -1,30 +1,41 @@
-"""Account rules: passwords, sign-in sessions, throttling, resets, invitations and API tokens.
+"""Accounts' use cases: sign-in (throttled), sign-in sessions, passwords and their resets,
+invitations, the people pages, service centres and API tokens.
 
-Functions take the request's session, may flush and never commit.
+Flask-free: functions take a session, may flush and never commit (the caller's transaction is
+the unit: a request's commit point, or a command's ``begin()``). They take the acting ``User``
+row, never the request's proxy, and the accounts' settings as a frozen value; the mail they owe
+(invitation, reset link, "your password was changed") is written to the outbox in the caller's
+transaction. Who may do what is asked of :mod:`app.auth.policy`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.auth import policy
 from app.auth.errors import (
+    CentreExists,
+    CentreRequired,
     EmailTaken,
     InvalidCredentials,
     InvalidEmail,
     LinkExpired,
     LinkInvalid,
     NotAllowed,
+    NotFound,
     PasswordReplaced,
     SignInThrottled,
     WeakPassword,
@@ -34,11 +45,15 @@ from app.auth.models import (
     Invitation,
     LoginFailure,
     LoginSession,
-    Role,
     ServiceCentre,
     User,
 )
+from app.auth.settings import AccountSettings, ThrottlePolicy
+from app.mail.outbox import sent_recently
 from app.models import utcnow
+from app.roles import Role
+
+__all__ = ["AccountSettings", "ThrottlePolicy"]  # re-exported: callers name them from here
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps both answers equally slow.
@@ -60,8 +75,11 @@ def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: 
 
 
 SESSION_LIFETIME = timedelta(hours=12)
-CENTRE_ROLES = (Role.TECHNICIAN, Role.CENTRE_MANAGER)
-CENTRE_REQUIRED = "Technicians and centre managers belong to a service centre: choose one."
+
+
+def _rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE matched (``Session.execute`` is typed as returning rows)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def normalise_email(email: str) -> str:
@@ -119,13 +137,13 @@ def create_user(
     """Create an account.
 
     :raises InvalidEmail: when the address is not well-formed.
-    :raises NotAllowed: when a technician or centre manager is given no centre.
+    :raises CentreRequired: when a technician or centre manager is given no centre.
     :raises EmailTaken: when the address already has an account.
     :raises WeakPassword: when the password does not meet the policy.
     """
     email = check_email(email)
-    if role in CENTRE_ROLES and centre is None:
-        raise NotAllowed(CENTRE_REQUIRED)
+    if policy.needs_centre(role) and centre is None:
+        raise CentreRequired()
     if find_user(session, email) is not None:
         raise EmailTaken(email)
     check_password_policy(password, email=email, min_length=min_password_length)
@@ -148,13 +166,6 @@ def create_user(
 
 
 @dataclass(frozen=True)
-class ThrottlePolicy:
-    window: timedelta
-    max_per_account: int
-    max_per_address: int
-
-
-@dataclass(frozen=True)
 class SignInAttempt:
     """A sign-in attempt recorded (by :func:`record_attempt`) before its password is checked."""
 
@@ -167,10 +178,13 @@ class SignInAttempt:
 def record_attempt(session: Session, *, email: str, address: str) -> SignInAttempt:
     """Record an attempt to sign in, before anything is checked.
 
-    The caller commits it before calling :func:`authenticate`. The throttle counts committed
-    attempts, its own included: of any number of attempts racing, the last to commit sees all
-    the others, so no more than the limit can ever find themselves within it, whatever the
-    concurrency (a count taken before writing lets every racer through).
+    The caller commits it before calling :func:`authenticate` (or :func:`sign_in`): the one
+    commit inside a request, which the sign-in view makes and
+    ``tests/web/test_auth_races.py::test_parallel_guesses_check_at_most_the_limit`` holds it
+    to. The throttle counts committed attempts, its own included: of any number of attempts
+    racing, the last to commit sees all the others, so no more than the limit can ever find
+    themselves within it, whatever the concurrency (a count taken before writing lets every
+    racer through).
     """
     now = utcnow()
     row = LoginFailure(email=normalise_email(email), address=address, failed_at=now)
@@ -239,6 +253,15 @@ def password_matches(user: User, password: str) -> bool:
     return _verify(user.password_hash, password)
 
 
+@dataclass(frozen=True)
+class Browser:
+    """The browser a sign-in session is started for (what the account page lists)."""
+
+    remember: bool = False
+    address: str | None = None
+    user_agent: str | None = None
+
+
 def start_login_session(
     session: Session,
     user: User,
@@ -248,7 +271,8 @@ def start_login_session(
     address: str | None = None,
     user_agent: str | None = None,
 ) -> str:
-    """Record a signed-in browser and return the token its cookie will carry.
+    """Record a signed-in browser and return the token its cookie will carry (also set as
+    ``user.login_token``).
 
     Sessions that have expired (anyone's) are deleted on the way: they can never be used again.
     """
@@ -272,6 +296,36 @@ def start_login_session(
     return token
 
 
+def sign_in(
+    session: Session,
+    attempt: SignInAttempt,
+    *,
+    password: str,
+    browser: Browser,
+    settings: AccountSettings,
+) -> User:
+    """Check a recorded (and committed) attempt and sign its account in on ``browser``.
+
+    Returns the user, whose ``login_token`` is the new sign-in session's. Raises as
+    :func:`authenticate` does; the attempt's record must then be kept (committed) although the
+    answer is a refusal.
+    """
+    user = authenticate(session, attempt, password=password, policy=settings.throttle)
+    _start(session, user, browser, settings)
+    return user
+
+
+def _start(session: Session, user: User, browser: Browser, settings: AccountSettings) -> None:
+    start_login_session(
+        session,
+        user,
+        remember=browser.remember,
+        remember_for=settings.remember_for,
+        address=browser.address,
+        user_agent=browser.user_agent,
+    )
+
+
 def user_for_login_token(session: Session, token: str) -> User | None:
     """The enabled user signed in by ``token``, or ``None`` once that session has ended."""
     login = session.scalar(
@@ -286,6 +340,7 @@ def user_for_login_token(session: Session, token: str) -> User | None:
 
 
 def end_login_session(session: Session, token: str) -> None:
+    """Sign out the browser whose cookie carries ``token`` (every copy of that cookie)."""
     session.execute(delete(LoginSession).where(LoginSession.token_hash == token_digest(token)))
 
 
@@ -297,9 +352,10 @@ def end_other_sessions(session: Session, user: User, *, keep_token: str | None) 
 
 
 def change_password(
-    session: Session, user: User, *, current: str, new: str, min_length: int
+    session: Session, user: User, *, current: str, new: str, settings: AccountSettings
 ) -> int:
-    """Change a password; see :func:`set_password`. This browser stays signed in.
+    """Change a password, and tell its owner by mail; see :func:`set_password`. The browser
+    ``user`` was loaded through stays signed in. Returns how many API tokens were revoked.
 
     :raises InvalidCredentials: when ``current`` is wrong, or stopped being the password while
         this request ran.
@@ -308,9 +364,17 @@ def change_password(
     if not _verify(user.password_hash, current):
         raise InvalidCredentials()
     try:
-        return set_password(session, user, new, min_length=min_length, keep_token=user.login_token)
+        revoked = set_password(
+            session,
+            user,
+            new,
+            min_length=settings.min_password_length,
+            keep_token=user.login_token,
+        )
     except PasswordReplaced:
         raise InvalidCredentials() from None
+    _tell_password_changed(session, user, revoked, settings)
+    return revoked
 
 
 def set_password(
@@ -333,7 +397,7 @@ def set_password(
         .where(User.id == user.id, User.password_hash == user.password_hash)
         .values(password_hash=hash_password(password), password_changed_at=now)
     )
-    if replaced.rowcount != 1:  # type: ignore[attr-defined]
+    if _rowcount(replaced) != 1:
         raise PasswordReplaced()
     end_other_sessions(session, user, keep_token=keep_token)
     revoked = revoke_api_tokens(session, user)
@@ -341,9 +405,31 @@ def set_password(
     return revoked
 
 
+PASSWORD_CHANGED_SUBJECT = "Your Benchside password was changed"
+
+
+def _tell_password_changed(
+    session: Session, user: User, revoked: int, settings: AccountSettings
+) -> None:
+    # The mail reaches the owner if it was not them: the one warning a thief cannot click away.
+    mail = settings.mail
+    mail.queue(
+        session,
+        to=user.email,
+        subject=PASSWORD_CHANGED_SUBJECT,
+        template="password_changed",
+        user=user,
+        when=utcnow(),
+        revoked=revoked,
+        account_link=mail.link("auth.account"),
+        forgot_link=mail.link("auth.forgot_password"),
+    )
+
+
 # Password reset links are signed, not stored: they carry the user id and a fingerprint of the
 # current password hash, so a link stops working the moment it has been used.
 _RESET_SALT = "benchside.password-reset"
+RESET_SUBJECT = "Reset your Benchside password"
 
 
 def _fingerprint(user: User) -> str:
@@ -356,15 +442,39 @@ def make_reset_token(secret_key: str, user: User) -> str:
     )
 
 
-def user_for_reset_token(session: Session, secret_key: str, token: str, *, max_age: int) -> User:
+def request_password_reset(session: Session, email: str, *, settings: AccountSettings) -> None:
+    """Mail a reset link to ``email`` if it names an enabled account, at most
+    ``settings.reset_mails_per_hour`` an hour (the form must not become a way to flood a
+    mailbox). Says nothing either way, so that it cannot tell who has an account."""
+    user = find_user(session, email)
+    if user is None or not user.is_enabled:
+        return
+    since = utcnow() - timedelta(hours=1)
+    if sent_recently(session, to=user.email, subject=RESET_SUBJECT, since=since) >= (
+        settings.reset_mails_per_hour
+    ):
+        return
+    token = make_reset_token(settings.secret_key, user)
+    settings.mail.queue(
+        session,
+        to=user.email,
+        subject=RESET_SUBJECT,
+        template="password_reset",
+        user=user,
+        link=settings.mail.link("auth.reset_password", token=token),
+        minutes=int(settings.reset_max_age.total_seconds() // 60),
+    )
+
+
+def user_for_reset_token(session: Session, token: str, *, settings: AccountSettings) -> User:
     """The user a reset link was made for.
 
-    :raises LinkExpired: when the link is older than ``max_age`` seconds.
+    :raises LinkExpired: when the link is older than ``settings.reset_max_age``.
     :raises LinkInvalid: when the link was altered, already used, or its account is gone.
     """
-    serializer = URLSafeTimedSerializer(secret_key, salt=_RESET_SALT)
+    serializer = URLSafeTimedSerializer(settings.secret_key, salt=_RESET_SALT)
     try:
-        data = serializer.loads(token, max_age=max_age)
+        data = serializer.loads(token, max_age=int(settings.reset_max_age.total_seconds()))
     except SignatureExpired:
         raise LinkExpired(
             "This password reset link has expired. Ask for a new one below."
@@ -388,37 +498,24 @@ RESET_LINK_USED = (
 )
 
 
-def reset_password(session: Session, user: User, password: str, *, min_length: int) -> int:
+def reset_password(
+    session: Session, user: User, password: str, *, settings: AccountSettings
+) -> int:
     """Set the password of the user a reset link named (see :func:`user_for_reset_token`),
-    signing them out everywhere; returns how many API tokens were revoked.
+    signing them out everywhere, and tell them by mail; returns how many API tokens were
+    revoked.
 
     :raises WeakPassword: when ``password`` does not meet the policy.
     :raises LinkInvalid: when the link was used by another request in the meantime.
     """
     try:
-        return set_password(session, user, password, min_length=min_length, keep_token=None)
+        revoked = set_password(
+            session, user, password, min_length=settings.min_password_length, keep_token=None
+        )
     except PasswordReplaced:
         raise LinkInvalid(RESET_LINK_USED) from None
-
-
-def may_invite(inviter: User, *, role: Role, centre: ServiceCentre | None) -> bool:
-    """Admins invite anyone; a centre manager invites technicians and managers to their centre."""
-    if inviter.role is Role.ADMIN:
-        return True
-    return (
-        inviter.role is Role.CENTRE_MANAGER
-        and role in (Role.TECHNICIAN, Role.CENTRE_MANAGER)
-        and centre is not None
-        and centre.id == inviter.centre_id
-    )
-
-
-def invitable_roles(inviter: User) -> list[Role]:
-    if inviter.role is Role.ADMIN:
-        return list(Role)
-    if inviter.role is Role.CENTRE_MANAGER:
-        return [Role.TECHNICIAN, Role.CENTRE_MANAGER]
-    return []
+    _tell_password_changed(session, user, revoked, settings)
+    return revoked
 
 
 def invite(
@@ -431,18 +528,21 @@ def invite(
     centre: ServiceCentre | None,
     valid_for: timedelta,
 ) -> tuple[Invitation, str]:
-    """Invite someone; returns the invitation and the token for its link.
+    """Make an invitation (no mail: see :func:`send_invitation`); returns it and the token for
+    its link.
 
     An earlier open invitation to the same address is revoked, so only the newest link works.
 
     :raises NotAllowed: when the inviter may not give this role or centre.
+    :raises CentreRequired: when a technician or centre manager is given no centre.
     :raises EmailTaken: when the address already has an account.
     """
     email = check_email(email)
-    if not may_invite(inviter, role=role, centre=centre):
+    centre_id = centre.id if centre is not None else None
+    if not policy.may_invite(inviter, role=role, centre_id=centre_id):
         raise NotAllowed("You may not invite someone with that role to that service centre.")
-    if role in CENTRE_ROLES and centre is None:
-        raise NotAllowed(CENTRE_REQUIRED)
+    if policy.needs_centre(role) and centre is None:
+        raise CentreRequired()
     if find_user(session, email) is not None:
         raise EmailTaken(email)
     now = utcnow()
@@ -468,6 +568,47 @@ def invite(
     session.add(invitation)
     session.flush()
     return invitation, token
+
+
+INVITATION_SUBJECT = "You are invited to Benchside"
+
+
+def send_invitation(
+    session: Session,
+    *,
+    inviter: User,
+    email: str,
+    name: str,
+    role: Role,
+    centre_id: int | None,
+    settings: AccountSettings,
+) -> Invitation:
+    """Invite someone and mail them the link (see :func:`invite`).
+
+    :raises NotAllowed: also when ``centre_id`` names no centre the inviter may invite to.
+    """
+    centre = session.get(ServiceCentre, centre_id) if centre_id else None
+    if centre_id and centre is None:
+        raise NotAllowed("You may not invite someone with that role to that service centre.")
+    invitation, token = invite(
+        session,
+        inviter=inviter,
+        email=email,
+        name=name,
+        role=role,
+        centre=centre,
+        valid_for=settings.invitation_max_age,
+    )
+    settings.mail.queue(
+        session,
+        to=invitation.email,
+        subject=INVITATION_SUBJECT,
+        template="invitation",
+        invitation=invitation,
+        inviter=inviter,
+        link=settings.mail.link("auth.accept_invitation", token=token),
+    )
+    return invitation
 
 
 def open_invitation(session: Session, token: str) -> Invitation:
@@ -497,9 +638,16 @@ INVITATION_USED = "This invitation was already used, and its account exists: sig
 
 
 def accept_invitation(
-    session: Session, *, token: str, name: str, password: str, min_password_length: int
+    session: Session,
+    *,
+    token: str,
+    name: str,
+    password: str,
+    browser: Browser,
+    settings: AccountSettings,
 ) -> User:
-    """Make the account an invitation stands for.
+    """Make the account an invitation stands for, and sign it in on ``browser`` (the user's
+    ``login_token`` is the new sign-in session's).
 
     :raises LinkInvalid: when the invitation is not open, or was accepted by another request in
         the meantime (the database decides: only one acceptance can mark it).
@@ -507,7 +655,8 @@ def accept_invitation(
     :raises WeakPassword: when the password does not meet the policy.
     """
     invitation = open_invitation(session, token)
-    check_password_policy(password, email=invitation.email, min_length=min_password_length)
+    min_length = settings.min_password_length
+    check_password_policy(password, email=invitation.email, min_length=min_length)
     now = utcnow()
     claimed = session.execute(
         update(Invitation)
@@ -519,7 +668,7 @@ def accept_invitation(
         )
         .values(accepted_at=now)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if _rowcount(claimed) != 1:
         raise LinkInvalid(INVITATION_USED)
     user = create_user(
         session,
@@ -528,17 +677,121 @@ def accept_invitation(
         role=invitation.role,
         centre=invitation.centre,
         password=password,
-        min_password_length=min_password_length,
+        min_password_length=min_length,
     )
+    session.flush()
+    _start(session, user, browser, settings)
+    return user
+
+
+@dataclass(frozen=True)
+class People:
+    """What the people page shows its viewer: accounts, and invitations still open."""
+
+    users: Sequence[User]
+    invitations: Sequence[Invitation]
+
+
+def people(session: Session, viewer: User) -> People:
+    """The accounts and open invitations ``viewer`` manages (see :func:`policy.managed_centre`).
+
+    :raises NotAllowed: when the viewer manages nobody (e.g. a manager of no centre).
+    """
+    scope = policy.managed_centre(viewer)
+    if scope is None:
+        raise NotAllowed(
+            "You manage no service centre, so there is nobody here for you to manage. Ask an "
+            "administrator to add you to your centre."
+        )
+    user_query = select(User).options(selectinload(User.centre)).order_by(User.name)
+    invitation_query = (
+        select(Invitation)
+        .options(selectinload(Invitation.centre), selectinload(Invitation.invited_by))
+        .where(
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.created_at.desc())
+    )
+    if scope is not policy.EVERYONE:
+        user_query = user_query.where(User.centre_id == scope)
+        invitation_query = invitation_query.where(Invitation.centre_id == scope)
+    return People(
+        users=session.scalars(user_query).all(),
+        invitations=session.scalars(invitation_query).all(),
+    )
+
+
+def invitable_centres(session: Session, inviter: User) -> list[ServiceCentre]:
+    """The centres ``inviter`` may invite people to, by name."""
+    scope = policy.managed_centre(inviter)
+    if scope is policy.EVERYONE:
+        return list(session.scalars(select(ServiceCentre).order_by(ServiceCentre.name)))
+    centre = inviter.centre
+    return [centre] if centre is not None and centre.id == scope else []
+
+
+def revoke_invitation(session: Session, invitation_id: int, *, by: User) -> Invitation:
+    """Withdraw an open invitation: its link stops working.
+
+    :raises NotFound: when there is no such invitation among those ``by`` manages.
+    :raises NotAllowed: when ``by`` sees it but may not withdraw it (a role they may not give).
+    """
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or not policy.may_see_invitation(by, centre_id=invitation.centre_id):
+        raise NotFound("There is no such invitation among those you manage.")
+    if not policy.may_revoke_invitation(by, role=invitation.role, centre_id=invitation.centre_id):
+        raise NotAllowed("You may not revoke this invitation.")
+    invitation.revoked_at = utcnow()
+    session.flush()
+    return invitation
+
+
+def toggle_enabled(session: Session, user_id: int, *, by: User) -> User:
+    """Enable a disabled account, or disable an enabled one and sign it out everywhere.
+
+    :raises NotFound: when there is no such account.
+    :raises NotAllowed: when ``by`` may not (not an admin, or their own account).
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such account.")
+    if not policy.may_set_enabled(by, user):
+        if user.id == by.id:
+            raise NotAllowed("You cannot disable your own account.")
+        raise NotAllowed("Only administrators enable and disable accounts.")
+    user.is_enabled = not user.is_enabled
+    if not user.is_enabled:
+        end_other_sessions(session, user, keep_token=None)
     session.flush()
     return user
 
 
-def revoke_invitation(session: Session, invitation: Invitation, *, by: User) -> None:
-    if not may_invite(by, role=invitation.role, centre=invitation.centre):
-        raise NotAllowed("You may not revoke this invitation.")
-    invitation.revoked_at = utcnow()
+def centres(session: Session) -> Sequence[ServiceCentre]:
+    """Every service centre, by name, with its people loaded."""
+    return session.scalars(
+        select(ServiceCentre)
+        .options(selectinload(ServiceCentre.users))
+        .order_by(ServiceCentre.name)
+    ).all()
+
+
+def add_centre(session: Session, name: str, *, by: User) -> ServiceCentre:
+    """Add a service centre.
+
+    :raises NotAllowed: when ``by`` is not an admin.
+    :raises CentreExists: when a centre of that name exists, in any case.
+    """
+    if not policy.may_manage_centres(by):
+        raise NotAllowed("Only administrators add service centres.")
+    name = name.strip()
+    if find_centre(session, name) is not None:
+        raise CentreExists()
+    centre = ServiceCentre(name=name)
+    session.add(centre)
     session.flush()
+    return centre
 
 
 def issue_api_token(session: Session, user: User) -> str:
@@ -560,14 +813,21 @@ def api_tokens(session: Session, user: User) -> list[ApiToken]:
     )
 
 
-def revoke_api_token(session: Session, user: User, token_id: int) -> bool:
-    """Revoke one of the user's own tokens; ``False`` if they have no such token open."""
+def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    """Revoke one of the user's own open tokens.
+
+    :raises NotFound: when they have no such token open (someone else's says the same).
+    """
+    token = session.get(ApiToken, token_id)
+    if token is None or not policy.owns_token(user, owner_id=token.user_id):
+        raise NotFound("You have no such API token.")
     revoked = session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return bool(revoked.rowcount)  # type: ignore[attr-defined]
+    if not _rowcount(revoked):
+        raise NotFound("That API token was revoked already.")
 
 
 def revoke_api_tokens(session: Session, user: User) -> int:
@@ -577,7 +837,7 @@ def revoke_api_tokens(session: Session, user: User) -> int:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return int(revoked.rowcount)  # type: ignore[attr-defined]
+    return _rowcount(revoked)
 
 
 def user_for_api_token(session: Session, token: str) -> User | None:

@@ -14,6 +14,7 @@ from app.mail.models import OutboxMessage
 from app.roles import Role
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import PASSWORD, make_centre, make_user
+from tests.web.test_auth import configure_accounts
 
 NEW = "a brand new passphrase"
 
@@ -82,7 +83,7 @@ def test_an_expired_reset_link_says_so(app: Flask, client: FlaskClient, session:
     session.commit()
     request_reset(client, user.email)
     path = link_in(mails_to(session, user.email)[0])
-    app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] = -1  # every link is already too old
+    configure_accounts(app, PASSWORD_RESET_MAX_AGE_MINUTES=-1)  # every link is already too old
     response = client.get(path)
     assert response.status_code == 410
     assert "expired" in response.get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from flask import Flask
@@ -12,12 +13,28 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from app.auth.models import LoginFailure, LoginSession
+from app.auth.settings import AccountSettings
 from app.forms import CSRF_MESSAGE
 from app.roles import Role
+from app.settings import Settings
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import PASSWORD, make_user
 
 WRONG = "That email address and password do not match an account."
+
+
+def configure_accounts(app: Flask, **config: object) -> None:
+    """Change the accounts' configuration of a running app: the settings are a frozen value
+    built in ``create_app``, so they are built again, as a restarted deployment would."""
+    app.config.update(config)
+    settings = current_settings_of(app)
+    accounts = AccountSettings.from_config(app.config, mail=settings.mail)
+    app.extensions["benchside.settings"] = replace(settings, accounts=accounts)
+
+
+def current_settings_of(app: Flask) -> Settings:
+    settings: Settings = app.extensions["benchside.settings"]
+    return settings
 
 
 def post_login(client: FlaskClient, email: str, password: str, **extra: str) -> TestResponse:
@@ -85,7 +102,7 @@ def test_failures_lock_the_account_even_for_the_right_password(
 def test_successful_sign_ins_never_count_against_an_office_address(
     app: Flask, session: Session
 ) -> None:
-    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    configure_accounts(app, LOGIN_MAX_FAILURES_PER_ADDRESS=3)
     people = [make_user(session) for _ in range(10)]
     session.commit()
     for person in people:
@@ -95,7 +112,7 @@ def test_successful_sign_ins_never_count_against_an_office_address(
 
 
 def test_failures_from_one_address_are_throttled(app: Flask, session: Session) -> None:
-    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    configure_accounts(app, LOGIN_MAX_FAILURES_PER_ADDRESS=3)
     user = make_user(session)
     session.commit()
     client = app.test_client()
