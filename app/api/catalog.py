@@ -112,6 +112,7 @@ def get_releases() -> dict[str, Any]:
                 "label": r.label,
                 "imported_at": r.imported_at,
                 "imported_by": r.imported_by,
+                "kind": r.kind,
                 "summary": r.summary,
             }
             for r in releases

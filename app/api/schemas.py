@@ -120,6 +120,10 @@ class ReleaseSchema(Schema):
     label = fields.String(required=True)
     imported_at = fields.DateTime(required=True)
     imported_by = fields.String(allow_none=True)
+    kind = fields.String(
+        required=True,
+        metadata={"description": "snapshot (lists every part) or delta (changed only its rows)"},
+    )
     summary = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 

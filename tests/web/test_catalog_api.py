@@ -102,6 +102,7 @@ class TestApi:
     def test_releases_and_diff(self, client: FlaskClient) -> None:
         releases = client.get("/api/v1/releases").get_json()["releases"]
         assert [r["label"] for r in releases] == ["2026.2", "2026.1"]
+        assert [r["kind"] for r in releases] == ["snapshot", "snapshot"]
         diff = client.get("/api/v1/releases/2026.1/diff/2026.2").get_json()
         assert diff["from"] == "2026.1"
         assert diff["counts"] == {"added": 1, "removed": 0, "changed": 0, "newly_superseded": 1}
