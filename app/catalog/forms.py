@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf.file import FileAllowed, FileRequired, MultipleFileField
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.2; not in its stubs yet
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.forms import Form

@@ -23,14 +23,14 @@ from app.search import indexing
 from parts_catalog import errata, services
 from parts_catalog.errors import InvalidRelease, TooManyDrops, UnknownModel, UnknownPart
 from parts_catalog.importer import import_release
-from parts_catalog.models import SNAPSHOT
+from parts_catalog.models import SNAPSHOT, Release
 from parts_catalog.numbers import normalise
 from parts_catalog.release_files import ACTION, SPECS
 
 CATALOGUE_KEEPERS = (Role.ENGINEER, Role.ADMIN)
 
 
-def _release() -> services.Release:
+def _release() -> Release:
     return services.release_for(get_session(), request.args.get("as_of") or None)
 
 
