@@ -78,6 +78,7 @@ def register_instance(app: Flask) -> None:
 def register_settings(app: Flask) -> None:
     """The frozen values services receive (``app.settings``), built once from the config."""
     from app.auth.settings import AccountSettings
+    from app.escalations.settings import EscalationSettings
     from app.mail.mailer import Mailer
     from app.settings import Settings
 
@@ -91,6 +92,7 @@ def register_settings(app: Flask) -> None:
     app.extensions["benchside.settings"] = Settings(
         mail=mail,
         accounts=AccountSettings.from_config(app.config, mail=mail),
+        escalations=EscalationSettings.from_config(app.config, mail=mail),
     )
 
 
@@ -160,7 +162,7 @@ def register_blueprints(app: Flask) -> None:
     from app.authoring import bp as authoring_bp
     from app.catalog import bp as catalog_bp
     from app.diagnose import bp as diagnose_bp
-    from app.escalations import bp as escalations_bp
+    from app.escalations.routes import bp as escalations_bp
     from app.home import bp as home_bp
     from app.orders.routes import bp as orders_bp
     from app.search import bp as search_bp

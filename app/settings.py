@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.auth.settings import AccountSettings
+from app.escalations.settings import EscalationSettings
 from app.mail.mailer import Mailer
 
 
@@ -17,3 +18,4 @@ from app.mail.mailer import Mailer
 class Settings:
     mail: Mailer
     accounts: AccountSettings
+    escalations: EscalationSettings

@@ -9,15 +9,18 @@ import secrets
 from pathlib import Path
 from typing import IO
 
-from flask import current_app
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.escalations.models import Attachment, Ticket
-from app.input_guard import CONTROL
+from app.exceptions import Invalid, NotFound
 from parts_catalog.sqltypes import utcnow
 
+#: Control characters (tab, newline and carriage return aside): the ones ``app.input_guard``
+#: refuses at the web's door, spelled again here because that module is the web's (it reads
+#: the request) and mail comes in without one.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_PER_TICKET = 5
 # What a technician sends: photos, logs, PDFs. Decided from the first bytes.
 SIGNATURES = (
@@ -33,8 +36,11 @@ NAMED_BINARY = frozenset({".jpg", ".jpeg", ".png", ".gif", ".pdf", ".svg", ".web
 MARKUP = re.compile(r"\s*(?:\ufeff)?\s*<(?:!doctype|html|svg|\?xml|script|body|head|iframe)", re.I)
 
 
-class Refused(Exception):
+class Refused(Invalid):
     """A file that cannot be attached; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errors={"files": message})
 
 
 class TooMany(Refused):
@@ -48,7 +54,7 @@ def _hold(session: Session, column: ColumnElement[int], value: int) -> None:
     """Lock one row until the transaction ends, so that the files of one owner are counted and
     added one request at a time. An UPDATE that changes nothing does it on PostgreSQL (a row
     lock) and on SQLite (the first write serialises writers), where FOR UPDATE is ignored."""
-    table = column.table  # type: ignore[attr-defined]
+    table = column.table
     session.execute(update(table).where(column == value).values({column.key: column}))
 
 
@@ -76,17 +82,25 @@ def kind_of(head: bytes) -> str | None:
     return "text/plain" if b"\x00" not in head else None
 
 
-def store(session: Session, user: User, stream: IO[bytes], filename: str) -> Attachment:
-    """Keep one uploaded file for the user's next escalation.
+def store(
+    session: Session, user: User, stream: IO[bytes], filename: str, *, limit: int
+) -> Attachment:
+    """Keep one uploaded file for the user's next escalation (at most ``limit`` bytes; no more
+    than one byte beyond it is read).
 
     :raises Refused: too large, of a type that is not a photo, a log or a PDF, or one too many.
     """
-    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    return keep(session, user, stream.read(limit + 1), filename)
+    return keep(session, user, stream.read(limit + 1), filename, limit=limit)
 
 
 def keep(
-    session: Session, user: User, data: bytes, filename: str, *, ticket: Ticket | None = None
+    session: Session,
+    user: User,
+    data: bytes,
+    filename: str,
+    *,
+    limit: int,
+    ticket: Ticket | None = None,
 ) -> Attachment:
     """Check one file's size and type and store it, for the user's next escalation or, given
     ``ticket``, with that ticket (a file that came by mail).
@@ -94,7 +108,6 @@ def keep(
     :raises Refused: too large, empty, or of a type that is not a photo, a log or a PDF.
     :raises TooMany: the escalation (or the one being written) has its files already.
     """
-    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if len(data) > limit:
         raise Refused(f"“{filename}” is larger than {_size(limit)}.")
     if not data:
@@ -151,8 +164,41 @@ def waiting_for(session: Session, user: User) -> list[Attachment]:
     )
 
 
-def content_of(attachment: Attachment) -> bytes:
-    """The file's bytes (from the database; files from before migration 0015 from UPLOAD_DIR)."""
+def remove(session: Session, user: User, attachment_id: int) -> None:
+    """Take back a file the user uploaded for the escalation being written.
+
+    :raises NotFound: no such file of theirs, or it went with an escalation already.
+    """
+    found = session.get(Attachment, attachment_id)
+    if found is None or found.user_id != user.id or found.ticket_id is not None:
+        raise NotFound("There is no such file waiting for your escalation.")
+    session.delete(found)
+    session.flush()
+
+
+def of_ticket(session: Session, ticket: Ticket) -> list[Attachment]:
+    """The files sent with ``ticket``, in the order they came."""
+    return list(
+        session.scalars(
+            select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)
+        )
+    )
+
+
+def one_of(session: Session, ticket: Ticket, attachment_id: int) -> Attachment:
+    """One file of ``ticket`` (the caller has checked that the ticket may be seen).
+
+    :raises NotFound: the ticket has no such file.
+    """
+    found = session.get(Attachment, attachment_id)
+    if found is None or found.ticket_id != ticket.id:
+        raise NotFound("There is nothing at this address. Check it, or start again from the menu.")
+    return found
+
+
+def content_of(attachment: Attachment, upload_dir: Path) -> bytes:
+    """The file's bytes (from the database; files from before migration 0015 from
+    ``upload_dir``)."""
     if attachment.content is not None:
         return attachment.content
-    return (Path(current_app.config["UPLOAD_DIR"]) / "escalations" / attachment.token).read_bytes()
+    return (upload_dir / "escalations" / attachment.token).read_bytes()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.db import session_factory
 from app.escalations import inbound, workflow
 from app.escalations.models import InboundMail
+from app.extensions import current_settings
 
 escalations_cli = AppGroup("escalations", help="Escalation tickets.")
 
@@ -20,7 +21,7 @@ def sweep_command() -> None:
     """Flag tickets past their first-response target and send them to the next tier (safe to
     run every minute from cron or a loop)."""
     with session_factory().begin() as session:
-        counts = workflow.sweep(session)
+        counts = workflow.sweep(session, settings=current_settings().escalations)
     click.echo(
         f"{counts['reminded']} reminded, {counts['breached']} breached, "
         f"{counts['escalated']} escalated."
@@ -54,7 +55,11 @@ def ingest_command() -> None:
         return
     try:
         with factory.begin() as session:
-            outcome = inbound.process(session, session.get_one(InboundMail, stored_id))
+            outcome = inbound.process(
+                session,
+                session.get_one(InboundMail, stored_id),
+                settings=current_settings().escalations,
+            )
     except SQLAlchemyError as exc:
         # Stored and not processed: the mail server's next try processes it.
         click.echo(f"Could not process the message ({type(exc).__name__}); try again.", err=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.2; not in its stubs yet
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.forms import Form

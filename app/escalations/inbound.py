@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.escalations import attachments, services, workflow
 from app.escalations import policy as access
-from app.escalations.models import InboundMail, Ticket, TicketEvent
-from app.input_guard import CONTROL
+from app.escalations.attachments import CONTROL
+from app.escalations.models import EventKind, InboundMail, Ticket, TicketEvent
+from app.escalations.settings import EscalationSettings
+from app.exceptions import Conflict, NotAllowed
 from app.mail.models import OutboxMessage
 from parts_catalog.sqltypes import utcnow
 
@@ -61,7 +63,8 @@ def _text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    payload = part.get_payload(decode=True) or b""
+    decoded = part.get_payload(decode=True)
+    payload = decoded if isinstance(decoded, bytes) else b""
     charset = part.get_content_charset() or "utf-8"
     try:
         text = payload.decode(charset, errors="replace")
@@ -168,7 +171,9 @@ def _parse(raw: bytes) -> EmailMessage:
         if part.is_multipart():
             children = part.get_payload()
             if isinstance(children, list):
-                pending += [(child, depth + 1) for child in children]
+                pending += [
+                    (child, depth + 1) for child in children if isinstance(child, EmailMessage)
+                ]
     return message
 
 
@@ -204,14 +209,14 @@ def store(session: Session, raw: bytes) -> tuple[InboundMail, bool]:
     return stored, True
 
 
-def ingest(session: Session, raw: bytes) -> Outcome:
+def ingest(session: Session, raw: bytes, *, settings: EscalationSettings) -> Outcome:
     """Store and process one message in one go (see :func:`store` and :func:`process` for the
     command's two steps); the caller commits."""
     stored, fresh = store(session, raw)
-    return process(session, stored) if fresh else Outcome("duplicate")
+    return process(session, stored, settings=settings) if fresh else Outcome("duplicate")
 
 
-def process(session: Session, stored: InboundMail) -> Outcome:
+def process(session: Session, stored: InboundMail, *, settings: EscalationSettings) -> Outcome:
     """Thread a stored message into its ticket, or open one; the caller commits."""
     try:
         message = _parse(stored.raw)
@@ -227,7 +232,7 @@ def process(session: Session, stored: InboundMail) -> Outcome:
         stored.outcome = "unknown_sender"
         return Outcome("unknown_sender")
     subject = services.one_line(_header(message, "Subject"))
-    ticket, proven = _thread(session, message, subject, user)
+    ticket, proven = _thread(session, message, subject, user, settings=settings)
     body = _text(message)
     if ticket is not None and not proven:
         # It names a ticket, but nothing shows that its sender wrote it (the From header is
@@ -236,7 +241,7 @@ def process(session: Session, stored: InboundMail) -> Outcome:
         session.flush()
         return Outcome(HELD, ticket.reference)
     if ticket is not None:
-        _post(session, message, user, ticket)
+        _post(session, message, user, ticket, settings=settings)
         stored.outcome, stored.ticket_id = "threaded", ticket.id
         session.flush()
         return Outcome("threaded", ticket.reference)
@@ -248,32 +253,43 @@ def process(session: Session, stored: InboundMail) -> Outcome:
     )
     # Keyed by the message, should processing ever run twice.
     key = "mail-" + hashlib.sha256(stored.message_id.encode()).hexdigest()[:40]
-    opened, _new = services.open_ticket(session, user, data, idempotency_key=key)
-    _attach(session, message, user, opened)
+    opened, _new = services.open_ticket(session, user, data, settings=settings, idempotency_key=key)
+    _attach(session, message, user, opened, limit=settings.attachment_max_bytes)
     stored.outcome, stored.ticket_id = "opened", opened.id
     session.flush()
     return Outcome("opened", opened.reference)
 
 
-def _post(session: Session, message: EmailMessage, user: User, ticket: Ticket) -> TicketEvent:
+def _post(
+    session: Session,
+    message: EmailMessage,
+    user: User,
+    ticket: Ticket,
+    *,
+    settings: EscalationSettings,
+) -> TicketEvent:
     """The message's new text on the ticket as ``user``'s, and its files."""
     text = _without_quotes(_text(message))[:MAX_BODY]
     if ticket.author_id == user.id:
-        event = workflow.technician_message(session, ticket, user, text)
+        event = workflow.technician_message(session, ticket, user, text, settings=settings)
     else:  # the centre's manager, say: on the record, the clock as it is
         event = TicketEvent(
-            kind="message", public=True, author=user.email, body=text, created_at=utcnow()
+            kind=EventKind.MESSAGE,
+            public=True,
+            author=user.email,
+            body=text,
+            created_at=utcnow(),
         )
         ticket.events.append(event)
         workflow.reopen(ticket)
-    _attach(session, message, user, ticket)
+    _attach(session, message, user, ticket, limit=settings.attachment_max_bytes)
     return event
 
 
 # --- held mail ------------------------------------------------------------------------------
 
 
-class NotDecided(Exception):
+class NotDecided(Conflict):
     """Held mail that cannot be accepted or rejected; the message says why."""
 
 
@@ -287,6 +303,12 @@ def held(session: Session, *, limit: int = 200) -> list[InboundMail]:
             .limit(limit)
         )
     )
+
+
+def tickets_named(session: Session, mails: list[InboundMail]) -> dict[int, Ticket]:
+    """The tickets that held mail names, by id."""
+    wanted = [m.ticket_id for m in mails if m.ticket_id is not None]
+    return {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(wanted)))}
 
 
 @dataclass(frozen=True)
@@ -320,11 +342,21 @@ def _decide(session: Session, stored: InboundMail, agent: User, outcome: str) ->
     session.refresh(stored)
 
 
-def accept(session: Session, stored: InboundMail, agent: User) -> TicketEvent:
+def _check_agent(agent: User, action: str) -> None:
+    decision = access.may_handle_mail(services.person_of(agent), action)
+    if not decision:
+        raise NotAllowed(decision.reason)
+
+
+def accept(
+    session: Session, stored: InboundMail, agent: User, *, settings: EscalationSettings
+) -> TicketEvent:
     """Post held mail into its ticket as its sender's, marked as accepted by ``agent``.
 
+    :raises NotAllowed: ``agent`` does not decide on held mail.
     :raises NotDecided: decided already, or its sender may not write to that ticket.
     """
+    _check_agent(agent, "accept_mail")
     ticket = session.get(Ticket, stored.ticket_id) if stored.ticket_id else None
     sender = (
         session.scalar(select(User).where(func.lower(User.email) == stored.sender))
@@ -337,10 +369,10 @@ def accept(session: Session, stored: InboundMail, agent: User) -> TicketEvent:
     if not allowed:
         raise NotDecided(f"{sender.email} may not write to {ticket.reference}: reject it.")
     _decide(session, stored, agent, ACCEPTED)
-    event = _post(session, _parse(stored.raw), sender, ticket)
+    event = _post(session, _parse(stored.raw), sender, ticket, settings=settings)
     ticket.events.append(
         TicketEvent(
-            kind="event",
+            kind=EventKind.EVENT,
             public=True,
             author=agent.email,
             body=f"The mail from {sender.email} was held (nothing proved who sent it) "
@@ -353,12 +385,19 @@ def accept(session: Session, stored: InboundMail, agent: User) -> TicketEvent:
 
 
 def reject(session: Session, stored: InboundMail, agent: User) -> None:
-    """Keep held mail out of its ticket (it stays stored, marked as rejected by ``agent``)."""
+    """Keep held mail out of its ticket (it stays stored, marked as rejected by ``agent``).
+
+    :raises NotAllowed: ``agent`` does not decide on held mail.
+    :raises NotDecided: decided already.
+    """
+    _check_agent(agent, "reject_mail")
     _decide(session, stored, agent, REJECTED)
     session.flush()
 
 
-def _attach(session: Session, message: EmailMessage, user: User, ticket: Ticket) -> None:
+def _attach(
+    session: Session, message: EmailMessage, user: User, ticket: Ticket, *, limit: int
+) -> None:
     """Keep the files a mail carries with its ticket, up to the ticket's limit; a file refused
     is said on the ticket."""
     for part in message.iter_attachments():
@@ -367,7 +406,12 @@ def _attach(session: Session, message: EmailMessage, user: User, ticket: Ticket)
         try:
             data = part.get_payload(decode=True)
             attachments.keep(
-                session, user, data if isinstance(data, bytes) else b"", name, ticket=ticket
+                session,
+                user,
+                data if isinstance(data, bytes) else b"",
+                name,
+                limit=limit,
+                ticket=ticket,
             )
         except attachments.TooMany as exc:
             _say(ticket, f"A file sent by mail was not attached: “{name}” and later files: {exc}")
@@ -378,12 +422,19 @@ def _attach(session: Session, message: EmailMessage, user: User, ticket: Ticket)
 
 def _say(ticket: Ticket, text: str) -> None:
     ticket.events.append(
-        TicketEvent(kind="event", public=True, author="Benchside", body=text, created_at=utcnow())
+        TicketEvent(
+            kind=EventKind.EVENT, public=True, author="Benchside", body=text, created_at=utcnow()
+        )
     )
 
 
 def _thread(
-    session: Session, message: EmailMessage, subject: str, user: User
+    session: Session,
+    message: EmailMessage,
+    subject: str,
+    user: User,
+    *,
+    settings: EscalationSettings,
 ) -> tuple[Ticket | None, bool]:
     """The ticket a message names, and whether it is proven to be ``user``'s to post.
 
@@ -402,10 +453,12 @@ def _thread(
         if ticket is None:
             continue
         if len(signature) == 16:
-            proven = hmac.compare_digest(signature, services.reply_signature(reference, user.id))
+            proven = hmac.compare_digest(
+                signature, services.reply_signature(reference, user.id, settings=settings)
+            )
         else:
             proven = ticket.author_id == user.id and hmac.compare_digest(
-                signature, services.legacy_reply_signature(reference)
+                signature, services.legacy_reply_signature(reference, settings=settings)
             )
         if proven and access.may(services.person_of(user), "mail", services.facts_of(ticket)):
             return ticket, True

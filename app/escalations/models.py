@@ -3,18 +3,69 @@ and a timeline of public replies, internal notes and events."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base
 
+
+class TicketStatus(enum.StrEnum):
+    """Where a ticket is: open (its clock running), waiting on the technician (the clock
+    standing still), resolved. ``new`` is a ticket being opened."""
+
+    NEW = "new"
+    OPEN = "open"
+    WAITING = "waiting_on_technician"
+    RESOLVED = "resolved"
+
+
+class Tier(enum.StrEnum):
+    """Who answers: tier 1, then tier 2, then engineering."""
+
+    TIER1 = "tier1"
+    TIER2 = "tier2"
+    ENGINEERING = "engineering"
+
+
+class Priority(enum.StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class EventKind(enum.StrEnum):
+    """What a line of a ticket's timeline is."""
+
+    MESSAGE = "message"  # the technician's (the first is the description)
+    REPLY = "reply"  # an agent's public answer
+    NOTE = "note"  # internal
+    EVENT = "event"  # escalated, assigned, resolved...
+    CONSULT = "consult"  # tier 2 asks engineering (internal)
+    ADVICE = "advice"  # engineering answers (internal)
+
+
 CATEGORIES = ("technical", "parts", "warranty", "other")
-PRIORITIES = ("normal", "urgent")
-TIERS = ("tier1", "tier2", "engineering")
-NEW, OPEN, WAITING, RESOLVED = "new", "open", "waiting_on_technician", "resolved"
+PRIORITIES = tuple(Priority)
+TIERS = tuple(Tier)
+NEW, OPEN = TicketStatus.NEW, TicketStatus.OPEN
+WAITING, RESOLVED = TicketStatus.WAITING, TicketStatus.RESOLVED
+
+
+def checked(values: type[enum.StrEnum], name: str, length: int) -> Enum:
+    """A column of ``values``, stored as the value and checked by the database (a CHECK
+    constraint named ``ck_<table>_<name>``), as the users' roles are."""
+    return Enum(
+        values,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class Ticket(Base):
@@ -26,9 +77,13 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(20))
-    priority: Mapped[str] = mapped_column(String(10), default="normal")
-    status: Mapped[str] = mapped_column(String(24), default=NEW)
-    tier: Mapped[str] = mapped_column(String(12), default="tier1")
+    priority: Mapped[Priority] = mapped_column(
+        checked(Priority, "ticket_priority", 10), default=Priority.NORMAL
+    )
+    status: Mapped[TicketStatus] = mapped_column(
+        checked(TicketStatus, "ticket_status", 24), default=NEW
+    )
+    tier: Mapped[Tier] = mapped_column(checked(Tier, "ticket_tier", 12), default=Tier.TIER1)
     product_line: Mapped[str | None] = mapped_column(String(40))
     model_number: Mapped[str] = mapped_column(String(40))
     serial: Mapped[str | None] = mapped_column(String(40))
@@ -38,6 +93,8 @@ class Ticket(Base):
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("service_centres.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(80))
+    # What the key was sent with (app.idempotency.fingerprint); None before migration 0024.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     first_response_due: Mapped[datetime]
     resolution_due: Mapped[datetime]
@@ -66,7 +123,7 @@ class TicketEvent(Base):
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("escalation_tickets.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(12))  # message, reply, note, event, consult, advice
+    kind: Mapped[EventKind] = mapped_column(checked(EventKind, "event_kind", 12))
     public: Mapped[bool]
     author: Mapped[str] = mapped_column(String(254))
     body: Mapped[str] = mapped_column(Text)

@@ -7,17 +7,16 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.escalations.models import RESOLVED, TIERS, WAITING, Ticket
-from app.escalations.services import calendar
-from app.escalations.sla import working_time_between
+from app.escalations.models import RESOLVED, TIERS, WAITING, Priority, Ticket, Tier
+from app.escalations.sla import Calendar, working_time_between
 
 
 @dataclass(frozen=True)
 class TierLoad:
-    tier: str
+    tier: Tier
     open: int
     urgent: int
     waiting: int
@@ -41,22 +40,23 @@ class Dashboard:
     weeks: list[Week]
 
 
-def dashboard(session: Session, now: datetime, *, weeks: int = 8) -> Dashboard:
+def dashboard(session: Session, now: datetime, cal: Calendar, *, weeks: int = 8) -> Dashboard:
+    """The figures as of ``now``; working time counted in ``cal``."""
     return Dashboard(
-        load=_load(session), late=_late(session, now), weeks=_weeks(session, now, weeks)
+        load=_load(session), late=_late(session, now), weeks=_weeks(session, now, cal, weeks)
     )
 
 
 def _load(session: Session) -> list[TierLoad]:
-    def count(*conditions: object) -> dict[str, int]:
+    def count(*conditions: ColumnElement[bool]) -> dict[Tier, int]:
         query = (
             select(Ticket.tier, func.count())
-            .where(Ticket.status != RESOLVED, *conditions)  # type: ignore[arg-type]
+            .where(Ticket.status != RESOLVED, *conditions)
             .group_by(Ticket.tier)
         )
-        return dict(session.execute(query).all())  # type: ignore[arg-type]
+        return dict(session.execute(query).all())
 
-    open_, urgent = count(), count(Ticket.priority == "urgent")
+    open_, urgent = count(), count(Ticket.priority == Priority.URGENT)
     waiting, unassigned = count(Ticket.status == WAITING), count(Ticket.assignee_id.is_(None))
     consults = session.scalar(
         select(func.count()).where(Ticket.status != RESOLVED, Ticket.consult_since.is_not(None))
@@ -92,8 +92,7 @@ def _late(session: Session, now: datetime, limit: int = 50) -> list[Ticket]:
     return list(session.scalars(query))
 
 
-def _weeks(session: Session, now: datetime, weeks: int) -> list[Week]:
-    cal = calendar()
+def _weeks(session: Session, now: datetime, cal: Calendar, weeks: int) -> list[Week]:
     monday = (now - timedelta(days=now.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
@@ -105,18 +104,20 @@ def _weeks(session: Session, now: datetime, weeks: int) -> list[Week]:
     ).all()
     buckets: dict[int, list[tuple[float, bool]]] = {}
     for created, responded, due in rows:
+        if responded is None:  # excluded by the query; said again for the type checker
+            continue
         hours = working_time_between(created, responded, cal).total_seconds() / 3600
         buckets.setdefault((created - first).days // 7, []).append((hours, responded <= due))
-    result = []
+    result: list[Week] = []
     for index in range(weeks):
         answered = buckets.get(index, [])
-        hours = sorted(h for h, _ in answered)
+        spent = sorted(h for h, _ in answered)
         result.append(
             Week(
                 starts=first + timedelta(weeks=index),
-                answered=len(hours),
-                median_hours=statistics.median(hours) if hours else None,
-                p90_hours=hours[min(len(hours) - 1, int(len(hours) * 0.9))] if hours else None,
+                answered=len(spent),
+                median_hours=statistics.median(spent) if spent else None,
+                p90_hours=spent[min(len(spent) - 1, int(len(spent) * 0.9))] if spent else None,
                 within_target=(sum(ok for _, ok in answered) / len(answered)) if answered else None,
             )
         )

@@ -1,14 +1,19 @@
 """Escalation pages: the form (drafts kept on the server and in the browser), the
-acknowledgement, and the ticket."""
+acknowledgement, the ticket, the queues and held mail.
+
+The web edge: each view parses, calls one service of the core (``services``, ``workflow``,
+``attachments``, ``inbound``), and renders. Who may do what is the core's policy.
+"""
 
 from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 
 from flask import (
+    Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -18,33 +23,46 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import ValidationError
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.2; not in its stubs yet
 
-from app.access import form_page, keeps_through_sign_in, roles, signed_in
+from app.access import form_page, keeps_through_sign_in, roles, signed_in, signed_in_user
 from app.auth import parking
 from app.auth.models import User
-from app.db import get_session
-from app.escalations import attachments, bp, inbound, policy, reports, services, workflow
+from app.db import get_session, keep_on_error
+from app.escalations import attachments, inbound, reports, services, workflow
 from app.escalations.forms import EscalationForm, ReplyForm
-from app.escalations.models import TIERS, Attachment, EscalationDraft, InboundMail, Ticket
+from app.escalations.models import TIERS, EscalationDraft, InboundMail, Ticket, Tier
+from app.escalations.settings import EscalationSettings
+from app.exceptions import NotAllowed
+from app.extensions import current_settings
 from app.roles import Role
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
 from parts_catalog.sqltypes import utcnow
 
-DRAFT_FIELDS = ("subject", "category", "model_number", "serial", "priority", "description")
+bp = Blueprint("escalations", __name__, url_prefix="/escalations")
+
+DRAFT_FIELDS = services.DRAFT_FIELDS
+
+
+@bp.app_template_filter("working_time")
+def working_time(left: timedelta) -> str:
+    """``2 h 05 min`` of working time (the sign is the caller's to say)."""
+    minutes = int(abs(left.total_seconds()) // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def _settings() -> EscalationSettings:
+    return current_settings().escalations
 
 
 def _form(*, empty: bool = False) -> EscalationForm:
     form = EscalationForm(formdata=None) if empty else EscalationForm()
-    form.category.choices = [
-        SelectChoice(c, c.capitalize()) for c in current_app.config["ESCALATION_CATEGORIES"]
-    ]
+    form.category.choices = [SelectChoice(c, c.capitalize()) for c in _settings().categories]
     return form
 
 
@@ -55,7 +73,7 @@ def _page(
         if name in form:
             form[name].errors = [*form[name].errors, message]
     form.key.data = form.key.data or uuid.uuid4().hex
-    files = attachments.waiting_for(get_session(), current_user)
+    files = attachments.waiting_for(get_session(), signed_in_user())
     return render_template(
         "escalations/new.html", form=form, files=files, file_error=(errors or {}).get("files")
     ), status
@@ -75,15 +93,15 @@ def new() -> ResponseReturnValue:
     form = _form(empty=True)
     form.key.data = uuid.uuid4().hex
     session = get_session()
+    user = signed_in_user()
     walk_id = request.args.get("session", "")[:32]
-    draft = session.get(EscalationDraft, (current_user.id, walk_id))
-    parked = parking.claim(session, request.args.get("parked", ""), request.path, current_user.id)
+    draft = session.get(EscalationDraft, (user.id, walk_id))
+    parked = parking.claim(session, request.args.get("parked", ""), request.path, user.id)
     source = "empty"
     if parked is not None:  # posted after the sign-in expired: everything typed is back
         for name in (*DRAFT_FIELDS, "key", "diagnostic_session"):
             if parked.get(name):
                 form[name].data = parked[name]
-        session.commit()
         flash("Here is what you sent before signing in again. Check it and send it.", "info")
         source = "posted"
     elif draft is not None:
@@ -116,35 +134,21 @@ def new() -> ResponseReturnValue:
         restored=source == "draft",
         source=source,
         saved_at=int(draft.saved_at.timestamp() * 1000) if source == "draft" and draft else 0,
-        files=attachments.waiting_for(session, current_user),
+        files=attachments.waiting_for(session, user),
     ), 200
-
-
-def _keep_draft(session: Session, fields: dict[str, str]) -> EscalationDraft:
-    """Keep what was typed for the walk it came from (``""``: none), replacing its last draft."""
-    walk = (fields.get("diagnostic_session") or "")[:32]
-    kept = {k: str(fields.get(k) or "")[:20_000] for k in DRAFT_FIELDS}
-    draft = session.get(EscalationDraft, (current_user.id, walk))
-    if draft is None:
-        draft = EscalationDraft(
-            user_id=current_user.id, diagnostic_session=walk, data=kept, saved_at=utcnow()
-        )
-        session.add(draft)
-    else:
-        draft.data, draft.saved_at = kept, utcnow()
-    return draft
 
 
 def _refused_submit(
     session: Session, form: EscalationForm, *, status: int, errors: dict[str, str] | None = None
 ) -> tuple[str, int]:
     """The form again with what was typed, which is also kept as the walk's draft: the walk's
-    button, a new window or another computer bring it back rather than the prefill."""
-    session.rollback()
+    button, a new window or another computer bring it back rather than the prefill. The files
+    kept so far stay too (a second try need not send them again), although the answer is an
+    error: nothing of the ticket was stored (the service refuses before it adds anything)."""
     if _csrf_valid():  # a forged post must not plant text in the technician's draft
         typed = {k: request.form.get(k, "") for k in (*DRAFT_FIELDS, "diagnostic_session")}
-        _keep_draft(session, typed)
-        session.commit()
+        services.keep_draft(session, signed_in_user(), typed)
+        keep_on_error()
     return _page(form, status=status, errors=errors)
 
 
@@ -155,6 +159,8 @@ def _refused_submit(
 def submit() -> ResponseReturnValue:
     form = _form()
     session = get_session()
+    user = signed_in_user()
+    settings = _settings()
     # Without JavaScript the files come with the form: each is kept, or refused with a message,
     # before the fields are checked, so that a second try need not send them again. Only with a
     # valid CSRF token: a forged post must not plant files in the technician's escalation.
@@ -162,10 +168,12 @@ def submit() -> ResponseReturnValue:
         if not file.filename:
             continue
         try:
-            attachments.store(session, current_user, file.stream, file.filename)
-            session.commit()
+            with session.begin_nested():  # a refused file leaves nothing behind
+                attachments.store(
+                    session, user, file.stream, file.filename, limit=settings.attachment_max_bytes
+                )
         except attachments.Refused as exc:
-            return _refused_submit(session, form, status=422, errors={"files": str(exc)})
+            return _refused_submit(session, form, status=422, errors={"files": exc.message})
         finally:
             file.close()
     if not form.validate():
@@ -182,24 +190,23 @@ def submit() -> ResponseReturnValue:
     try:
         try:
             ticket, new = services.open_ticket(
-                session, current_user, data, idempotency_key=form.key.data or None
+                session, user, data, settings=settings, idempotency_key=form.key.data or None
             )
         except services.KeyReused:
             # A page from before the last escalation (the Back button): a new escalation.
             ticket, new = services.open_ticket(
-                session, current_user, data, idempotency_key=uuid.uuid4().hex
+                session, user, data, settings=settings, idempotency_key=uuid.uuid4().hex
             )
     except services.TicketInvalid as exc:
         return _refused_submit(session, form, status=422, errors=exc.errors)
     if new:  # a repeated click changes nothing: the first one took the files and the draft
-        attachments.send_with(session, current_user, ticket)
-        draft = session.get(EscalationDraft, (current_user.id, data.diagnostic_session or ""))
-        if draft is not None:
-            session.delete(draft)
-    session.commit()
-    files = session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+        attachments.send_with(session, user, ticket)
+        services.discard_draft(session, user, data.diagnostic_session)
     return render_template(
-        "escalations/received.html", ticket=ticket, files=files, zone=services.calendar().zone
+        "escalations/received.html",
+        ticket=ticket,
+        files=attachments.of_ticket(session, ticket),
+        zone=settings.calendar.zone,
     ), 201
 
 
@@ -210,39 +217,37 @@ def upload() -> ResponseReturnValue:
     file = request.files.get("file")
     if file is None or not file.filename:
         return jsonify(error="Choose a file."), 422
-    session = get_session()
     try:
-        stored = attachments.store(session, current_user, file.stream, file.filename)
+        stored = attachments.store(
+            get_session(),
+            signed_in_user(),
+            file.stream,
+            file.filename,
+            limit=_settings().attachment_max_bytes,
+        )
     except attachments.Refused as exc:
-        session.rollback()
-        return jsonify(error=str(exc)), 422
+        # The page's script shows ``error`` beside the file (the 422 rolls back).
+        return jsonify(error=exc.message), 422
     finally:
         file.close()  # a large upload is spooled to a temporary file
-    session.commit()
     return jsonify(id=stored.id, name=stored.filename, size=stored.size), 201
 
 
 @bp.post("/attachments/<int:attachment_id>/remove")
 @signed_in
 def remove_attachment(attachment_id: int) -> ResponseReturnValue:
-    session = get_session()
-    found = session.get(Attachment, attachment_id)
-    if found is None or found.user_id != current_user.id or found.ticket_id is not None:
-        abort(404)
-    session.delete(found)
-    session.commit()
+    attachments.remove(get_session(), signed_in_user(), attachment_id)
     return jsonify(removed=True)
 
 
 @bp.get("/<reference>/files/<int:attachment_id>")
 @signed_in
 def download(reference: str, attachment_id: int) -> ResponseReturnValue:
-    found = services.visible(get_session(), current_user, reference)
-    attachment = get_session().get(Attachment, attachment_id)
-    if found is None or attachment is None or attachment.ticket_id != found.id:
-        abort(404)
+    session = get_session()
+    found = services.ticket_for(session, signed_in_user(), reference)
+    attachment = attachments.one_of(session, found, attachment_id)
     return send_file(
-        io.BytesIO(attachments.content_of(attachment)),
+        io.BytesIO(attachments.content_of(attachment, _settings().upload_dir)),
         mimetype=attachment.content_type,
         as_attachment=True,
         download_name=attachment.filename,
@@ -256,39 +261,35 @@ def save_draft() -> ResponseReturnValue:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(saved=False), 400
-    session = get_session()
-    _keep_draft(session, {k: str(data.get(k) or "") for k in data})
-    session.commit()
+    services.keep_draft(get_session(), signed_in_user(), {k: str(data.get(k) or "") for k in data})
     return jsonify(saved=True)
 
 
 def _ticket_page(found: Ticket, form: ReplyForm, *, status: int = 200) -> ResponseReturnValue:
     session = get_session()
-    agent = current_user.role in services.AGENTS
+    user = signed_in_user()
+    cal = _settings().calendar
+    agent = user.role in services.AGENTS
     return render_template(
         "escalations/ticket.html",
         ticket=found,
-        zone=services.calendar().zone,
+        zone=cal.zone,
         agent=agent,
-        engineer=current_user.role in (Role.ENGINEER, Role.ADMIN),
-        works_it=workflow.works(current_user, found),
-        clock=workflow.clock(found, utcnow()),
+        engineer=user.role in (Role.ENGINEER, Role.ADMIN),
+        works_it=workflow.works(user, found),
+        clock=workflow.clock(found, utcnow(), cal),
         tier_names=workflow.TIER_NAMES,
         form=form,
         assignees=workflow.agents_of(session, found.tier) if agent else [],
         assignee=session.get(User, found.assignee_id) if found.assignee_id else None,
-        ticket_files=session.scalars(
-            select(Attachment).where(Attachment.ticket_id == found.id).order_by(Attachment.id)
-        ).all(),
+        ticket_files=attachments.of_ticket(session, found),
     ), status
 
 
 @bp.get("/<reference>")
 @signed_in
 def ticket(reference: str) -> ResponseReturnValue:
-    found = services.visible(get_session(), current_user, reference)
-    if found is None:
-        abort(404)
+    found = services.ticket_for(get_session(), signed_in_user(), reference)
     return _ticket_page(found, ReplyForm(formdata=None))
 
 
@@ -298,9 +299,9 @@ def mine() -> ResponseReturnValue:
     """The escalations a person sent (a centre manager: the centre's), newest first."""
     return render_template(
         "escalations/mine.html",
-        tickets=services.sent_by(get_session(), current_user),
+        tickets=services.sent_by(get_session(), signed_in_user()),
         tier_names=workflow.TIER_NAMES,
-        zone=services.calendar().zone,
+        zone=_settings().calendar.zone,
     )
 
 
@@ -308,7 +309,8 @@ def mine() -> ResponseReturnValue:
 @roles(*services.AGENTS)
 def queues() -> ResponseReturnValue:
     """The queue of a tier (the agent's own by default), soonest due first, with filters."""
-    tier = request.args.get("tier") or workflow.TIER_OF_ROLE.get(current_user.role, "tier1")
+    user = signed_in_user()
+    tier = request.args.get("tier") or workflow.TIER_OF_ROLE.get(user.role, Tier.TIER1)
     if tier not in TIERS:
         abort(404)
     assigned = request.args.get("assigned")
@@ -319,15 +321,16 @@ def queues() -> ResponseReturnValue:
         late=request.args.get("late") == "1",
     )
     now = utcnow()
-    tickets = workflow.queue(get_session(), wanted, me=current_user)
+    cal = _settings().calendar
+    tickets = workflow.queue(get_session(), wanted, me=user)
     return render_template(
         "escalations/queue.html",
         tickets=tickets,
-        clocks={t.id: workflow.clock(t, now) for t in tickets},
+        clocks={t.id: workflow.clock(t, now, cal) for t in tickets},
         wanted=wanted,
         tiers=TIERS,
         tier_names=workflow.TIER_NAMES,
-        zone=services.calendar().zone,
+        zone=cal.zone,
     )
 
 
@@ -335,13 +338,14 @@ def queues() -> ResponseReturnValue:
 @roles(*services.AGENTS)
 def dashboard() -> ResponseReturnValue:
     now = utcnow()
-    figures = reports.dashboard(get_session(), now)
+    cal = _settings().calendar
+    figures = reports.dashboard(get_session(), now, cal)
     return render_template(
         "escalations/dashboard.html",
         figures=figures,
-        clocks={t.id: workflow.clock(t, now) for t in figures.late},
+        clocks={t.id: workflow.clock(t, now, cal) for t in figures.late},
         tier_names=workflow.TIER_NAMES,
-        zone=services.calendar().zone,
+        zone=cal.zone,
     )
 
 
@@ -349,15 +353,11 @@ def dashboard() -> ResponseReturnValue:
 @roles(*services.AGENTS)
 def assign(reference: str) -> ResponseReturnValue:
     session = get_session()
-    found = services.visible(session, current_user, reference)
-    if found is None:
-        abort(404)
-    decision = policy.may(services.person_of(current_user), "assign", services.facts_of(found))
-    if not decision:
-        abort(403, description=decision.reason)
+    user = signed_in_user()
+    found = services.ticket_for(session, user, reference)
     wanted = request.form.get("assignee", "")
     if request.form.get("take") or wanted == "me":
-        assignee: User | None = current_user._get_current_object()
+        assignee: User | None = user
     elif wanted.isdigit():
         assignee = session.get(User, int(wanted))
         if assignee is None:
@@ -365,18 +365,12 @@ def assign(reference: str) -> ResponseReturnValue:
     else:
         assignee = None
     try:
-        workflow.assign(session, found, assignee, by=current_user)
-    except services.TicketInvalid as exc:
-        session.rollback()
+        workflow.assign(session, found, assignee, by=user, settings=_settings())
+    except services.TicketInvalid as exc:  # nothing was changed: the redirect commits nothing
         flash(str(exc.errors["assignee"]), "error")
         return redirect(url_for("escalations.ticket", reference=reference))
-    session.commit()
     flash(f"Assigned to {assignee.email}." if assignee else "Back in the queue.", "success")
     return redirect(url_for("escalations.ticket", reference=reference))
-
-
-AGENT_ACTIONS = ("reply", "waiting", "note", "escalate", "consult", "consult_answer", "resolve")
-FORM_ACTIONS = ("message", "not_solved", *AGENT_ACTIONS)
 
 
 @bp.post("/<reference>/reply")
@@ -384,50 +378,22 @@ FORM_ACTIONS = ("message", "not_solved", *AGENT_ACTIONS)
 @form_page
 def reply(reference: str) -> ResponseReturnValue:
     session = get_session()
-    found = services.visible(session, current_user, reference)
-    if found is None:
-        abort(404)
+    user = signed_in_user()
+    found = services.ticket_for(session, user, reference)
     form = ReplyForm()
     if not form.validate():
         return _ticket_page(found, form, status=form.status)
-    text = form.text.data or ""
-    agent = current_user.role in services.AGENTS
     action = request.form.get("action") or "reply"
-    if not agent and action == "reply":
+    if user.role not in services.AGENTS and action == "reply":
         action = "message"  # the form's plain answer, from the technician's side
-    if action not in FORM_ACTIONS:
+    if action not in workflow.FORM_ACTIONS:
         abort(400, description="Choose one of the buttons under the message.")
-    decision = policy.may(services.person_of(current_user), action, services.facts_of(found))
-    if not decision:
-        form.text.errors = [*form.text.errors, decision.reason]
-        return _ticket_page(found, form, status=403)
     try:
-        if action in ("reply", "note", "waiting"):
-            workflow.respond(
-                session,
-                found,
-                current_user,
-                text,
-                internal=action == "note",
-                waiting=action == "waiting",
-            )
-        elif action == "escalate":
-            workflow.escalate(session, found, by=current_user.email, reason=text)
-        elif action == "consult":
-            workflow.consult(session, found, current_user, text)
-        elif action == "consult_answer":
-            workflow.answer_consult(session, found, current_user, text)
-        elif action == "resolve":
-            workflow.resolve(session, found, current_user, text)
-        elif action == "not_solved":
-            workflow.not_solved(session, found, current_user, text)
-        else:  # the technician answers
-            workflow.technician_message(session, found, current_user, text)
-    except services.TicketInvalid as exc:
-        session.rollback()
-        form.text.errors = [*form.text.errors, *exc.errors.values()]
-        return _ticket_page(found, form, status=422)
-    session.commit()
+        workflow.act(session, found, user, action, form.text.data or "", settings=_settings())
+    except (NotAllowed, services.TicketInvalid) as exc:  # the error status rolls back
+        problems = list(exc.errors.values()) if isinstance(exc.errors, dict) else []
+        form.text.errors = [*form.text.errors, *(problems or [exc.message])]
+        return _ticket_page(found, form, status=exc.status)
     done = {
         "note": "Note added (agents only).",
         "consult": "Engineering has your question; the ticket stays with you.",
@@ -446,33 +412,28 @@ def held_mail() -> ResponseReturnValue:
     """Mail that names a ticket but is not proven to be its sender's: an agent decides."""
     session = get_session()
     mails = inbound.held(session)
-    wanted = [m.ticket_id for m in mails if m.ticket_id is not None]
-    tickets = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(wanted)))}
+    tickets = inbound.tickets_named(session, mails)
     return render_template(
         "escalations/held.html",
         held=[(m, inbound.view(m), tickets.get(m.ticket_id or 0)) for m in mails],
-        zone=services.calendar().zone,
+        zone=_settings().calendar.zone,
     )
 
 
 def _decide_mail(mail_id: int, action: str) -> ResponseReturnValue:
     session = get_session()
-    decision = policy.may_handle_mail(services.person_of(current_user), action)
-    if not decision:
-        abort(403, description=decision.reason)
+    user = signed_in_user()
     stored = session.get(InboundMail, mail_id)
     if stored is None:
         abort(404)
     try:
         if action == "accept_mail":
-            inbound.accept(session, stored, current_user)
+            inbound.accept(session, stored, user, settings=_settings())
         else:
-            inbound.reject(session, stored, current_user)
-    except inbound.NotDecided as exc:
-        session.rollback()
-        flash(str(exc), "error")
+            inbound.reject(session, stored, user)
+    except inbound.NotDecided as exc:  # nothing was changed: the redirect commits nothing
+        flash(exc.message, "error")
         return redirect(url_for("escalations.held_mail")), 303
-    session.commit()
     flash(
         f"Accepted into {stored_reference(stored)} as {stored.sender}'s."
         if action == "accept_mail"

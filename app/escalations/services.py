@@ -3,85 +3,85 @@ in business hours, the first tier's queue for the product line, and the acknowle
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
-from datetime import time, timedelta
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.escalations import policy
-from app.escalations.models import OPEN, PRIORITIES, Ticket, TicketEvent
-from app.escalations.sla import Calendar, add_working_time, parse_days, parse_holidays
-from app.mail.compose import external_url, queue_mail
+from app.escalations.models import (
+    OPEN,
+    PRIORITIES,
+    EscalationDraft,
+    EventKind,
+    Priority,
+    Ticket,
+    TicketEvent,
+    Tier,
+)
+from app.escalations.settings import EscalationSettings
+from app.escalations.sla import add_working_time
+from app.exceptions import Invalid, NotAllowed, NotFound
+from app.idempotency import KeyReused, checked_key, fingerprint, insert_once, replay
 from app.roles import Role
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
 from parts_catalog.sqltypes import utcnow
 
+__all__ = ["KeyReused"]  # the idempotency helper's, raised by open_ticket
+
 AGENTS = (Role.AGENT_TIER1, Role.AGENT_TIER2, Role.ENGINEER, Role.ADMIN)
+#: What a draft keeps of the form.
+DRAFT_FIELDS = ("subject", "category", "model_number", "serial", "priority", "description")
 LIMITS = {"subject": 200, "description": 20_000, "model_number": 40, "serial": 40}
 
 
-class KeyReused(Exception):
-    """An idempotency key already opened a ticket with different content: a new submission that
-    carried an old key (the browser's Back button), or a client's bug."""
+class TicketInvalid(Invalid):
+    """Field by field, what is wrong with a submission (or, for the workflow, with an action on
+    a ticket in its present state)."""
 
-    def __init__(self, ticket: Ticket) -> None:
-        self.ticket = ticket
-        super().__init__(f"the key opened {ticket.reference} with other content")
+    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+        super().__init__(message or "Some fields are not valid; see errors.", errors=errors)
+        self.errors: dict[str, str] = errors
 
-
-class TicketInvalid(Exception):
-    """Field by field, what is wrong with a submission."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    def __str__(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.errors.items())
 
 
-def reply_address(ticket: Ticket, person: User) -> str:
+class TicketNotFound(NotFound):
+    """No ticket of that reference, or none this person may see (said the same way)."""
+
+    def __init__(self) -> None:
+        # The words of any address that names nothing: whether it exists must not show.
+        super().__init__(
+            "There is nothing at this address. Check it, or start again from the menu."
+        )
+
+
+def reply_address(ticket: Ticket, person: User, *, settings: EscalationSettings) -> str:
     """Where ``person`` replies to mail about ``ticket``: the escalation address with the
     reference and a signature of the ticket *and the person* in its local part
     (``escalations+ESC-2026-000001.<16 hex>@...``). A reply threads even when its subject was
     rewritten and its headers dropped, and posts as its sender only when the address was signed
     for that sender: one taken from another person's mail is held for an agent."""
-    local, _, domain = current_app.config["ESCALATION_ADDRESS"].partition("@")
+    local, _, domain = settings.address.partition("@")
     reference = ticket.reference or ""
-    return f"{local}+{reference}.{reply_signature(reference, person.id)}@{domain}"
+    return (
+        f"{local}+{reference}.{reply_signature(reference, person.id, settings=settings)}@{domain}"
+    )
 
 
-def reply_signature(reference: str, person_id: int) -> str:
+def reply_signature(reference: str, person_id: int, *, settings: EscalationSettings) -> str:
     """16 hex digits binding the reference to the person the address was sent to."""
-    return _sign(f"reply:{reference}:{person_id}")[:16]
+    return settings.sign(f"reply:{reference}:{person_id}")[:16]
 
 
-def legacy_reply_signature(reference: str) -> str:
+def legacy_reply_signature(reference: str, *, settings: EscalationSettings) -> str:
     """The 10 hex digits of addresses sent before they named their person: they bind only the
     ticket, and were only ever sent to its author."""
-    return _sign(reference)[:10]
-
-
-def _sign(text: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
-
-
-def calendar() -> Calendar:
-    config = current_app.config
-    opens, _, closes = config["BUSINESS_HOURS"].partition("-")
-    return Calendar(
-        zone=config["BUSINESS_TIMEZONE"],
-        opens=time.fromisoformat(opens.strip()),
-        closes=time.fromisoformat(closes.strip()),
-        weekdays=parse_days(config["BUSINESS_DAYS"].split(",")),
-        holidays=parse_holidays(config["BUSINESS_HOLIDAYS"]),
-    )
+    return settings.sign(reference)[:10]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def validate(data: Submission) -> dict[str, str]:
+def validate(data: Submission, categories: tuple[str, ...]) -> dict[str, str]:
+    """What is wrong with a submission, by field (empty: nothing)."""
     errors: dict[str, str] = {}
     for name in ("subject", "description", "category", "model_number"):
         if not str(getattr(data, name) or "").strip():
@@ -109,7 +110,6 @@ def validate(data: Submission) -> dict[str, str]:
         value = getattr(data, name) or ""
         if len(value) > limit:
             errors[name] = f"At most {limit:,} characters (this has {len(value):,})."
-    categories = current_app.config["ESCALATION_CATEGORIES"]
     if data.category and data.category not in categories:
         errors["category"] = f"One of: {', '.join(categories)}."
     if data.priority not in PRIORITIES:
@@ -118,19 +118,28 @@ def validate(data: Submission) -> dict[str, str]:
 
 
 def open_ticket(
-    session: Session, author: User, data: Submission, *, idempotency_key: str | None = None
+    session: Session,
+    author: User,
+    data: Submission,
+    *,
+    settings: EscalationSettings,
+    idempotency_key: str | None = None,
 ) -> tuple[Ticket, bool]:
     """Open a ticket in the tier-1 queue of its product line, with its targets, and queue the
-    acknowledgement mail in the same transaction. The same ``idempotency_key`` from the same
-    author returns the ticket it opened (a double click, a retried request).
+    acknowledgement mail in the same transaction. Returns the ticket and whether it is new: the
+    same ``idempotency_key`` from the same author with the same content returns the ticket it
+    opened (a double click, a retried request).
 
     :raises TicketInvalid: naming every field that is wrong; nothing is stored.
     :raises KeyReused: the key opened a ticket with other content; nothing is stored.
+    :raises KeyTooLong: the key is longer than 80 characters (it is never cut).
     """
-    earlier = _opened_with(session, author, idempotency_key)
+    key = checked_key(idempotency_key)
+    digest = fingerprint(_content(data))
+    earlier = _opened_with(session, author, key)
     if earlier is not None:
-        return _same(earlier, data), False
-    errors = validate(data)
+        return replay(earlier, digest, describe=_describe), False
+    errors = validate(data, settings.categories)
     context: dict[str, Any] | None = None
     if data.diagnostic_session and "diagnostic_session" not in errors:
         try:
@@ -150,15 +159,15 @@ def open_ticket(
         raise TicketInvalid(errors)
     facts = diagnostics.model_facts(session, data.model_number)
     now = utcnow()
-    cal = calendar()
-    config = current_app.config
+    cal = settings.calendar
+    priority = Priority(data.priority)
     ticket = Ticket(
         subject=one_line(data.subject),
         description=data.description.strip(),
         category=data.category,
-        priority=data.priority,
+        priority=priority,
         status=OPEN,
-        tier="tier1",
+        tier=Tier.TIER1,
         product_line=facts.product_line if facts else None,
         model_number=facts.number if facts else data.model_number.strip(),
         serial=(data.serial or "").strip() or None,
@@ -166,29 +175,30 @@ def open_ticket(
         context=context,
         author_id=author.id,
         centre_id=author.centre_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
+        fingerprint=digest if key else None,
         created_at=now,
-        first_response_due=add_working_time(
-            now, timedelta(hours=config["FIRST_RESPONSE_HOURS"][data.priority]), cal
-        ),
-        resolution_due=add_working_time(
-            now, timedelta(hours=config["RESOLUTION_HOURS"][data.priority]), cal
-        ),
+        first_response_due=add_working_time(now, settings.first_response[priority], cal),
+        resolution_due=add_working_time(now, settings.resolution[priority], cal),
     )
-    try:
-        with session.begin_nested():
-            session.add(ticket)
-            session.flush()
-    except IntegrityError:  # the same key opened concurrently: that ticket stands
-        earlier = _opened_with(session, author, idempotency_key)
-        if earlier is None:
-            raise
-        return _same(earlier, data), False
+    if key is None:
+        session.add(ticket)
+        session.flush()
+    else:
+        # The same key opened concurrently: the first ticket stands.
+        ticket, new = insert_once(
+            session,
+            ticket,
+            find=lambda: _opened_with(session, author, key),
+            describe=_describe,
+        )
+        if not new:
+            return ticket, False
     ticket.reference = f"ESC-{now:%Y}-{ticket.id:06d}"
     queue = f"the tier-1 queue for {ticket.product_line or 'all products'}"
     ticket.events.append(
         TicketEvent(
-            kind="message",
+            kind=EventKind.MESSAGE,
             public=True,
             author=author.email,
             body=ticket.description,
@@ -197,38 +207,59 @@ def open_ticket(
     )
     ticket.events.append(
         TicketEvent(
-            kind="event",
+            kind=EventKind.EVENT,
             public=True,
             author="Benchside",
             body=f"Opened in {queue}.",
             created_at=now,
         )
     )
-    mail_technician(session, ticket, author, "escalation_received", zone=cal.zone)
+    mail_technician(
+        session, ticket, author, "escalation_received", settings=settings, zone=cal.zone
+    )
     session.flush()
     return ticket, True
 
 
+def _content(data: Submission) -> dict[str, Any]:
+    """What a submission asks, spelled as it will be stored (a repeat that differs only in
+    spaces around the text is the same request)."""
+    content = asdict(data)
+    content.update(
+        subject=one_line(data.subject),
+        description=data.description.strip(),
+        model_number=data.model_number.strip(),
+        serial=(data.serial or "").strip() or None,
+        diagnostic_session=data.diagnostic_session or None,
+    )
+    return content
+
+
+def _describe(ticket: Ticket) -> str:
+    return ticket.reference or "an escalation"
+
+
 def mail_technician(
-    session: Session, ticket: Ticket, technician: User, template: str, **context: object
+    session: Session,
+    ticket: Ticket,
+    technician: User,
+    template: str,
+    *,
+    settings: EscalationSettings,
+    **context: object,
 ) -> None:
     """Mail about a ticket to its technician: its subject, its link, and its reply address."""
-    queue_mail(
+    mail = settings.mail
+    mail.queue(
         session,
         to=technician.email,
         subject=f"[{ticket.reference}] {ticket.subject}",
         template=template,
         ticket=ticket,
-        link=external_url("escalations.ticket", reference=ticket.reference),
-        reply_to=reply_address(ticket, technician),
+        link=mail.link("escalations.ticket", reference=ticket.reference),
+        reply_to=reply_address(ticket, technician, settings=settings),
         **context,
     )
-
-
-def _same(earlier: Ticket, data: Submission) -> Ticket:
-    if (earlier.subject, earlier.description) != (one_line(data.subject), data.description.strip()):
-        raise KeyReused(earlier)
-    return earlier
 
 
 def _opened_with(session: Session, author: User, key: str | None) -> Ticket | None:
@@ -267,3 +298,49 @@ def visible(session: Session, user: User, reference: str) -> Ticket | None:
     if ticket is None or not policy.may(person_of(user), "view", facts_of(ticket)):
         return None
     return ticket
+
+
+def ticket_for(session: Session, user: User, reference: str) -> Ticket:
+    """The ticket of ``reference`` if ``user`` may see it.
+
+    :raises TicketNotFound: there is none, or it is not theirs to see (said the same way).
+    """
+    ticket = visible(session, user, reference)
+    if ticket is None:
+        raise TicketNotFound()
+    return ticket
+
+
+def check(user: User, action: str, ticket: Ticket) -> None:
+    """Refuse with the policy's reason unless ``user`` may do ``action`` to ``ticket``.
+
+    :raises NotAllowed: with the reason, in words for the person.
+    """
+    decision = policy.may(person_of(user), action, facts_of(ticket))
+    if not decision:
+        raise NotAllowed(decision.reason)
+
+
+def keep_draft(session: Session, user: User, fields: dict[str, str]) -> EscalationDraft:
+    """Keep what ``user`` typed for the walk it came from (``diagnostic_session``; ``""``:
+    none), replacing that walk's last draft."""
+    walk = (fields.get("diagnostic_session") or "")[:32]
+    kept = {k: str(fields.get(k) or "")[:20_000] for k in DRAFT_FIELDS}
+    draft = session.get(EscalationDraft, (user.id, walk))
+    if draft is None:
+        draft = EscalationDraft(
+            user_id=user.id, diagnostic_session=walk, data=kept, saved_at=utcnow()
+        )
+        session.add(draft)
+    else:
+        draft.data, draft.saved_at = kept, utcnow()
+    session.flush()
+    return draft
+
+
+def discard_draft(session: Session, user: User, walk: str | None) -> None:
+    """The escalation was sent: its draft goes."""
+    draft = session.get(EscalationDraft, (user.id, walk or ""))
+    if draft is not None:
+        session.delete(draft)
+        session.flush()

@@ -24,9 +24,11 @@ from app import create_app
 from app.db import make_engine
 from app.escalations.attachments import MAX_PER_TICKET
 from app.escalations.models import Attachment, Ticket
+from app.escalations.services import reply_address
 from app.roles import Role
 from tests import database
 from tests.conftest import AuthActions, csrf_token, make_test_config
+from tests.escalations import escalation_settings
 from tests.factories import PASSWORD, make_user
 
 PARALLEL = 20
@@ -144,10 +146,7 @@ def test_mail_in_adds_no_more_than_the_ticket_has_room_for(
     )
     ticket = session.scalar(select(Ticket))
     assert ticket is not None
-    with runner.app.app_context():
-        from app.escalations.services import reply_address
-
-        address = reply_address(ticket, user)
+    address = reply_address(ticket, user, settings=escalation_settings(runner.app))
     reply = EmailMessage()
     reply["From"], reply["To"], reply["Subject"], reply["Message-ID"] = (
         user.email,

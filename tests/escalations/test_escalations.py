@@ -14,6 +14,7 @@ from app.escalations.sla import Calendar, add_working_time, working_time_between
 from app.mail import outbox
 from app.roles import Role
 from tests.conftest import AuthActions, csrf_token
+from tests.escalations import change_escalation_settings, escalation_settings
 from tests.factories import make_user
 from tests.smtp import SmtpServer
 
@@ -214,7 +215,8 @@ def test_attachments_are_checked_by_content_and_kept(
         "“photo.jpg” is not a photo (JPEG, PNG), a text log or a PDF.",
     )
     assert upload(b"%PDF-1.7 manual", "manual.pdf")[0] == 201
-    app.config["ATTACHMENT_MAX_BYTES"] = 2048  # the limit, small enough to test cheaply
+    # The limit, small enough to test cheaply.
+    change_escalation_settings(app, attachment_max_bytes=2048)
     status, body = upload(b"x" * 2049, "huge.log")
     assert status == 422
     assert body["error"] == "“huge.log” is larger than 2 KB."
@@ -250,9 +252,9 @@ def test_the_clock_stands_still_while_waiting_for_the_technician(app: Flask) -> 
     due = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     ticket = Ticket(resolution_due=due)
     monday_9 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Amsterdam
-    with app.app_context():
-        workflow.pause(ticket, monday_9)
-        workflow.pause(ticket, monday_9 + timedelta(hours=1))  # already paused: unchanged
-        workflow.resume(ticket, monday_9 + timedelta(hours=3))  # three working hours waited
+    cal = escalation_settings(app).calendar
+    workflow.pause(ticket, monday_9)
+    workflow.pause(ticket, monday_9 + timedelta(hours=1))  # already paused: unchanged
+    workflow.resume(ticket, monday_9 + timedelta(hours=3), cal)  # three working hours waited
     assert ticket.paused_at is None
     assert ticket.resolution_due == due + timedelta(hours=3)

@@ -20,6 +20,7 @@ from app.mail import outbox
 from app.mail.models import OutboxMessage
 from app.roles import Role
 from tests.conftest import AuthActions, csrf_token
+from tests.escalations import escalation_settings
 from tests.factories import PASSWORD, make_user
 from tests.smtp import SmtpServer
 
@@ -92,7 +93,7 @@ def test_a_stale_key_never_swallows_a_new_escalation(
         "/api/v1/escalations", json={**VALID, "subject": "Else"}, headers={"Idempotency-Key": "k1"}
     )
     assert conflict.status_code == 409
-    assert "Idempotency-Key" in conflict.get_json()["errors"]
+    assert "Idempotency-Key" in conflict.get_json()["message"]  # the one idempotency helper's
     long_key = client.post("/api/v1/escalations", json=VALID, headers={"Idempotency-Key": "k" * 81})
     assert long_key.status_code == 422
 
@@ -171,9 +172,9 @@ def test_silence_escalates_tier_by_tier(
         ticket = ticket_of(session, reference)
         ticket.first_response_due = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
         session.commit()
-        with app.app_context():
-            workflow.sweep(session, now=moment)
-            assert workflow.sweep(session, now=moment)["escalated"] == 0  # once per silence
+        settings = escalation_settings(app)
+        workflow.sweep(session, settings=settings, now=moment)
+        assert workflow.sweep(session, settings=settings, now=moment)["escalated"] == 0  # once
         session.commit()
         tiers.append(ticket_of(session, reference).tier)
     assert tiers == ["tier2", "engineering"]

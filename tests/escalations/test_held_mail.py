@@ -17,6 +17,7 @@ from app.escalations import services
 from app.escalations.models import InboundMail, Ticket
 from app.roles import Role
 from tests.conftest import AuthActions
+from tests.escalations import escalation_settings
 from tests.factories import make_user
 
 
@@ -49,6 +50,7 @@ def ticket(app: Flask, session: Session) -> Ticket:
                 category="technical",
                 model_number="KDL-55W800C",
             ),
+            settings=escalation_settings(app),
         )
     session.commit()
     return opened
@@ -61,8 +63,7 @@ def person(session: Session, email: str) -> User:
 
 
 def address(app: Flask, ticket: Ticket, who: User) -> str:
-    with app.app_context():
-        return services.reply_address(ticket, who)
+    return services.reply_address(ticket, who, settings=escalation_settings(app))
 
 
 def bodies(session: Session, ticket: Ticket) -> list[str]:
@@ -101,8 +102,8 @@ def test_an_older_address_still_works_for_the_author_alone(
     app: Flask, runner: FlaskCliRunner, session: Session, ticket: Ticket
 ) -> None:
     ref = ticket.reference or ""
-    with app.app_context():
-        old = f"escalations+{ref}.{services.legacy_reply_signature(ref)}@benchside.local"
+    signature = services.legacy_reply_signature(ref, settings=escalation_settings(app))
+    old = f"escalations+{ref}.{signature}@benchside.local"
     manager = make_user(session, role=Role.AGENT_TIER2, email="tier2@example.com")
     session.commit()
     assert ingest(runner, mail(manager.email, old, "Re", "Posing.", "<o1@x>")) == f"held {ref}"

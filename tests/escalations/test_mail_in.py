@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.escalations.models import InboundMail, Ticket
+from app.escalations.services import reply_address
 from app.roles import Role
+from tests.escalations import escalation_settings
 from tests.factories import make_user
 
 
@@ -56,10 +58,7 @@ def test_a_mail_opens_a_ticket_and_a_reply_threads_into_it(
     assert session.scalar(select(func.count()).select_from(Ticket)) == 1
     ticket = session.scalar(select(Ticket))
     assert ticket.model_number == "KDL-55W800C"
-    with runner.app.app_context():
-        from app.escalations.services import reply_address
-
-        address = reply_address(ticket, technician)  # type: ignore[arg-type]
+    address = reply_address(ticket, technician, settings=escalation_settings(runner.app))  # type: ignore[arg-type]
     reply = mail(
         "tech.mail@example.com",
         f"Re: [{reference}] KDL-55W800C shuts down",
@@ -130,10 +129,7 @@ def test_replies_thread_by_their_address_and_bring_their_files(
     )
     reference = opened.split()[1]
     ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
-    with runner.app.app_context():
-        from app.escalations.services import reply_address
-
-        address = reply_address(ticket, technician)  # type: ignore[arg-type]
+    address = reply_address(ticket, technician, settings=escalation_settings(runner.app))  # type: ignore[arg-type]
     # A client that rewrote the subject and dropped the headers: the address still threads it.
     reply = EmailMessage()
     reply["From"], reply["To"], reply["Subject"], reply["Message-ID"] = (

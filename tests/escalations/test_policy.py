@@ -18,6 +18,7 @@ from app.escalations.models import Ticket, TicketEvent
 from app.mail.models import OutboxMessage
 from app.roles import Role
 from tests.conftest import AuthActions
+from tests.escalations import escalation_settings
 from tests.factories import make_centre, make_user
 
 PEOPLE = (
@@ -104,6 +105,7 @@ def make_world(app: Flask, session: Session, tier: str) -> World:
                 category="technical",
                 model_number="KDL-55W800C",
             ),
+            settings=escalation_settings(app),
         )
     ticket.tier = tier
     if tier == "tier2":  # tier 2 asked engineering: there is a question to answer

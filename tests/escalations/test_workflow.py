@@ -18,6 +18,7 @@ from app.escalations.models import Ticket
 from app.mail.models import OutboxMessage
 from app.roles import Role
 from tests.conftest import AuthActions
+from tests.escalations import escalation_settings
 from tests.factories import PASSWORD, make_user
 from tests.smtp import SmtpServer
 
@@ -140,8 +141,7 @@ def test_reminders_come_before_a_target_and_only_in_business_hours(
     session.commit()
 
     def sweep(at: datetime) -> dict[str, int]:
-        with app.app_context():
-            counts = workflow.sweep(session, now=at)
+        counts = workflow.sweep(session, settings=escalation_settings(app), now=at)
         session.commit()
         return counts
 

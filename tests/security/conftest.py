@@ -35,6 +35,7 @@ from parts_catalog.importer import import_release
 from parts_catalog.models import Erratum, SearchSynonym
 from tests.conftest import csrf_token
 from tests.diagnostics.test_trees import TREE
+from tests.escalations import escalation_settings
 from tests.factories import PASSWORD, make_centre, make_user
 from tests.parts_catalog.releases import base_release
 
@@ -114,7 +115,9 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         )
         orders.add_to_cart(session, tech_a, [orders.Asked("A-2072-533-A", 1)])
         cart_line = session.scalars(select(CartLine).where(CartLine.user_id == tech_a.id)).one()
-        ticket_file = attachments.store(session, tech_a, io.BytesIO(JPEG), "board.jpg")
+        settings = escalation_settings(app)
+        limit = settings.attachment_max_bytes
+        ticket_file = attachments.store(session, tech_a, io.BytesIO(JPEG), "board.jpg", limit=limit)
         ticket, _ = escalations.open_ticket(
             session,
             tech_a,
@@ -124,9 +127,12 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
                 category="technical",
                 model_number="KDL-55W800C",
             ),
+            settings=settings,
         )
         ticket_file.ticket_id = ticket.id
-        waiting_file = attachments.store(session, tech_a, io.BytesIO(JPEG), "later.jpg")
+        waiting_file = attachments.store(
+            session, tech_a, io.BytesIO(JPEG), "later.jpg", limit=limit
+        )
         walk = diagnostics.start(session, revision, by=tech_a.email, centre_id=centre_a.id)
         diagnostics.answer(session, walk, option="2")  # now at "psu", a measurement
         draft = copy.deepcopy(TREE)

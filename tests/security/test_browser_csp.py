@@ -36,6 +36,7 @@ from parts_catalog.importer import import_release
 from tests.browser import conftest as browser_fixtures
 from tests.browser.conftest import LiveServer
 from tests.diagnostics.test_trees import TREE
+from tests.escalations import escalation_settings
 from tests.factories import make_centre, make_user
 from tests.parts_catalog.releases import base_release
 from tests.security.conftest import JPEG
@@ -134,7 +135,10 @@ def portal(live_server: LiveServer, tmp_path: Path) -> dict[str, str]:
         }
         technician = people[Role.TECHNICIAN]
         order, _ = orders.place(session, technician, [orders.Asked("1-474-594-12", 1)])
-        file = attachments.store(session, technician, io.BytesIO(JPEG), "board.jpg")
+        settings = escalation_settings(live_server.app)
+        file = attachments.store(
+            session, technician, io.BytesIO(JPEG), "board.jpg", limit=settings.attachment_max_bytes
+        )
         ticket, _ = escalations.open_ticket(
             session,
             technician,
@@ -144,6 +148,7 @@ def portal(live_server: LiveServer, tmp_path: Path) -> dict[str, str]:
                 category="technical",
                 model_number="KDL-55W800C",
             ),
+            settings=settings,
         )
         file.ticket_id = ticket.id
         session.commit()

@@ -23,6 +23,7 @@ from app.escalations.models import Attachment
 from diagnostics.models import TreeRevision
 from parts_catalog.models import Release
 from tests.conftest import csrf_token
+from tests.escalations import change_escalation_settings
 from tests.security.conftest import JPEG, World, database_state, sign_in
 
 PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(range(256)) * 4
@@ -183,7 +184,7 @@ def test_a_page_named_as_a_photo_is_refused(
 def test_a_file_over_the_limit_is_refused_by_the_form_too(
     app: Flask, session: Session, world: World
 ) -> None:
-    app.config["ATTACHMENT_MAX_BYTES"] = 1024
+    change_escalation_settings(app, attachment_max_bytes=1024)
     client = sign_in(app, world.tech_b)
     status, html = send(
         client,
