@@ -58,15 +58,19 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = make_engine(config.attributes.get("database_url", Config.DATABASE_URL))
-    with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            if conn.dialect.name == "postgresql":
-                # Nodes deployed together may all run `db upgrade` at once: the first migrates,
-                # the others wait here and then find nothing left to do. Held to the commit.
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            context.run_migrations()
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _configure(conn)
+            with context.begin_transaction():
+                if conn.dialect.name == "postgresql":
+                    # Nodes deployed together may all run `db upgrade` at once: the first
+                    # migrates, the others wait here and then find nothing left to do.
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                context.run_migrations()
+    finally:
+        engine.dispose()  # a migration that raised must not leave its connection open
 
 
 if context.is_offline_mode():
