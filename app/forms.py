@@ -12,7 +12,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import Field
 
-from app.input_guard import CONTROL
+from app.storable import CONTROL
 
 CSRF_MESSAGE = (
     "This form had expired (you may have been away a while or signed in again). Everything you "

@@ -14,15 +14,14 @@ must not take that for "no body" (Werkzeug still caps it at ``MAX_CONTENT_LENGTH
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-SURROGATE = re.compile(r"[\ud800-\udfff]")
+from app.storable import CONTROL, SURROGATE
+
 # What Werkzeug substitutes for bytes that do not decode in multipart bodies.
 REPLACEMENT = "\ufffd"
 

@@ -3,7 +3,6 @@ have signed in again, so that an expired session never costs what was typed."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -12,6 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.auth.models import ParkedForm
+from app.storable import CONTROL
 from parts_catalog.sqltypes import utcnow
 
 KEPT_FOR = timedelta(days=1)
@@ -22,9 +22,6 @@ MAX_FIELDS = 50
 MAX_VALUE = 20_000
 #: Fields never kept: the token belongs to the expired session, and a password is never stored.
 SKIPPED = frozenset({"csrf_token", "password"})
-#: Characters that cannot be stored: ``app.input_guard.CONTROL``'s, repeated here because that
-#: module reads the request (this one is Flask-free).
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def park(session: Session, path: str, form: Mapping[str, str], owner: int) -> str:

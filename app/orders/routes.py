@@ -16,7 +16,6 @@ from app.access import form_page, roles, signed_in
 from app.auth.models import User
 from app.db import get_session
 from app.extensions import current_settings
-from app.input_guard import CONTROL
 from app.orders import policy, services
 from app.orders.forms import (
     AddForm,
@@ -30,6 +29,7 @@ from app.orders.forms import (
 )
 from app.orders.models import RETURN_REASONS, Order
 from app.roles import Role
+from app.storable import CONTROL
 
 ORDERERS = tuple(policy.ORDERERS)
 
