@@ -22,6 +22,7 @@ from app.auth import services
 from app.auth.errors import AccountError
 from app.auth.models import ServiceCentre
 from app.db import session_factory
+from app.extensions import current_settings
 from app.mail import outbox
 from app.mail.compose import smtp_settings
 from app.migrate import alembic_config
@@ -116,7 +117,7 @@ def users_create(
                 role=Role(role),
                 centre=centre,
                 password=password,
-                min_password_length=current_app.config["MIN_PASSWORD_LENGTH"],
+                min_password_length=current_settings().accounts.min_password_length,
             )
             summary = f"Created {user.email} ({user.role.label})"
             if centre is not None:
