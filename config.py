@@ -168,7 +168,7 @@ class TestConfig(Config):
     TESTING = True
     TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
     WTF_CSRF_ENABLED = True
-    SECRET_KEY = "test-secret-key-not-for-any-deployment"
+    SECRET_KEY = "test-secret-key-not-for-any-deployment"  # nosec B105  # the suite's own
     # The suite signs hundreds of people in; what it tests is who gets in, not how hard a stolen
     # hash is to crack (tests/web/test_password_hashing.py uses the real cost).
     ARGON2_TIME_COST = 1

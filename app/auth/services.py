@@ -405,7 +405,7 @@ def set_password(
     return revoked
 
 
-PASSWORD_CHANGED_SUBJECT = "Your Benchside password was changed"
+PASSWORD_CHANGED_SUBJECT = "Your Benchside password was changed"  # nosec B105  # a subject
 
 
 def _tell_password_changed(

@@ -426,8 +426,9 @@ def upload(tree_id: str) -> ResponseReturnValue:
     data = form.file.data.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:
         form.file.data.seek(0, 2)
-        size = form.file.data.tell()
-        return _editor(tree_id, status=422, refused=[trees.too_big(size, limits, name=name)])
+        oversized = trees.too_big(form.file.data.tell(), limits, name=name)
+        assert oversized is not None  # it is over the limit: read past it above
+        return _editor(tree_id, status=422, refused=[oversized])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
