@@ -10,6 +10,7 @@ with ``keep_on_error()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -65,6 +66,13 @@ def get_session() -> Session:
     return session
 
 
+def after_commit(action: Callable[[], None]) -> None:
+    """Run ``action`` once this request's work is committed (never if it is rolled back): what
+    reads committed data from elsewhere, such as this node's search index following the change
+    log, waits for the commit."""
+    g.setdefault("db_after_commit", []).append(action)
+
+
 def keep_on_error() -> None:
     """Commit this request's work even though it answers with an error status."""
     g.db_keep_on_error = True
@@ -83,6 +91,8 @@ def _commit_or_roll_back(response: Response) -> Response:
         return response
     if response.status_code < 400 or g.pop("db_keep_on_error", False):
         session.commit()
+        for action in g.pop("db_after_commit", []):
+            action()
     else:
         session.rollback()
     return response

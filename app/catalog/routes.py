@@ -16,7 +16,7 @@ from app.catalog import bp
 from app.catalog.chain import columns
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
 from app.catalog.importing import archive_limits, max_drop_share
-from app.db import get_session, session_factory
+from app.db import after_commit, get_session, session_factory
 from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
@@ -185,14 +185,8 @@ def upload() -> ResponseReturnValue:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         if report is not None and not report.dry_run:
-            session.commit()
             flash(report.summary_line(), "success")
-            if indexing.sync_after_request(session_factory(), indexing.parts_index()) is None:
-                flash(
-                    "Search will show this release once the index writer has applied it "
-                    "(`flask --app wsgi search sync`, or the running `search worker`).",
-                    "info",
-                )
+            after_commit(_search_follows)
             return redirect(url_for("catalog.releases"))
     status = 422 if problems or (form.is_submitted() and report is None) else 200
     return render_template(
@@ -204,6 +198,16 @@ def upload() -> ResponseReturnValue:
         specs=SPECS,
         action=ACTION,
     ), status
+
+
+def _search_follows() -> None:
+    """Apply the imported release to this node's search index now, when that is quick."""
+    if indexing.sync_after_request(session_factory(), indexing.parts_index()) is None:
+        flash(
+            "Search will show this release once the index writer has applied it "
+            "(`flask --app wsgi search sync`, or the running `search worker`).",
+            "info",
+        )
 
 
 @bp.post("/fitments/report")
@@ -227,7 +231,6 @@ def report_fitment() -> ResponseReturnValue:
         note=form.note.data,
         reported_by=current_user.email,
     )
-    session.commit()
     flash(
         f"Thank you: engineers will check whether {form.part_number.data} fits "
         f"{form.model_number.data}. Until then, check the part against the unit before ordering.",
@@ -262,6 +265,5 @@ def resolve_erratum(erratum_id: int) -> ResponseReturnValue:
         )
     except errata.UnknownErratum:
         abort(404)
-    session.commit()
     flash("Report closed.", "success")
     return redirect(url_for("catalog.errata_queue"))

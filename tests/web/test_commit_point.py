@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.access import public
 from app.auth.models import ServiceCentre
-from app.db import get_session, keep_on_error
+from app.db import after_commit, get_session, keep_on_error
 from tests.factories import make_centre
 
 
@@ -88,3 +88,28 @@ def test_a_failed_commit_is_the_requests_failure(app: Flask, session: Session) -
     response = app.test_client().get("/probe/duplicate")
     assert response.status_code == 500
     assert "Nothing you sent was saved" in response.get_data(as_text=True)
+
+
+def test_after_commit_actions_run_only_once_the_work_is_committed(
+    app: Flask, session: Session
+) -> None:
+    seen: list[str] = []
+
+    @app.get("/probe/then")
+    @public
+    def then() -> tuple[str, int]:
+        get_session().add(ServiceCentre(name="Committed first"))
+        # What runs after the commit reads committed data through another session.
+        after_commit(lambda: seen.append(",".join(sorted(centre_names(session)))))
+        return "ok", 200
+
+    @app.get("/probe/refused-then")
+    @public
+    def refused_then() -> tuple[str, int]:
+        after_commit(lambda: seen.append("never"))
+        return "no", 422
+
+    client = app.test_client()
+    assert client.get("/probe/then").status_code == 200
+    assert client.get("/probe/refused-then").status_code == 422
+    assert seen == ["Committed first"]
