@@ -34,6 +34,7 @@ TITLES = {
     409: "That clashes with what is there now",
     410: "No longer there",
     413: "Too large",
+    428: "Say which version you changed",
     422: "Not accepted",
     429: "Too many requests",
     500: "Something went wrong on our side",

@@ -51,3 +51,15 @@ class Invalid(AppError):
     """The request is well formed but cannot be acted on as it stands."""
 
     status = 422
+
+
+class TooLarge(AppError):
+    """The request is bigger than this kind of request may be."""
+
+    status = 413
+
+
+class PreconditionRequired(AppError):
+    """A change that must name the version it was based on (``If-Match``) did not."""
+
+    status = 428

@@ -94,9 +94,7 @@ def start_session(args: dict[str, Any]) -> dict[str, Any]:
         serial=args.get("serial"),
         code=args.get("code"),
     )
-    document = _document(walk_session)
-    session.commit()
-    return document
+    return _document(walk_session)
 
 
 @bp.route("/diagnostics/sessions/<session_id>", methods=["GET"])
@@ -131,7 +129,6 @@ def answer_walk(args: dict[str, Any], session_id: str) -> ResponseReturnValue:
             confirm_implausible=args["confirm_implausible"],
         )
     except ImplausibleValue as exc:
-        session.rollback()
         value = int(exc.value) if exc.value.is_integer() else exc.value
         return jsonify(
             error="Implausible value",
@@ -142,7 +139,6 @@ def answer_walk(args: dict[str, Any], session_id: str) -> ResponseReturnValue:
             confirm_with={"value": value, "confirm_implausible": True},
         ), 422
     document = _document(walk_session)
-    session.commit()
     return {"node": document["node"], "path": document["path"], "session": document}
 
 
@@ -156,5 +152,4 @@ def back_walk(session_id: str) -> dict[str, Any]:
     require_change(walk_session)
     services.back(session, walk_session)
     document = _document(walk_session)
-    session.commit()
     return {"node": document["node"], "path": document["path"], "session": document}

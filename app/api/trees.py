@@ -12,12 +12,12 @@ from marshmallow import Schema, fields, validate
 
 from app.access import roles, signed_in
 from app.api import bp
-from app.db import get_session, session_factory
+from app.db import after_commit, get_session, session_factory
 from app.diagnose.documents import tree_limits
+from app.exceptions import Invalid, NotAllowed, NotFound, PreconditionRequired, TooLarge
 from app.roles import Role
 from app.search import indexing
 from diagnostics import authoring, services, trees
-from diagnostics.errors import InvalidTree
 from diagnostics.models import PUBLISHED, TreeRevision
 
 AUTHORS = (Role.ENGINEER, Role.ADMIN)
@@ -28,6 +28,11 @@ class TreeArgs(Schema):
     # with a larger number (a 500), so such a number is refused here (a 422).
     revision = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     draft = fields.Boolean(load_default=False)
+
+
+def _search_follows() -> None:
+    """This node's tree index takes the published revision now, when that is quick."""
+    indexing.sync_after_request(session_factory(), indexing.trees_index())
 
 
 def _tagged(body: dict[str, Any], revision: TreeRevision, status: int = 200) -> ResponseReturnValue:
@@ -74,12 +79,12 @@ def get_tree(tree_id: str, revision: int | None, draft: bool) -> ResponseReturnV
     if draft:
         found = authoring.draft_of(session, tree_id)
         if found is None:
-            return jsonify(error="Page not found", message=f"Tree “{tree_id}” has no draft."), 404
+            raise NotFound(f"Tree “{tree_id}” has no draft.")
     else:
         found = services.get_revision(session, tree_id, revision)
     if found.status != PUBLISHED and current_user.role not in AUTHORS:
         # Drafts and old revisions are the engineers' work in progress.
-        return jsonify(error="Not open to your role", message="Only engineers read drafts."), 403
+        raise NotAllowed("Only engineers read drafts.")
     return _tagged(found.document, found)
 
 
@@ -97,10 +102,10 @@ def put_draft(tree_id: str) -> ResponseReturnValue:
         size = len(request.get_data(cache=True))
     refused = trees.too_big(size, limits)
     if refused is not None:
-        return jsonify(error="Payload too large", message=f"{refused}."), 413
+        raise TooLarge(f"{refused}.")
     document = request.get_json(silent=True)
     if not isinstance(document, dict):
-        return jsonify(error="Not accepted", message="Send the tree document as JSON."), 422
+        raise Invalid("Send the tree document as JSON.")
     session = get_session()
     try:
         saved = authoring.save_draft(
@@ -112,22 +117,17 @@ def put_draft(tree_id: str) -> ResponseReturnValue:
             limits=limits,
         )
     except authoring.StaleDraft as exc:
-        session.rollback()
+        # The one error shape, with both versions: the client merges and saves again.
         current = exc.current
         return jsonify(
             error="Conflict",
             message=str(exc),
+            status=409,
             current={"version": authoring.etag(current), "document": current.document},
             yours=document,
         ), 409
     except authoring.VersionRequired as exc:
-        return jsonify(error="Precondition required", message=str(exc)), 428
-    except InvalidTree as exc:
-        session.rollback()
-        return jsonify(
-            error="Not accepted", message=str(exc), errors=[str(p) for p in exc.problems]
-        ), 422
-    session.commit()
+        raise PreconditionRequired(str(exc)) from exc
     body = {
         "tree": tree_id,
         "revision": saved.revision.number,
@@ -149,14 +149,13 @@ def publish_tree(tree_id: str) -> ResponseReturnValue:
             session, tree_id, by=current_user.email, based_on=request.headers.get("If-Match")
         )
     except authoring.StaleDraft as exc:
-        session.rollback()
         return jsonify(
             error="Conflict",
             message=str(exc),
+            status=409,
             current={"version": authoring.etag(exc.current)},
         ), 409
-    session.commit()
-    indexing.sync_after_request(session_factory(), indexing.trees_index())
+    after_commit(_search_follows)
     return _tagged(
         {"tree": tree_id, "revision": revision.number, "status": revision.status}, revision
     )

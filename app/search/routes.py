@@ -111,7 +111,6 @@ def synonym_list() -> ResponseReturnValue:
         except CatalogError as exc:
             form.words.errors = [*form.words.errors, str(exc)]
         else:
-            session.commit()
             flash(f"“{form.words.data}” now also finds “{form.means.data}”.", "success")
             return redirect(url_for("search.synonym_list"))
     return render_template(
@@ -127,7 +126,6 @@ def synonym_list() -> ResponseReturnValue:
 def delete_synonym(synonym_id: int) -> ResponseReturnValue:
     session = get_session()
     removed = synonyms.remove(session, synonym_id)
-    session.commit()
     if removed is not None:
         flash(f"Removed: “{removed.words}” → “{removed.means}”.", "success")
     return redirect(url_for("search.synonym_list"))
