@@ -24,7 +24,7 @@ from app.authoring.forms import (
     write_ranges,
 )
 from app.authoring.picture import draw
-from app.db import get_session, session_factory
+from app.db import after_commit, get_session, session_factory
 from app.diagnose.documents import tree_limits
 from app.roles import Role
 from app.search import indexing
@@ -191,17 +191,18 @@ def _save(
 ) -> ResponseReturnValue:
     session = get_session()
     try:
-        saved = authoring.save_draft(
-            session,
-            tree_id,
-            document,
-            based_on=version,
-            by=current_user.email,
-            action=action,
-            limits=tree_limits(),
-        )
+        # A savepoint: a refused save leaves nothing behind, whatever the page answers with.
+        with session.begin_nested():
+            saved = authoring.save_draft(
+                session,
+                tree_id,
+                document,
+                based_on=version,
+                by=current_user.email,
+                action=action,
+                limits=tree_limits(),
+            )
     except authoring.StaleDraft as exc:
-        session.rollback()
         # The form keeps what was typed, now based on their version: submitting it again
         # saves it over theirs, knowingly.
         for form in (node_form, details_form):
@@ -211,7 +212,6 @@ def _save(
             tree_id, node_form=node_form, details_form=details_form, status=409, conflict=exc
         )
     except (InvalidTree, authoring.VersionRequired) as exc:
-        session.rollback()
         problems = exc.problems if isinstance(exc, InvalidTree) else [Problem("", str(exc))]
         if authoring.draft_of(session, tree_id) is None and not _exists(tree_id):
             flash("The tree could not be created: " + "; ".join(map(str, problems)), "error")
@@ -219,7 +219,6 @@ def _save(
         return _editor(
             tree_id, node_form=node_form, details_form=details_form, status=422, refused=problems
         )
-    session.commit()
     state = (
         "ready to publish"
         if saved.valid
@@ -306,23 +305,26 @@ def delete_node(tree_id: str, node_id: str) -> ResponseReturnValue:
     return _save(tree_id, document, form.version.data)
 
 
+def _search_follows() -> None:
+    """This node's tree index takes the change now, when that is quick."""
+    indexing.sync_after_request(session_factory(), indexing.trees_index())
+
+
 @bp.post("/trees/<tree_id>/publish")
 @roles(*AUTHORS)
 def publish(tree_id: str) -> ResponseReturnValue:
     session = get_session()
     form = VersionForm()
     try:
-        authoring.publish(session, tree_id, by=current_user.email, based_on=form.version.data)
+        with session.begin_nested():  # refused: nothing of it is kept, though the page redirects
+            authoring.publish(session, tree_id, by=current_user.email, based_on=form.version.data)
     except authoring.StaleDraft as exc:
-        session.rollback()
         flash(f"Not published: {exc}", "error")
         return redirect(url_for("authoring.editor", tree_id=tree_id))
     except InvalidTree as exc:
-        session.rollback()
         flash(f"Not published: {exc} See the report beside the picture.", "error")
         return redirect(url_for("authoring.editor", tree_id=tree_id))
-    session.commit()
-    indexing.sync_after_request(session_factory(), indexing.trees_index())
+    after_commit(_search_follows)
     flash("Published: technicians walk this revision from now on.", "success")
     return redirect(url_for("authoring.editor", tree_id=tree_id))
 
@@ -332,8 +334,7 @@ def publish(tree_id: str) -> ResponseReturnValue:
 def retire(tree_id: str) -> ResponseReturnValue:
     session = get_session()
     authoring.retire(session, tree_id, by=current_user.email)
-    session.commit()
-    indexing.sync_after_request(session_factory(), indexing.trees_index())
+    after_commit(_search_follows)
     flash("Retired: technicians no longer see this tree; walks already on it keep it.", "success")
     return redirect(url_for("authoring.editor", tree_id=tree_id))
 
