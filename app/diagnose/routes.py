@@ -103,7 +103,6 @@ def by_code() -> ResponseReturnValue:
         serial=form.serial.data,
         code=code,
     )
-    session.commit()
     return redirect(url_for("diagnose.walk", session_id=walk.id))
 
 
@@ -132,7 +131,6 @@ def start() -> ResponseReturnValue:
         model_number=form.model.data,
         serial=form.serial.data,
     )
-    session.commit()
     return redirect(url_for("diagnose.walk", session_id=walk.id))
 
 
@@ -197,22 +195,21 @@ def answer(session_id: str) -> ResponseReturnValue:
     walk_session = services.get(session, session_id, for_update=True)
     require_change(walk_session)
     try:
-        services.answer(
-            session,
-            walk_session,
-            option=form.option.data or None,
-            value=form.value.data if form.value.data not in (None, "") else None,
-            proceed=bool(form.proceed.data),
-            at_node=form.node.data or None,
-            confirm_implausible=form.confirms_value(),
-        )
+        # A savepoint: the page shows the walk as it was before a refused answer.
+        with session.begin_nested():
+            services.answer(
+                session,
+                walk_session,
+                option=form.option.data or None,
+                value=form.value.data if form.value.data not in (None, "") else None,
+                proceed=bool(form.proceed.data),
+                at_node=form.node.data or None,
+                confirm_implausible=form.confirms_value(),
+            )
     except ImplausibleValue as exc:
-        session.rollback()
         return _walk_page(session_id, form, status=422, problem=str(exc), implausible=exc)
     except InvalidAnswer as exc:
-        session.rollback()
         return _walk_page(session_id, form, status=422, problem=str(exc))
-    session.commit()
     return redirect(url_for("diagnose.walk", session_id=session_id))
 
 
@@ -220,13 +217,13 @@ def answer(session_id: str) -> ResponseReturnValue:
 @signed_in
 def back(session_id: str) -> ResponseReturnValue:
     session = get_session()
+    walk_session = services.get(session, session_id, for_update=True)
+    require_change(walk_session)
     try:
-        walk_session = services.get(session, session_id, for_update=True)
-        require_change(walk_session)
-        services.back(session, walk_session)
+        with session.begin_nested():  # nothing taken back is kept, though the page redirects
+            services.back(session, walk_session)
     except InvalidAnswer as exc:
         flash(str(exc), "info")
-    session.commit()
     return redirect(url_for("diagnose.walk", session_id=session_id))
 
 
@@ -237,7 +234,6 @@ def restart(session_id: str) -> ResponseReturnValue:
     walk_session = services.get(session, session_id, for_update=True)
     require_change(walk_session)
     services.restart(session, walk_session)
-    session.commit()
     return redirect(url_for("diagnose.walk", session_id=session_id))
 
 
@@ -259,7 +255,6 @@ def feedback(session_id: str) -> ResponseReturnValue:
         fixed=form.fixed.data == "yes",
         note=form.note.data or "",
     )
-    session.commit()
     flash("Thank you: the engineers see this with the tree.", "success")
     return redirect(url_for("diagnose.walk", session_id=session_id))
 
