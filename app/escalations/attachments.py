@@ -15,12 +15,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.escalations.models import Attachment, Ticket
 from app.exceptions import Invalid, NotFound
+from app.storable import CONTROL
 from parts_catalog.sqltypes import utcnow
 
-#: Control characters (tab, newline and carriage return aside): the ones ``app.input_guard``
-#: refuses at the web's door, spelled again here because that module is the web's (it reads
-#: the request) and mail comes in without one.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_PER_TICKET = 5
 # What a technician sends: photos, logs, PDFs. Decided from the first bytes.
 SIGNATURES = (

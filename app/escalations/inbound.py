@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.escalations import attachments, services, workflow
 from app.escalations import policy as access
-from app.escalations.attachments import CONTROL
 from app.escalations.models import EventKind, InboundMail, Ticket, TicketEvent
 from app.escalations.settings import EscalationSettings
 from app.exceptions import Conflict, NotAllowed
 from app.mail.models import OutboxMessage
+from app.storable import CONTROL
 from parts_catalog.sqltypes import utcnow
 
 REFERENCE = re.compile(r"\bESC-\d{4}-\d{6,}\b")

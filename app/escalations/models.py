@@ -7,10 +7,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models import Base
+from app.models import Base, checked
 
 
 class TicketStatus(enum.StrEnum):
@@ -52,20 +52,6 @@ PRIORITIES = tuple(Priority)
 TIERS = tuple(Tier)
 NEW, OPEN = TicketStatus.NEW, TicketStatus.OPEN
 WAITING, RESOLVED = TicketStatus.WAITING, TicketStatus.RESOLVED
-
-
-def checked(values: type[enum.StrEnum], name: str, length: int) -> Enum:
-    """A column of ``values``, stored as the value and checked by the database (a CHECK
-    constraint named ``ck_<table>_<name>``), as the users' roles are."""
-    return Enum(
-        values,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=length,
-        validate_strings=True,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class Ticket(Base):

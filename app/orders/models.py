@@ -12,10 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models import Base
+from app.models import Base, checked
 
 
 class OrderStatus(enum.StrEnum):
@@ -64,21 +64,6 @@ RETURN_REASONS = {
     ReturnReason.DAMAGED: "Damaged",
     ReturnReason.NOT_NEEDED: "Not needed",
 }
-
-
-def checked(values: type[enum.StrEnum], name: str, length: int) -> Enum:
-    """A column of ``values``, stored as the value and checked by the database (a CHECK
-    constraint named ``ck_<table>_<name>``), as the users' roles are: adding a value is an
-    ordinary migration on every backend."""
-    return Enum(
-        values,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=length,
-        validate_strings=True,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class CartLine(Base):
