@@ -27,6 +27,8 @@ class ApiBlueprint(Protocol):
         self, status_code: int, schema: Any = None, **options: Any
     ) -> Callable[[View], View]: ...
 
+    def doc(self, **documentation: Any) -> Callable[[View], View]: ...
+
 
 bp = cast(
     ApiBlueprint, Blueprint("api", __name__, url_prefix="/api/v1", description="Benchside API")

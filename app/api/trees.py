@@ -88,7 +88,35 @@ def get_tree(tree_id: str, revision: int | None, draft: bool) -> ResponseReturnV
     return _tagged(found.document, found)
 
 
+#: The body of a draft, for the OpenAPI document: the tree format of the design notes. It is
+#: read by the view itself, after its size is checked, and validated by the domain, which names
+#: every problem.
+TREE_DOCUMENT = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["id", "title", "start", "nodes"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "product_line": {"type": "string"},
+                    "models": {"type": "array", "items": {"type": "string"}},
+                    "chassis": {"type": "array", "items": {"type": "string"}},
+                    "codes": {"type": "array", "items": {"type": "string"}},
+                    "symptoms": {"type": "array", "items": {"type": "string"}},
+                    "start": {"type": "string"},
+                    "nodes": {"type": "object", "additionalProperties": {"type": "object"}},
+                },
+            }
+        }
+    },
+}
+
+
 @bp.route("/diagnostics/trees/<tree_id>/draft", methods=["PUT"])
+@bp.doc(requestBody=TREE_DOCUMENT)
 @roles(*AUTHORS)
 def put_draft(tree_id: str) -> ResponseReturnValue:
     """Save the tree document as the draft. ``If-Match`` names the version it was based on;
