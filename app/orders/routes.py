@@ -163,6 +163,9 @@ def set_serial(line_id: int) -> ResponseReturnValue:
     line = services.cart_line_for(session, _user(), line_id)
     if form.validate():
         services.set_serial(session, _user(), line.id, form.serial.data)
+    else:
+        problems = [str(e) for errors in form.errors.values() for e in errors]
+        flash(f"The serial number was not set: {' '.join(problems)}", "error")
     return redirect(url_for("orders.cart"))
 
 

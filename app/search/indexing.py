@@ -189,13 +189,13 @@ def sync_after_request(
     """Apply a web request's logged changes to this node's index before answering, when that
     is quick; None when it is left to the index worker (a long list, an index to rebuild, a
     busy writer). The other nodes' workers pick the changes up from the log."""
-    with factory() as session:
-        if search_queue.count_after(session, store.name, after=_cursor(store)) > BATCH:
-            return None
-        small = _corpus(store).count(session) <= BATCH
-    if not small and not _readable(store):
-        return None  # a big rebuild is the worker's (or `search sync`'s) job, not a request's
     try:
+        with factory() as session:
+            if search_queue.count_after(session, store.name, after=_cursor(store)) > BATCH:
+                return None
+            small = _corpus(store).count(session) <= BATCH
+        if not small and not _readable(store):
+            return None  # a big rebuild is the worker's (or `search sync`'s) job
         return sync(factory, store, timeout=timeout)
     except WriterBusy:
         return None

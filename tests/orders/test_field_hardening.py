@@ -257,6 +257,23 @@ def test_pasting_into_a_cart_says_what_merged_and_the_cart_totals(
     assert "would make 1000" in too_many.get_data(as_text=True)
 
 
+def test_a_serial_refused_for_a_cart_line_says_why(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    user = auth.login(Role.TECHNICIAN)
+    token = auth.csrf()
+    client.post("/orders/cart/paste", data={"text": "1-474-594-11, 1", "csrf_token": token})
+    line = session.scalars(select(CartLine).where(CartLine.user_id == user.id)).one()
+    refused = client.post(
+        f"/orders/cart/{line.id}/serial",
+        data={"serial": "4" * 500, "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "The serial number was not set" in _flashes(refused.get_data(as_text=True))
+    session.refresh(line)
+    assert line.serial is None
+
+
 # --- 1. returns --------------------------------------------------------------------------------
 
 
