@@ -144,7 +144,7 @@ def _refused_submit(
     """The form again with what was typed, which is also kept as the walk's draft: the walk's
     button, a new window or another computer bring it back rather than the prefill. The files
     kept so far stay too (a second try need not send them again), although the answer is an
-    error: nothing of the ticket was stored (the service refuses before it adds anything)."""
+    error; nothing of the ticket is kept (the service's call runs in a savepoint)."""
     if _csrf_valid():  # a forged post must not plant text in the technician's draft
         typed = {k: request.form.get(k, "") for k in (*DRAFT_FIELDS, "diagnostic_session")}
         services.keep_draft(session, signed_in_user(), typed)
@@ -187,16 +187,19 @@ def submit() -> ResponseReturnValue:
         priority=form.priority.data or "normal",
         diagnostic_session=form.diagnostic_session.data or None,
     )
+    # Savepoints: a refusal keeps the draft and the files (keep_on_error), and nothing else.
     try:
         try:
-            ticket, new = services.open_ticket(
-                session, user, data, settings=settings, idempotency_key=form.key.data or None
-            )
+            with session.begin_nested():
+                ticket, new = services.open_ticket(
+                    session, user, data, settings=settings, idempotency_key=form.key.data or None
+                )
         except services.KeyReused:
             # A page from before the last escalation (the Back button): a new escalation.
-            ticket, new = services.open_ticket(
-                session, user, data, settings=settings, idempotency_key=uuid.uuid4().hex
-            )
+            with session.begin_nested():
+                ticket, new = services.open_ticket(
+                    session, user, data, settings=settings, idempotency_key=uuid.uuid4().hex
+                )
     except services.TicketInvalid as exc:
         return _refused_submit(session, form, status=422, errors=exc.errors)
     if new:  # a repeated click changes nothing: the first one took the files and the draft
