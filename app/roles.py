@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 
 class Role(enum.StrEnum):
@@ -23,3 +24,12 @@ class Role(enum.StrEnum):
             Role.AGENT_TIER2: "Support agent (tier 2)",
             Role.ADMIN: "Administrator",
         }[self]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who acts, as the features' policies see them: the account, its role, its centre."""
+
+    id: int
+    role: Role
+    centre_id: int | None = None

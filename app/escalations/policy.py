@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.roles import Person as Person  # the policies' one actor
 from app.roles import Role
 
 #: Everything a person can do to a ticket. ``message`` and ``not_solved`` are the technician's
@@ -36,13 +37,6 @@ TIER_OF_ROLE = {
     Role.ENGINEER: "engineering",
 }
 TIER_NAMES = {"tier1": "tier 1", "tier2": "tier 2", "engineering": "engineering"}
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    role: Role
-    centre_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from app.roles import Person as Person  # the policies' one actor
 from app.roles import Role
 
 #: The roles that order and return parts for a service centre.
 ORDERERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    role: Role
-    centre_id: int | None = None
 
 
 @dataclass(frozen=True)
