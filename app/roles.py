@@ -13,6 +13,7 @@ class Role(enum.StrEnum):
     AGENT_TIER1 = "agent_tier1"
     AGENT_TIER2 = "agent_tier2"
     ADMIN = "admin"
+    EXCHANGE_APPROVER = "exchange_approver"
 
     @property
     def label(self) -> str:
@@ -23,6 +24,7 @@ class Role(enum.StrEnum):
             Role.AGENT_TIER1: "Support agent (tier 1)",
             Role.AGENT_TIER2: "Support agent (tier 2)",
             Role.ADMIN: "Administrator",
+            Role.EXCHANGE_APPROVER: "Exchange approver",
         }[self]
 
 

@@ -11,6 +11,7 @@ import app.auth.models
 import app.escalations.models
 import app.mail.models
 import app.orders.models
+import app.repairs.models
 import diagnostics.models
 import parts_catalog.models
 from app.db import make_engine

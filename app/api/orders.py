@@ -53,7 +53,8 @@ class LineArgs(Schema):
 class OrderArgs(Schema):
     reference = fields.String(load_default=None, validate=validate.Length(max=80))
     kind = fields.String(
-        load_default=OrderKind.PAID.value, validate=validate.OneOf([k.value for k in OrderKind])
+        load_default=OrderKind.PAID.value,
+        validate=validate.OneOf([OrderKind.PAID.value, OrderKind.WARRANTY.value]),
     )
     job = fields.String(load_default=None, validate=validate.Length(max=80))
     lines = fields.List(

@@ -32,6 +32,8 @@ class OrderStatus(enum.StrEnum):
 class OrderKind(enum.StrEnum):
     PAID = "paid"
     WARRANTY = "warranty"
+    #: The replacement unit of an approved exchange (made by the exchange programme only).
+    EXCHANGE = "exchange"
 
 
 class ReturnStatus(enum.StrEnum):

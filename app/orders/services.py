@@ -371,7 +371,10 @@ def place(
     try:
         order_kind = OrderKind(kind)
     except ValueError:
-        raise OrderError("An order is paid or warranty.") from None
+        order_kind = OrderKind.EXCHANGE  # refused just below, with the same words
+    if order_kind == OrderKind.EXCHANGE:
+        # A replacement unit is ordered by an approved exchange, never by hand.
+        raise OrderError("An order is paid or warranty.")
     digest = _fingerprint(asked, reference=reference, kind=order_kind, job=job)
     earlier = _placed_with(session, user, key)
     if earlier is not None:
