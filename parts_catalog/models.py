@@ -17,7 +17,9 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
+    Double,
     Index,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -163,6 +165,67 @@ class SupersessionVersion(_Versioned, Base):
     serial_from: Mapped[str | None] = mapped_column(String(40))
     serial_to: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class DrawingFile(Base):
+    """A drawing of an exploded view, sanitised (``parts_catalog.drawings``), stored once per
+    distinct content: a release that repeats a drawing adds nothing, and every node of the
+    portal serves it from the database, with no shared disk. Never changed once stored."""
+
+    __tablename__ = "catalog_drawing_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    #: The drawing's extent in its own units (SVG viewBox, PNG pixels): hotspots lie inside.
+    box_x: Mapped[float] = mapped_column(Double)
+    box_y: Mapped[float] = mapped_column(Double)
+    box_width: Mapped[float] = mapped_column(Double)
+    box_height: Mapped[float] = mapped_column(Double)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DiagramVersion(_Versioned, Base):
+    """An exploded view of one model, or of every model of a chassis (``diagrams.csv``)."""
+
+    __tablename__ = "catalog_diagram_versions"
+    __table_args__ = (
+        _current_index("catalog_diagram_versions"),
+        Index("ix_catalog_diagram_versions_key_from", "diagram_key", "valid_from"),
+        Index("ix_catalog_diagram_versions_model_from", "model_norm", "valid_from"),
+        Index("ix_catalog_diagram_versions_chassis_from", "chassis", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``diagram_id`` of the release files.
+    diagram_key: Mapped[str] = mapped_column(String(80))
+    model_norm: Mapped[str | None] = mapped_column(NUMBER)
+    chassis: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    #: The drawing's file name in the release, written back by an export.
+    file_name: Mapped[str] = mapped_column(String(120))
+    drawing_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class HotspotVersion(_Versioned, Base):
+    """A reference number's place on a diagram (``hotspots.csv``): a box in the drawing's
+    units, or an element of the SVG by its id."""
+
+    __tablename__ = "catalog_hotspot_versions"
+    __table_args__ = (
+        _current_index("catalog_hotspot_versions"),
+        Index("ix_catalog_hotspot_versions_key_from", "diagram_key", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    diagram_key: Mapped[str] = mapped_column(String(80))
+    ref_no: Mapped[str] = mapped_column(String(20))
+    x: Mapped[float | None] = mapped_column(Double)
+    y: Mapped[float | None] = mapped_column(Double)
+    w: Mapped[float | None] = mapped_column(Double)
+    h: Mapped[float | None] = mapped_column(Double)
+    element_id: Mapped[str | None] = mapped_column(String(120))
 
 
 class StockLevel(Base):
