@@ -62,6 +62,9 @@ class Config:
     # A message the mail server refuses for good (5xx) this many times in a row is given up and
     # listed for admins (Undelivered mail); passing refusals (4xx, no answer) are retried.
     OUTBOX_GIVE_UP_AFTER = _env_int("OUTBOX_GIVE_UP_AFTER", 3)
+    # A repair of a unit within this many days of its last repair's end is a redo: flagged on
+    # both, the earlier fix shown (a fix that did not hold).
+    REDO_DAYS = _env_int("REDO_DAYS", 90)
     ESCALATION_ADDRESS = _env("ESCALATION_ADDRESS", "escalations@benchside.local")
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
     ESCALATION_CATEGORIES = tuple(

@@ -80,6 +80,7 @@ def register_settings(app: Flask) -> None:
     from app.auth.settings import AccountSettings
     from app.escalations.settings import EscalationSettings
     from app.mail.mailer import Mailer
+    from app.repairs.settings import RepairSettings
     from app.settings import Settings
 
     base = urlsplit(app.config["BASE_URL"])
@@ -93,6 +94,7 @@ def register_settings(app: Flask) -> None:
         mail=mail,
         accounts=AccountSettings.from_config(app.config, mail=mail),
         escalations=EscalationSettings.from_config(app.config, mail=mail),
+        repairs=RepairSettings.from_config(app.config),
     )
 
 
@@ -165,6 +167,8 @@ def register_blueprints(app: Flask) -> None:
     from app.escalations.routes import bp as escalations_bp
     from app.home import bp as home_bp
     from app.orders.routes import bp as orders_bp
+    from app.repairs.admin_routes import bp as repair_admin_bp
+    from app.repairs.routes import bp as repairs_bp
     from app.search import bp as search_bp
 
     app.register_blueprint(home_bp)
@@ -176,6 +180,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(authoring_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(escalations_bp)
+    app.register_blueprint(repairs_bp)
+    app.register_blueprint(repair_admin_bp)
     api.init_app(app)
 
 

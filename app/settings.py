@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from app.auth.settings import AccountSettings
 from app.escalations.settings import EscalationSettings
 from app.mail.mailer import Mailer
+from app.repairs.settings import RepairSettings
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,4 @@ class Settings:
     mail: Mailer
     accounts: AccountSettings
     escalations: EscalationSettings
+    repairs: RepairSettings

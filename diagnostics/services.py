@@ -548,6 +548,12 @@ def _answers(walk_session: DiagnosticSession) -> list[walk.Answer]:
     return [walk_answer(a) for a in _live(walk_session)]
 
 
+def position(walk_session: DiagnosticSession) -> Node:
+    """The node a walk stands at now (its terminal, once it reached one)."""
+    tree = tree_of(walk_session.revision)
+    return tree.nodes[walk.position(tree, _answers(walk_session))]
+
+
 def answer(
     session: Session,
     walk_session: DiagnosticSession,
