@@ -292,10 +292,7 @@ def request_exchange(
         )
     walk = _walk_at_fix(session, repair, walk_id)
     inputs, rule, costs, value = _inputs(session, repair, walk)
-    unit = f"{repair.model_number}" + (
-        f" ({inputs['product_line']})" if inputs["product_line"] else ""
-    )
-    verdict = decide(rule, costs, value=value, unit=unit)
+    verdict = decide(rule, costs, value=value, unit=_unit(repair, inputs))
     now = utcnow()
     authorisation = ExchangeAuthorisation(
         repair_id=repair.id,
@@ -328,6 +325,34 @@ def request_exchange(
         _fulfil(session, authorisation, repair, rule, now=now)
     session.flush()
     return authorisation, True
+
+
+def _unit(repair: Repair, inputs: dict[str, Any]) -> str:
+    line = inputs["product_line"]
+    return repair.model_number + (f" ({line})" if line else "")
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a request to exchange a repair's unit would be decided from, and what the rules
+    would say if it were sent now: the repair page's "recommend exchange" (it reads the
+    programme's value, which may differ from the catalogue's that the walk's estimate uses)."""
+
+    walk_id: str | None
+    inputs: dict[str, Any]
+    verdict: Verdict
+
+    @property
+    def recommended(self) -> bool:
+        return self.verdict.status != REFUSED
+
+
+def outlook(session: Session, repair: Repair) -> Outlook:
+    """The decision a request would get now; nothing is stored."""
+    walk = _walk_at_fix(session, repair, None)
+    inputs, rule, costs, value = _inputs(session, repair, walk)
+    verdict = decide(rule, costs, value=value, unit=_unit(repair, inputs))
+    return Outlook(walk.id if walk else None, inputs, verdict)
 
 
 def _timeline(text: str, *, by: str, at: datetime) -> RepairEvent:
