@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import random
+import struct
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr  # nosec B406  # escapes what the demo writes
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -124,6 +127,10 @@ class Catalogue:
     models: dict[str, dict[str, str]] = field(default_factory=dict)
     fitments: list[dict[str, str]] = field(default_factory=list)
     supersessions: list[dict[str, str]] = field(default_factory=list)
+    #: Exploded views: rows of diagrams.csv and hotspots.csv, and the drawing files by name.
+    diagrams: list[dict[str, str]] = field(default_factory=list)
+    hotspots: list[dict[str, str]] = field(default_factory=list)
+    drawings: dict[str, bytes] = field(default_factory=dict)
 
 
 class _Numbers:
@@ -386,7 +393,140 @@ def build(seed: int = 20261127) -> tuple[Catalogue, Catalogue]:
         second.parts.pop(old)
     dropped = set(pool[50:55])
     second.fitments = [f for f in second.fitments if f["part_number"] not in dropped]
+    for release in (first, second):
+        _draw_exploded_views(release)
     return first, second
+
+
+#: (model, diagram of fitments.csv, drawing format): the demo's exploded views.
+DRAWN = (
+    ("KDL-55W800C", "Exploded view 1: rear cover", "svg"),
+    ("KDL-55W800C", "Exploded view 2: chassis", "svg"),
+    ("DSC-RX100M3", "Exploded view 1: cabinet", "svg"),
+    ("SRS-XB33", "Exploded view 1: cabinet", "png"),
+)
+
+
+def _draw_exploded_views(cat: Catalogue) -> None:
+    """Drawings for a few models, made from the release's own fitments: each part a shape
+    with a leader to its reference number, the number's box the hotspot. The chassis view
+    places its hotspots by SVG element id, the others by box; one drawing is a PNG."""
+    for model, diagram, kind in DRAWN:
+        refs: dict[str, str] = {}
+        for f in cat.fitments:
+            if f["model_number"] == model and f["diagram"] == diagram and f["ref_no"]:
+                refs.setdefault(f["ref_no"], cat.parts[f["part_number"]]["description"])
+        if not refs:
+            continue
+        key = f"{model.lower()}-{diagram.split(':')[0].split()[-1]}"
+        name = f"{key}.{kind}"
+        by_element = "chassis" in diagram
+        places = _layout(sorted(refs, key=lambda r: (len(r), r)))
+        if kind == "svg":
+            cat.drawings[name] = _svg(diagram, refs, places)
+        else:
+            cat.drawings[name] = _png(places)
+        cat.diagrams.append(
+            {
+                "model_number": model,
+                "chassis": "",
+                "diagram_id": key,
+                "title": diagram,
+                "file": name,
+            }
+        )
+        for ref, (x, y) in places.items():
+            box = ("", "", "", "") if by_element else (str(x), str(y), "120", "70")
+            element = f"ref-{ref}" if by_element else ""
+            cat.hotspots.append(
+                {
+                    "diagram_id": key,
+                    "ref_no": ref,
+                    "x": box[0],
+                    "y": box[1],
+                    "w": box[2],
+                    "h": box[3],
+                    "element_id": element,
+                }
+            )
+
+
+DRAWING_WIDTH, COLUMNS = 1000, 6
+
+
+def _layout(refs: list[str]) -> dict[str, tuple[int, int]]:
+    """Each reference's 120 × 70 cell: in rows, shifted like an exploded view."""
+    return {
+        ref: (20 + (i % COLUMNS) * 160 + (i // COLUMNS % 2) * 40, 20 + (i // COLUMNS) * 100)
+        for i, ref in enumerate(refs)
+    }
+
+
+def _height(places: dict[str, tuple[int, int]]) -> int:
+    return max(y for _x, y in places.values()) + 110
+
+
+def _svg(title: str, refs: dict[str, str], places: dict[str, tuple[int, int]]) -> bytes:
+    height = _height(places)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {DRAWING_WIDTH} {height}" '
+        f'width="{DRAWING_WIDTH}" height="{height}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{DRAWING_WIDTH}" height="{height}" fill="#fff"/>',
+    ]
+    for ref, (x, y) in places.items():
+        shape = int(ref) % 3 if ref.isdigit() else 0
+        out.append(f"<g id={quoteattr('ref-' + ref)}>")
+        if shape == 0:
+            out.append(
+                f'<rect x="{x + 40}" y="{y + 8}" width="74" height="44" rx="4" fill="#e8edf2" '
+                'stroke="#33414f" stroke-width="2"/>'
+            )
+        elif shape == 1:
+            out.append(
+                f'<ellipse cx="{x + 78}" cy="{y + 30}" rx="36" ry="22" fill="#eef2e6" '
+                'stroke="#33414f" stroke-width="2"/>'
+            )
+        else:
+            out.append(
+                f'<polygon points="{x + 44},{y + 52} {x + 78},{y + 6} {x + 114},{y + 52}" '
+                'fill="#f3ece2" stroke="#33414f" stroke-width="2"/>'
+            )
+        out.append(
+            f'<line x1="{x + 30}" y1="{y + 30}" x2="{x + 42}" y2="{y + 30}" stroke="#33414f"/>'
+            f'<circle cx="{x + 16}" cy="{y + 30}" r="14" fill="#fff" stroke="#33414f"/>'
+            f'<text x="{x + 16}" y="{y + 35}" font-size="13" text-anchor="middle" '
+            f'font-family="sans-serif">{escape(ref)}</text>'
+            f'<text x="{x + 4}" y="{y + 66}" font-size="9" font-family="sans-serif" '
+            f'fill="#555">{escape(refs[ref][:24])}</text>'
+        )
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out).encode()
+
+
+def _png(places: dict[str, tuple[int, int]]) -> bytes:
+    """A grey-scale PNG: a dark frame around each part's cell."""
+    width, height = DRAWING_WIDTH, _height(places)
+    rows = [bytearray(b"\xff" * width) for _ in range(height)]
+    for x, y in places.values():
+        for dx in range(120):
+            rows[y][x + dx] = rows[y + 69][x + dx] = 0x40
+        for dy in range(70):
+            rows[y + dy][x] = rows[y + dy][x + 119] = 0x40
+    raw = b"".join(b"\x00" + bytes(row) for row in rows)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _edge(
@@ -425,6 +565,11 @@ def write_release(catalogue: Catalogue, folder: Path) -> Path:
     _write(folder / "models.csv", catalogue.models.values())
     _write(folder / "fitments.csv", catalogue.fitments)
     _write(folder / "supersessions.csv", catalogue.supersessions)
+    if catalogue.diagrams:
+        _write(folder / "diagrams.csv", catalogue.diagrams)
+        _write(folder / "hotspots.csv", catalogue.hotspots)
+        for name, data in catalogue.drawings.items():
+            (folder / name).write_bytes(data)
     return folder
 
 

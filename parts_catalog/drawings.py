@@ -355,6 +355,12 @@ def sanitise_svg(data: bytes) -> Drawing:
     return Drawing(clean, SVG, box, frozenset(ids), tuple(removed))
 
 
+def element_ids(svg: bytes) -> frozenset[str]:
+    """The ids of a sanitised SVG's elements."""
+    root = fromstring(svg, forbid_dtd=True)
+    return frozenset(i for e in root.iter() if (i := e.get("id")) is not None)
+
+
 #: What of an element is kept when it is copied as a hotspot's outline: its geometry only.
 _SHAPES = frozenset(
     {"g", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "tspan"}

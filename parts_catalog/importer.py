@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
+from parts_catalog import diagrams
 from parts_catalog.errors import InvalidRelease, TooManyDrops
 from parts_catalog.models import (
     DELTA,
@@ -57,9 +58,12 @@ from parts_catalog.models import (
     SupersessionVersion,
 )
 from parts_catalog.release_files import (
+    DIAGRAMS,
     FITMENTS,
+    HOTSPOTS,
     MODELS,
     PARTS,
+    SPECS,
     SUPERSESSIONS,
     ArchiveLimits,
     FileSpec,
@@ -294,6 +298,7 @@ def import_release(
     allow_drops: bool | int = False,
     max_drop_share: float = 0.05,
     limits: ArchiveLimits | None = None,
+    diagram_max_bytes: int = diagrams.DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Validate the release at ``path`` and, unless ``dry_run``, add it as release ``label``.
@@ -340,8 +345,19 @@ def import_release(
                 continue
             rows, repeated[name] = _load(conn, source, target, problems, say, mode)
             report.rows[name] = rows
+        # Exploded views: read and checked on their own here, against the catalogue once the
+        # rows above apply (``diagrams.apply``).
+        say("Reading diagrams, hotspots and drawings")
+        views = diagrams.plan(
+            session, source, problems, delta=mode.delta, max_bytes=diagram_max_bytes
+        )
+        if views is not None:
+            report.rows.update(views.rows)
+            report.carried_over.extend(views.carried_over)
+        elif diagrams.any_listed(session):
+            report.carried_over.extend((DIAGRAMS.name, HOTSPOTS.name))
         if mode.delta and not report.rows and not problems:
-            names = ", ".join(t.spec.name for t in TARGETS)
+            names = ", ".join(spec.name for spec in SPECS)
             problems.add("", None, None, f"A delta names at least one of {names}.")
         if not problems:
             _analyze(conn)
@@ -366,6 +382,10 @@ def import_release(
                 report.changes[target.spec.name] = _apply(conn, target, release.id, mode)
         if "parts.csv" in report.rows:
             _apply_stock(conn)
+        if views is not None:
+            say("Applying diagrams and hotspots")
+            for name, change in diagrams.apply(session, views, problems, release.id).items():
+                report.changes[name] = Change(change.added, change.removed, change.changed)
         report.listed = _listed(conn)
         release.summary = {
             "parts_listed": report.listed,

@@ -1,4 +1,5 @@
-"""Writing a release back out in the import format: the four CSV files, as a full snapshot.
+"""Writing a release back out in the import format: the CSV files and the drawings of its
+exploded views, as a full snapshot.
 
 An export imported again changes nothing. Cells are escaped against spreadsheet formulas in a
 way the importer undoes (``release_files.unescape_cell``): a text starting with ``= + - @``, tab
@@ -18,13 +19,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parts_catalog.models import (
+    DiagramVersion,
+    DrawingFile,
     FitmentVersion,
+    HotspotVersion,
     ModelVersion,
     PartVersion,
     Release,
     SupersessionVersion,
 )
-from parts_catalog.release_files import FITMENTS, MODELS, PARTS, SUPERSESSIONS, escape_cell
+from parts_catalog.release_files import (
+    DIAGRAMS,
+    FITMENTS,
+    HOTSPOTS,
+    MODELS,
+    PARTS,
+    SUPERSESSIONS,
+    escape_cell,
+)
 
 
 def _cell(value: object) -> str:
@@ -32,6 +44,9 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float):
+        # The shortest text that reads back as the same number.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, (Decimal, date, int)):
         return str(value) if not isinstance(value, date) else value.isoformat()
     return escape_cell(str(value))
@@ -147,4 +162,47 @@ def export_release(session: Session, *, release: Release, folder: Path) -> dict[
             ),
         ),
     }
+    written.update(_export_diagrams(session, release, folder, models))
     return written
+
+
+def _export_diagrams(
+    session: Session, release: Release, folder: Path, models: dict[str, str]
+) -> dict[str, int]:
+    """diagrams.csv, hotspots.csv and each drawing once, under the name the release gave it
+    (a name two different drawings share gets the drawing's hash added)."""
+    diagrams = list(_versions(session, DiagramVersion, release, DiagramVersion.diagram_key))
+    names: dict[str, str] = {}  # file name → sha256 written under it
+    rows = []
+    for d in diagrams:
+        name = d.file_name
+        if names.get(name, d.drawing_sha256) != d.drawing_sha256:
+            stem, dot, suffix = name.rpartition(".")
+            name = f"{stem}-{d.drawing_sha256[:12]}{dot}{suffix}"
+        if name not in names:
+            names[name] = d.drawing_sha256
+            drawing = session.get(DrawingFile, d.drawing_sha256)
+            assert drawing is not None  # a version names only stored drawings
+            (folder / name).write_bytes(drawing.data)
+        rows.append(
+            (
+                models[d.model_norm] if d.model_norm else None,
+                d.chassis,
+                d.diagram_key,
+                d.title,
+                name,
+            )
+        )
+    return {
+        DIAGRAMS.name: _write(folder / DIAGRAMS.name, DIAGRAMS.columns, rows),
+        HOTSPOTS.name: _write(
+            folder / HOTSPOTS.name,
+            HOTSPOTS.columns,
+            (
+                (h.diagram_key, h.ref_no, h.x, h.y, h.w, h.h, h.element_id)
+                for h in _versions(
+                    session, HotspotVersion, release, HotspotVersion.diagram_key, HotspotVersion.id
+                )
+            ),
+        ),
+    }

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import xxhash
 
+from parts_catalog.drawings import media_type_of
 from parts_catalog.errors import Problem
 from parts_catalog.numbers import compare_serials, normalise, plain_dashes, starts_a_formula
 from parts_catalog.supersession import INTERCHANGEABILITY, ONE_WAY
@@ -47,10 +48,14 @@ class FileSpec:
     columns: tuple[str, ...]
     required: tuple[str, ...]
     file_required: bool = False
+    #: What names a row for a delta's drop, where that is not its number columns.
+    drop_key: tuple[str, ...] = ()
 
     @property
     def numbers(self) -> tuple[str, ...]:
         """The required columns that are part or model numbers: all a drop needs."""
+        if self.drop_key:
+            return self.drop_key
         return tuple(c for c in self.required if c.endswith("_number"))
 
 
@@ -101,7 +106,22 @@ SUPERSESSIONS = FileSpec(
     ),
     ("old_part_number", "new_part_number"),
 )
-SPECS = (PARTS, MODELS, FITMENTS, SUPERSESSIONS)
+#: Exploded views (``parts_catalog.diagrams``): a drawing per diagram, for one model or for
+#: every model of a chassis; the drawing files (SVG or PNG) travel in the release beside them.
+DIAGRAMS = FileSpec(
+    "diagrams.csv",
+    ("model_number", "chassis", "diagram_id", "title", "file"),
+    ("diagram_id", "title", "file"),
+    drop_key=("diagram_id",),
+)
+#: Where each reference number is on a diagram: a box in the drawing's units, or an SVG element.
+HOTSPOTS = FileSpec(
+    "hotspots.csv",
+    ("diagram_id", "ref_no", "x", "y", "w", "h", "element_id"),
+    ("diagram_id", "ref_no"),
+    drop_key=("diagram_id", "ref_no"),
+)
+SPECS = (PARTS, MODELS, FITMENTS, SUPERSESSIONS, DIAGRAMS, HOTSPOTS)
 
 
 class Problems:
@@ -144,6 +164,10 @@ class ArchiveLimits:
     max_members: int = 32
     #: Files smaller than this are never refused for their ratio: they cannot be a bomb.
     ratio_from_bytes: int = MiB
+
+
+class ReleaseFileDamaged(Exception):
+    """A file of the release could not be read; ``str(exc)`` says why."""
 
 
 class _ArchiveOverrun(Exception):
@@ -200,6 +224,8 @@ class ReleaseSource:
         self._problems = problems
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, str] = {}
+        #: Drawing files (``.svg``, ``.png``) by name, for ``diagrams.csv`` to name.
+        self._drawings: dict[str, str] = {}
         self._declared: dict[str, int] = {}
         self._limits = limits or ArchiveLimits()
         self._budget = [self._limits.max_bytes]
@@ -207,6 +233,9 @@ class ReleaseSource:
         self.refused = False
         if path.is_dir():
             self._members = {p.name: str(p) for p in path.iterdir() if p.suffix == ".csv"}
+            self._drawings = {
+                p.name: str(p) for p in path.iterdir() if p.is_file() and media_type_of(p.name)
+            }
         elif path.is_file() and zipfile.is_zipfile(path):
             try:
                 self._zip = zipfile.ZipFile(path)
@@ -215,7 +244,7 @@ class ReleaseSource:
                 problems.add(path.name, None, None, f"is a damaged zip archive ({exc})")
                 self.refused = True
             if self.refused:
-                self._members = {}
+                self._members, self._drawings = {}, {}
                 return
         elif path.exists():
             problems.add(path.name, None, None, "is neither a directory nor a .zip archive")
@@ -268,6 +297,11 @@ class ReleaseSource:
                     problems.add(name, None, None, "appears twice in the archive")
                 self._members[name] = info.filename
                 self._declared[name] = info.file_size
+            elif media_type_of(name):
+                if name in self._drawings:
+                    problems.add(name, None, None, "appears twice in the archive")
+                self._drawings[name] = info.filename
+                self._declared[name] = info.file_size
         if total > limits.max_bytes:
             problems.add(
                 self.path.name,
@@ -280,6 +314,32 @@ class ReleaseSource:
 
     def has(self, name: str) -> bool:
         return name in self._members
+
+    def drawing_names(self) -> list[str]:
+        return sorted(self._drawings)
+
+    def read_drawing(self, name: str, max_bytes: int) -> bytes | None:
+        """The drawing file's bytes, at most ``max_bytes + 1`` of them (enough to tell it is
+        too big); ``None`` when the release has no such file.
+
+        :raises ReleaseFileDamaged: when the archive cannot give the file.
+        """
+        member = self._drawings.get(name)
+        if member is None:
+            return None
+        try:
+            if self._zip is None:
+                with open(member, "rb") as handle:
+                    return handle.read(max_bytes + 1)
+            counted = _Counted(self._zip.open(member), self._declared[name], self._budget)
+            with io.BufferedReader(counted) as handle:
+                return handle.read(max_bytes + 1)
+        except _ArchiveOverrun:
+            raise ReleaseFileDamaged(
+                "unpacks to more than the archive's directory says, or past the limit"
+            ) from None
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ReleaseFileDamaged(f"is damaged in the archive ({exc})") from None
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 from parts_catalog import demo
 from parts_catalog.importer import import_release
 from parts_catalog.models import (
+    DiagramVersion,
+    DrawingFile,
     FitmentVersion,
+    HotspotVersion,
     ModelVersion,
     PartVersion,
     SupersessionVersion,
@@ -24,7 +27,15 @@ from parts_catalog.services import diff_releases, get_part, release_for
 from tests.parts_catalog.releases import BASE_PARTS, base_release, part
 from tests.properties.budget import PURE
 
-VERSIONED = (PartVersion, ModelVersion, FitmentVersion, SupersessionVersion)
+VERSIONED = (
+    PartVersion,
+    ModelVersion,
+    FitmentVersion,
+    SupersessionVersion,
+    DiagramVersion,
+    HotspotVersion,
+    DrawingFile,
+)
 
 
 def versions(session: Session) -> dict[str, int]:
@@ -39,7 +50,9 @@ def test_the_demo_release_exported_re_imports_to_no_change(
     demo.load(session, tmp_path / "demo")
     newest = release_for(session)
     written = export_release(session, release=newest, folder=tmp_path / "out")
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {s.name for s in SPECS}
+    drawings = {row["file"] for row in demo.build()[1].diagrams}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {s.name for s in SPECS} | drawings
+    assert written["diagrams.csv"] == len(drawings) > 0
     assert written["parts.csv"] > 0
     before = versions(session)
     report = import_release(session, path=tmp_path / "out", label="again")

@@ -266,5 +266,6 @@ def test_a_delta_names_at_least_one_file(
     with pytest.raises(InvalidRelease) as caught:
         import_release(session, path=tmp_path / "empty", label="d", kind=DELTA)
     assert [str(p) for p in caught.value.problems] == [
-        "A delta names at least one of parts.csv, models.csv, fitments.csv, supersessions.csv."
+        "A delta names at least one of parts.csv, models.csv, fitments.csv, supersessions.csv, "
+        "diagrams.csv, hotspots.csv."
     ]
