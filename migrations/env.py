@@ -12,6 +12,7 @@ import app.escalations.models
 import app.mail.models
 import app.orders.models
 import app.repairs.models
+import app.warranty.models
 import diagnostics.models
 import parts_catalog.models
 from app.db import make_engine

@@ -1,0 +1,1 @@
+"""Warranty: entitlement by model and serial, and (to come) the claims that pay service centres."""
