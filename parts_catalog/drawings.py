@@ -208,7 +208,7 @@ def read_drawing(name: str, data: bytes, *, max_bytes: int) -> Drawing:
     """
     if len(data) > max_bytes:
         raise DrawingRefused(
-            f"is {len(data):,} bytes; a drawing may be at most {max_bytes:,} (DIAGRAM_MAX_BYTES)"
+            f"is more than {max_bytes:,} bytes, the most a drawing may be (DIAGRAM_MAX_BYTES)"
         )
     kind = media_type_of(name)
     if kind == PNG:
