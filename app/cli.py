@@ -42,6 +42,7 @@ def register(app: Flask) -> None:
     from app.catalog.commands import catalog_cli
     from app.diagnose.commands import diagnostics_cli
     from app.escalations.commands import escalations_cli, mail_cli
+    from app.repairs.commands import repairs_cli
     from app.search.commands import search_cli
 
     groups = (
@@ -54,6 +55,7 @@ def register(app: Flask) -> None:
         diagnostics_cli,
         escalations_cli,
         mail_cli,
+        repairs_cli,
     )
     for group in groups:
         app.cli.add_command(group)

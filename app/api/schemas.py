@@ -218,3 +218,91 @@ class SearchSchema(Schema):
         allow_none=True, metadata={"description": "A model number in q, used as a filter."}
     )
     index_available = fields.Boolean(required=True)
+
+
+# --- repairs and the exchange programme ----------------------------------------------------------
+
+#: Where marshmallow would say "Missing data for required field." or "Not a valid string.", the
+#: words of the repairs' own checks (one message per field, from the pages and the API alike).
+_REPAIR_TEXT: dict[str, str | list[object] | dict[object, object]] = {
+    "required": "Required.",
+    "null": "Required.",
+    "invalid": "Must be text.",
+    "invalid_utf8": "Must be text.",
+}
+
+
+def _repair_text(description: str, limit: int, *, required: bool = False) -> fields.String:
+    metadata = {"description": description, "maxLength": limit}
+    if required:
+        return fields.String(required=True, error_messages=_REPAIR_TEXT, metadata=metadata)
+    return fields.String(
+        load_default=None,
+        allow_none=True,
+        error_messages={**_REPAIR_TEXT, "null": "Must be text."},
+        metadata=metadata,
+    )
+
+
+class RepairArgs(Schema):
+    """A repair to open. Unknown fields are refused by name (``purchase_on`` is not
+    ``purchase_date``)."""
+
+    model_number = _repair_text("The model from the rating plate.", 40, required=True)
+    serial = _repair_text("The unit's serial number.", 40, required=True)
+    complaint = _repair_text("What the customer reports.", 4000, required=True)
+    purchase_date = _repair_text("When the unit was bought (ISO date, 2026-03-14).", 10)
+    symptom_code = _repair_text("One of the symptom codes engineers maintain.", 20)
+    customer_name = _repair_text("Seen by your centre only.", 120)
+    customer_contact = _repair_text("Seen by your centre only.", 200)
+
+
+class RepairStatusArgs(Schema):
+    status = fields.String(
+        required=True,
+        metadata={
+            "description": "open, waiting_parts, waiting_support, repaired, "
+            "returned_unrepaired or closed (exchanged comes from an approved exchange)"
+        },
+    )
+    seen = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The status you read: if it changed meanwhile, 409 and nothing changes."
+        },
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=4000))
+
+
+class RepairLinkArgs(Schema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["walk", "order", "ticket"], error="One of: {choices}."),
+    )
+    ref = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "A walk's id, an order's id, or an escalation's reference."},
+    )
+
+
+class ExchangeRequestArgs(Schema):
+    walk = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "The walk whose fix the decision reads (one of the repair's); by "
+            "default its latest walk that reached a fix."
+        },
+    )
+
+
+class ExchangeDecisionArgs(Schema):
+    approve = fields.Boolean(required=True, truthy={True}, falsy={False})
+    note = fields.String(
+        load_default="",
+        validate=validate.Length(max=4000),
+        metadata={"description": "Required to refuse: the centre reads it."},
+    )

@@ -26,6 +26,9 @@ from app.escalations import services as escalations
 from app.escalations.models import Attachment, InboundMail, Ticket
 from app.orders import services as orders
 from app.orders.models import DELIVERED, CartLine, Order, ReturnRequest
+from app.repairs import services as repairs
+from app.repairs.models import ExchangeAuthorisation, ExchangeStatus, Repair
+from app.repairs.settings import RepairSettings
 from app.roles import Role
 from diagnostics import authoring, trees
 from diagnostics import services as diagnostics
@@ -69,6 +72,8 @@ class World:
     reset_token: str  # tech_a's
     api_token_id: int  # tech_a's, open
     held_mail: InboundMail  # names the ticket, not proven to be tech_a's: an agent decides
+    repair: Repair  # tech_a's, open (KDL-55W800C 4012345)
+    pending_exchange: ExchangeAuthorisation  # of another open repair of tech_a's, for an approver
 
     def user(self, role: Role) -> User:
         """The world's user of ``role`` (centre A's for technicians and managers)."""
@@ -170,6 +175,28 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
             ticket_id=ticket.id,
         )
         session.add(held_mail)
+        repair, _ = repairs.open_repair(
+            session,
+            by=tech_a,
+            asked=repairs.NewRepair("KDL-55W800C", "4012345", "No picture"),
+            settings=RepairSettings(),
+        )
+        waiting, _ = repairs.open_repair(
+            session,
+            by=tech_a,
+            asked=repairs.NewRepair("KDL-55W800C", "4099999", "No sound"),
+            settings=RepairSettings(),
+        )
+        pending_exchange = ExchangeAuthorisation(
+            number="EXA-2026-999999",
+            repair_id=waiting.id,
+            status=ExchangeStatus.PENDING,
+            reason="An approver decides.",
+            inputs={},
+            requested_by_id=tech_a.id,
+            requested_at=waiting.opened_at,
+        )
+        session.add(pending_exchange)
         session.commit()
     return World(
         centre_a=centre_a,
@@ -197,6 +224,8 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         reset_token=reset_token,
         api_token_id=api_token.id,
         held_mail=held_mail,
+        repair=repair,
+        pending_exchange=pending_exchange,
     )
 
 

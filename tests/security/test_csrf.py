@@ -312,6 +312,33 @@ SAMPLES: dict[str, Sample] = {
         },
         json=True,
     ),
+    "api.open_repair": Sample(
+        tech,
+        at("/api/v1/repairs"),
+        lambda w: {"model_number": "KDL-55W800C", "serial": "4055555", "complaint": "No power"},
+        json=True,
+    ),
+    "api.change_repair_status": Sample(
+        tech,
+        lambda w: f"/api/v1/repairs/{w.repair.reference}/status",
+        lambda w: {"status": "waiting_parts", "seen": "open"},
+        json=True,
+    ),
+    "api.attach_to_repair": Sample(
+        tech,
+        lambda w: f"/api/v1/repairs/{w.repair.reference}/links",
+        lambda w: {"kind": "order", "ref": str(w.order.id)},
+        json=True,
+    ),
+    "api.request_exchange": Sample(
+        tech, lambda w: f"/api/v1/repairs/{w.repair.reference}/exchange", json=True
+    ),
+    "api.decide_exchange": Sample(
+        admin,
+        lambda w: f"/api/v1/exchanges/{w.pending_exchange.number}/decision",
+        lambda w: {"approve": False, "note": "Repair it: the board is in stock."},
+        json=True,
+    ),
     "api.put_draft": Sample(
         engineer,
         at(f"/api/v1/diagnostics/trees/{TREE_ID}/draft"),

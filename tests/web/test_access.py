@@ -23,6 +23,8 @@ KEEPERS = frozenset({Role.ENGINEER, Role.ADMIN})
 ORDERERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
 ADMINS = frozenset({Role.ADMIN})
 AGENTS = frozenset({Role.AGENT_TIER1, Role.AGENT_TIER2, Role.ENGINEER, Role.ADMIN})
+REPAIRERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
+APPROVERS = frozenset({Role.EXCHANGE_APPROVER, Role.ADMIN})
 
 EXPECTED: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -63,6 +65,13 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.place_order": ORDERERS,
     "api.open_escalation": SIGNED_IN,
     "api.get_escalation": SIGNED_IN,
+    "api.open_repair": REPAIRERS,
+    "api.get_repair": SIGNED_IN,
+    "api.change_repair_status": REPAIRERS,
+    "api.attach_to_repair": REPAIRERS,
+    "api.unit_history": SIGNED_IN,
+    "api.request_exchange": REPAIRERS,
+    "api.decide_exchange": APPROVERS,
     "escalations.new": SIGNED_IN,
     "escalations.submit": SIGNED_IN,
     "escalations.save_draft": SIGNED_IN,
