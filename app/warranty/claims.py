@@ -1,0 +1,519 @@
+"""Warranty claims: a centre claims the parts and labour of a warranty repair and is paid.
+
+A claim is made from a repair (labour by flat-rate code, parts from the repair's warranty
+orders, an exchange's handling fee, travel where the line allows it), checked before it is
+submitted with every problem at once, decided by a reviewer (or approved by the rules when small
+and unflagged), sent back for information and resubmitted as the same claim with its history,
+and paid in a batch. Flask-free; services flush, never commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.auth.models import User
+from app.exceptions import Conflict, Invalid, NotAllowed, NotFound
+from app.models import utcnow
+from app.orders.models import Order, OrderKind
+from app.repairs.models import ExchangeAuthorisation, ExchangeStatus, LinkKind, Repair
+from app.roles import Person, Role
+from app.warranty.entitlement import Status, entitlement
+from app.warranty.models import (
+    Claim,
+    ClaimEvent,
+    ClaimLine,
+    ClaimStatus,
+    LabourRate,
+    LineKind,
+    PaymentBatch,
+)
+from diagnostics import services as diagnostics
+
+EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.NEEDS_INFORMATION)
+REPAIRERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
+REVIEWERS = frozenset({Role.ADMIN})  # and the claim reviewer role, when it is added
+
+
+@dataclass(frozen=True)
+class ClaimSettings:
+    """:param handling_fee: paid per approved exchange. :param travel_lines: product lines whose
+    repairs are done at the customer's (travel may be claimed). :param auto_approve_under:
+    claims below this total with no flags are approved by the rules. :param redo_days: the
+    window of a duplicate claim for the same serial and fault."""
+
+    handling_fee: Decimal = Decimal("15.00")
+    travel_lines: tuple[str, ...] = ("TV",)
+    auto_approve_under: Decimal = Decimal("0")
+    redo_days: int = 90
+
+
+def _person(user: User) -> Person:
+    return Person(user.id, user.role, user.centre_id)
+
+
+def _name(user: User) -> str:
+    return user.name or user.email
+
+
+def _event(claim: Claim, text: str, *, by: str, at: datetime) -> None:
+    claim.events.append(ClaimEvent(at=at, by=by, text=text))
+
+
+def _sees(person: Person, claim: Claim) -> bool:
+    return person.role in REVIEWERS or (
+        person.role in REPAIRERS and person.centre_id == claim.centre_id
+    )
+
+
+def claim_for(session: Session, user: User, reference: str) -> Claim:
+    """:raises NotFound: none, or another centre's (said the same way)."""
+    claim = session.scalar(
+        select(Claim)
+        .where(Claim.reference == reference.strip().upper())
+        .options(selectinload(Claim.lines), selectinload(Claim.events))
+    )
+    if claim is None or not _sees(_person(user), claim):
+        raise NotFound(f"No claim {reference} for you: check the reference.")
+    return claim
+
+
+def rate_on(session: Session, code: str, on: date) -> LabourRate | None:
+    """The labour code's rate in effect on ``on``."""
+    return session.scalar(
+        select(LabourRate)
+        .where(LabourRate.code == code.strip().upper(), LabourRate.effective_on <= on)
+        .order_by(LabourRate.effective_on.desc())
+        .limit(1)
+    )
+
+
+def _warranty_orders(session: Session, repair: Repair) -> list[Order]:
+    ids = [int(link.ref) for link in repair.links if link.kind == LinkKind.ORDER]
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Order)
+            .where(Order.id.in_(ids), Order.kind == OrderKind.WARRANTY)
+            .options(selectinload(Order.lines))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PartClaimed:
+    part_number: str
+    quantity: int
+    faulty_serial: str | None = None
+    replacement_serial: str | None = None
+
+
+def draft_claim(
+    session: Session,
+    repair: Repair,
+    *,
+    by: User,
+    labour_code: str,
+    fault: str | None = None,
+    travel: Decimal | None = None,
+    faulty_serial: str | None = None,
+    replacement_serial: str | None = None,
+    parts: Sequence[PartClaimed] | None = None,
+    settings: ClaimSettings,
+) -> Claim:
+    """A draft claim for a repair of the person's centre. Without ``parts``, every part of the
+    repair's warranty orders is claimed.
+
+    :raises NotAllowed: not the repair's centre.
+    """
+    person = _person(by)
+    if person.role not in REPAIRERS or person.centre_id != repair.centre_id:
+        raise NotAllowed("Only the repair's own service centre claims for it.")
+    now = utcnow()
+    claim = Claim(
+        repair_id=repair.id,
+        centre_id=repair.centre_id,
+        created_by_id=by.id,
+        status=ClaimStatus.DRAFT,
+        created_at=now,
+        updated_at=now,
+        flags=[],
+    )
+    session.add(claim)
+    _fill(
+        session,
+        claim,
+        repair,
+        labour_code=labour_code,
+        fault=fault or repair.symptom_code,
+        travel=travel,
+        faulty_serial=faulty_serial,
+        replacement_serial=replacement_serial,
+        parts=parts,
+        settings=settings,
+    )
+    session.flush()
+    claim.reference = f"CLM-{now:%Y}-{claim.id:06d}"
+    _event(claim, "Drafted.", by=_name(by), at=now)
+    session.flush()
+    return claim
+
+
+def _fill(
+    session: Session,
+    claim: Claim,
+    repair: Repair,
+    *,
+    labour_code: str,
+    fault: str | None,
+    travel: Decimal | None,
+    faulty_serial: str | None,
+    replacement_serial: str | None,
+    parts: Sequence[PartClaimed] | None,
+    settings: ClaimSettings,
+) -> None:
+    """(Re)compute the claim's lines and total from what is claimed."""
+    claim.labour_code = labour_code.strip().upper() or None
+    claim.fault = (fault or "").strip().upper() or None
+    claim.faulty_serial = (faulty_serial or "").strip() or repair.serial
+    claim.replacement_serial = (replacement_serial or "").strip() or None
+    claim.lines.clear()
+    rate = (
+        rate_on(session, claim.labour_code, repair.opened_at.date()) if claim.labour_code else None
+    )
+    claim.lines.append(
+        ClaimLine(
+            kind=LineKind.LABOUR,
+            description=f"Labour {claim.labour_code or '(no code)'}"
+            + (f": {rate.repair_kind}" if rate else ""),
+            amount=rate.amount if rate else Decimal("0"),
+        )
+    )
+    prices: dict[tuple[int, str], tuple[Decimal, int]] = {}
+    for order in _warranty_orders(session, repair):
+        for line in order.lines:
+            for item in line.items:
+                key = (order.id, item.part_number)
+                price = item.unit_price or Decimal("0")
+                held = prices.get(key, (price, 0))
+                prices[key] = (price, held[1] + item.quantity)
+    if parts is None:
+        parts = [PartClaimed(number, qty) for (_order, number), (_p, qty) in prices.items()]
+    for part in parts:
+        found = next(
+            (
+                (order_id, price)
+                for (order_id, number), (price, _q) in prices.items()
+                if number == part.part_number
+            ),
+            None,
+        )
+        claim.lines.append(
+            ClaimLine(
+                kind=LineKind.PART,
+                description=f"Part {part.part_number}",
+                part_number=part.part_number,
+                order_id=found[0] if found else None,
+                quantity=part.quantity,
+                amount=(found[1] * part.quantity) if found else Decimal("0"),
+                faulty_serial=part.faulty_serial,
+                replacement_serial=part.replacement_serial,
+            )
+        )
+    exchanged = session.scalar(
+        select(ExchangeAuthorisation.id).where(
+            ExchangeAuthorisation.repair_id == repair.id,
+            ExchangeAuthorisation.status == ExchangeStatus.APPROVED,
+        )
+    )
+    if exchanged is not None:
+        claim.lines.append(
+            ClaimLine(
+                kind=LineKind.HANDLING,
+                description="Exchange handling fee",
+                amount=settings.handling_fee,
+            )
+        )
+    if travel:
+        claim.lines.append(ClaimLine(kind=LineKind.TRAVEL, description="Travel", amount=travel))
+    claim.total = sum((line.amount for line in claim.lines), Decimal("0"))
+
+
+def edit_claim(
+    session: Session,
+    claim: Claim,
+    *,
+    by: User,
+    seen_version: int,
+    settings: ClaimSettings,
+    **changes: Any,
+) -> None:
+    """Correct a draft, or a claim sent back for information: the same claim, its history kept.
+
+    :raises Conflict: it changed meanwhile, or cannot be edited in its status.
+    """
+    person = _person(by)
+    if person.role not in REPAIRERS or person.centre_id != claim.centre_id:
+        raise NotAllowed("Only the claiming centre corrects its claim.")
+    if claim.status not in EDITABLE or claim.version != seen_version:
+        raise Conflict(
+            f"{claim.reference} is {claim.status.value.replace('_', ' ')} (version "
+            f"{claim.version}): nothing was changed."
+        )
+    repair = session.get(Repair, claim.repair_id)
+    assert repair is not None
+    before = f"labour {claim.labour_code}, total {claim.total:.2f}"
+    _fill(
+        session,
+        claim,
+        repair,
+        labour_code=changes.get("labour_code", claim.labour_code or ""),
+        fault=changes.get("fault", claim.fault),
+        travel=changes.get("travel"),
+        faulty_serial=changes.get("faulty_serial", claim.faulty_serial),
+        replacement_serial=changes.get("replacement_serial", claim.replacement_serial),
+        parts=changes.get("parts"),
+        settings=settings,
+    )
+    now = utcnow()
+    claim.version += 1
+    claim.updated_at = now
+    _event(
+        claim,
+        f"Edited (version {claim.version}): was {before}; now labour {claim.labour_code}, "
+        f"total {claim.total:.2f}.",
+        by=_name(by),
+        at=now,
+    )
+    session.flush()
+
+
+def problems(session: Session, claim: Claim, *, settings: ClaimSettings) -> list[str]:
+    """Every reason the claim cannot be submitted, in words a centre can act on."""
+    repair = session.get(Repair, claim.repair_id)
+    assert repair is not None
+    found: list[str] = []
+    on = repair.opened_at.date()
+    covered = entitlement(
+        session, model_number=repair.model_number, serial=repair.serial, repair=repair, today=on
+    )
+    if covered.status == Status.UNKNOWN:
+        found.append(f"Missing proof of purchase: {covered.source}.")
+    elif covered.status == Status.OUT_OF_WARRANTY:
+        found.append(f"Not in warranty when the repair was opened: {covered.summary}.")
+    facts = diagnostics.model_facts(session, repair.model_number)
+    line = (facts.product_line if facts else "") or ""
+    if not claim.labour_code:
+        found.append("Give a labour code.")
+    else:
+        rate = rate_on(session, claim.labour_code, on)
+        if rate is None:
+            found.append(f"Labour code {claim.labour_code} is not in effect on {on:%d %b %Y}.")
+        elif rate.product_line.lower() != line.lower():
+            found.append(
+                f"Labour code {claim.labour_code} is for {rate.product_line}, not for "
+                f"{repair.model_number} ({line or 'no product line'})."
+            )
+    for part in claim.lines:
+        if part.kind == LineKind.PART and part.order_id is None:
+            found.append(
+                f"Part {part.part_number} was not ordered for this repair on a warranty order."
+            )
+        if part.kind == LineKind.TRAVEL and line not in settings.travel_lines:
+            found.append(f"Travel is not paid for {line or 'this product line'} repairs.")
+    if claim.fault:
+        earlier = session.scalars(
+            select(Claim, Repair)
+            .join(Repair, Repair.id == Claim.repair_id)
+            .where(
+                Claim.id != claim.id,
+                Claim.fault == claim.fault,
+                Claim.status.not_in((ClaimStatus.REJECTED, ClaimStatus.DRAFT)),
+                Repair.model_norm == repair.model_norm,
+                Repair.serial_norm == repair.serial_norm,
+            )
+        ).all()
+        for other in earlier:
+            other_repair = session.get(Repair, other.repair_id)
+            if (
+                other_repair
+                and abs((other_repair.opened_at.date() - on).days) <= settings.redo_days
+            ):
+                found.append(
+                    f"Duplicate: {other.reference} claims the same fault ({claim.fault}) for "
+                    f"serial {repair.serial} within {settings.redo_days} days."
+                )
+    return found
+
+
+def submit(
+    session: Session, claim: Claim, *, by: User, seen_version: int, settings: ClaimSettings
+) -> None:
+    """Submit a draft (or a corrected claim); small unflagged claims are approved by the rules.
+
+    :raises Invalid: with every problem; nothing changes.
+    :raises Conflict: submitted meanwhile (two clicks, two tabs): the first one counts.
+    """
+    person = _person(by)
+    if person.role not in REPAIRERS or person.centre_id != claim.centre_id:
+        raise NotAllowed("Only the claiming centre submits its claim.")
+    found = problems(session, claim, settings=settings)
+    if found:
+        raise Invalid(
+            f"{claim.reference} was not submitted: {len(found)} problems to correct.",
+            errors=found,
+        )
+    now = utcnow()
+    done = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status.in_(EDITABLE), Claim.version == seen_version)
+        .values(status=ClaimStatus.SUBMITTED, submitted_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(claim)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"{claim.reference} was submitted or changed meanwhile (now "
+            f"{claim.status.value.replace('_', ' ')}): nothing was done twice."
+        )
+    _event(claim, f"Submitted: {claim.total:.2f}.", by=_name(by), at=now)
+    if not claim.flags and claim.total < settings.auto_approve_under:
+        claim.status = ClaimStatus.APPROVED
+        claim.decided_by = "rules"
+        claim.decided_at = now
+        _event(claim, "Approved by the rules (small, no flags).", by="Benchside", at=now)
+    session.flush()
+
+
+DECISIONS = {
+    "approve": ClaimStatus.APPROVED,
+    "reject": ClaimStatus.REJECTED,
+    "needs_information": ClaimStatus.NEEDS_INFORMATION,
+}
+
+
+def decide(session: Session, claim: Claim, *, by: User, decision: str, reason: str) -> None:
+    """A reviewer's decision on a submitted claim (a rejection or a request for information
+    says why).
+
+    :raises Conflict: decided meanwhile.
+    """
+    if _person(by).role not in REVIEWERS:
+        raise NotAllowed("Claim reviewers decide claims.")
+    status = DECISIONS.get(decision)
+    if status is None:
+        raise Invalid("Approve, reject, or ask for information.", errors={"decision": decision})
+    reason = reason.strip()
+    if status != ClaimStatus.APPROVED and not reason:
+        raise Invalid("Say why: the centre reads it.", errors={"reason": "Give the reason."})
+    now = utcnow()
+    done = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == ClaimStatus.SUBMITTED)
+        .values(
+            status=status,
+            decided_by=_name(by),
+            decided_at=now,
+            decision_reason=reason or None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(claim)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"{claim.reference} was decided meanwhile: nothing was changed.")
+    _event(
+        claim,
+        f"{status.value.replace('_', ' ').capitalize()}" + (f": {reason}" if reason else "."),
+        by=_name(by),
+        at=now,
+    )
+    session.flush()
+
+
+def pay(
+    session: Session, *, centre_id: int, period_from: date, period_to: date, by: User
+) -> PaymentBatch:
+    """Pay the centre's approved claims decided in the period, in one batch (each claim once:
+    a claim paid by a batch made at the same moment is not paid again)."""
+    if _person(by).role not in REVIEWERS:
+        raise NotAllowed("Claim reviewers make payment batches.")
+    now = utcnow()
+    batch = PaymentBatch(
+        centre_id=centre_id,
+        period_from=period_from,
+        period_to=period_to,
+        total=Decimal("0"),
+        created_by=by.email,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    batch.reference = f"PAY-{now:%Y}-{batch.id:06d}"
+    candidates = session.scalars(
+        select(Claim).where(
+            Claim.centre_id == centre_id,
+            Claim.status == ClaimStatus.APPROVED,
+            Claim.payment_batch_id.is_(None),
+        )
+    ).all()
+    total = Decimal("0")
+    for claim in candidates:
+        if claim.decided_at is None or not (period_from <= claim.decided_at.date() <= period_to):
+            continue
+        done = session.execute(
+            update(Claim)
+            .where(Claim.id == claim.id, Claim.payment_batch_id.is_(None))
+            .values(payment_batch_id=batch.id, status=ClaimStatus.PAID, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            total += claim.total
+            session.refresh(claim)
+            _event(claim, f"Paid in {batch.reference}.", by=_name(by), at=now)
+    batch.total = total
+    session.flush()
+    return batch
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text (a leading =, +, -, @ would make it a formula)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def batch_csv(session: Session, batch: PaymentBatch) -> str:
+    """The batch as CSV: one row per claim line, then the total (which the rows add up to)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["batch", "claim", "repair", "serial", "line", "description", "amount"])
+    claims = session.scalars(
+        select(Claim)
+        .where(Claim.payment_batch_id == batch.id)
+        .options(selectinload(Claim.lines))
+        .order_by(Claim.id)
+    ).all()
+    for claim in claims:
+        repair = session.get(Repair, claim.repair_id)
+        for line in claim.lines:
+            writer.writerow(
+                [
+                    batch.reference or "",
+                    claim.reference or "",
+                    repair.reference if repair else "",
+                    _cell(claim.faulty_serial or ""),
+                    line.kind.value,
+                    _cell(line.description),
+                    f"{line.amount:.2f}",
+                ]
+            )
+    writer.writerow([batch.reference or "", "", "", "", "total", "", f"{batch.total:.2f}"])
+    return out.getvalue()
