@@ -33,6 +33,7 @@ class MenuItem:
 
 MENU = (
     MenuItem("Home", "home.index"),
+    MenuItem("Repairs", "repairs.index"),
     MenuItem("Diagnose", "diagnose.index"),
     MenuItem("Catalogue", "catalog.index"),
     MenuItem("Cart", "orders.cart"),

@@ -7,16 +7,26 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.access import public, signed_in
+from app.access import public, signed_in, signed_in_user
 from app.db import get_session
 from app.home import bp
+from app.repairs import policy as repair_policy
+from app.repairs import services as repairs
 from app.search import indexing
 
 
 @bp.get("/")
 @signed_in
 def index() -> ResponseReturnValue:
-    return render_template("home/index.html")
+    user = signed_in_user()
+    open_repairs = None
+    if user.role in repair_policy.REPAIRERS:
+        # The centre's repairs in progress, the person's own first, newest first within each.
+        open_repairs = sorted(
+            repairs.open_repairs(get_session(), user),
+            key=lambda r: (r.technician_id != user.id, -r.opened_at.timestamp()),
+        )
+    return render_template("home/index.html", open_repairs=open_repairs)
 
 
 @bp.get("/healthz")

@@ -273,6 +273,29 @@ SAMPLES: dict[str, Sample] = {
         lambda w: f"/escalations/{w.ticket.reference}/reply",
         lambda w: {"text": "Measured again: 11.9 V", "action": "reply"},
     ),
+    "repairs.create": Sample(
+        tech,
+        at("/repairs/new"),
+        lambda w: {"model_number": "KDL-55W800C", "serial": "4055555", "complaint": "No sound"},
+    ),
+    "repairs.change_status": Sample(
+        tech,
+        lambda w: f"/repairs/{w.repair.reference}/status",
+        lambda w: {"status": "waiting_parts", "seen": "open"},
+    ),
+    "repairs.add_note": Sample(
+        tech, lambda w: f"/repairs/{w.repair.reference}/notes", lambda w: {"text": "Called"}
+    ),
+    "repairs.attach": Sample(
+        tech,
+        lambda w: f"/repairs/{w.repair.reference}/attach",
+        lambda w: {"kind": "walk", "ref": w.walk.id},
+    ),
+    "repairs.diagnose": Sample(
+        tech, lambda w: f"/repairs/{w.repair.reference}/diagnose", lambda w: {"tree": TREE_ID}
+    ),
+    # With no exchange rule the request is refused, and the refusal is kept for audit.
+    "repairs.request_exchange": Sample(tech, lambda w: f"/repairs/{w.repair.reference}/exchange"),
     # The API, from a browser's session (a script of the portal's own pages sends the token in
     # the X-CSRFToken header).
     "api.start_session": Sample(

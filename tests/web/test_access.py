@@ -144,6 +144,19 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "search.suggest": SIGNED_IN,
     "search.synonym_list": KEEPERS,
     "search.delete_synonym": KEEPERS,
+    # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
+    # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
+    # customer details).
+    "repairs.index": ORDERERS,
+    "repairs.new": ORDERERS,
+    "repairs.create": ORDERERS,
+    "repairs.repair": SIGNED_IN,
+    "repairs.change_status": ORDERERS,
+    "repairs.add_note": ORDERERS,
+    "repairs.attach": ORDERERS,
+    "repairs.diagnose": ORDERERS,
+    "repairs.request_exchange": ORDERERS,
+    "repairs.history": SIGNED_IN,
 }
 
 
