@@ -152,6 +152,8 @@ def demo_load() -> None:
             synonyms.load_starter(session)
         with session_factory().begin() as session:
             trees = demo_trees.load(session)
+        with session_factory().begin() as session:  # needs the people, catalogue and trees
+            repairs_added = demo.load_repairs(session, settings=current_settings().repairs)
     except (OperationalError, ProgrammingError) as exc:
         raise click.ClickException(
             f"The database is not ready ({exc.orig}). Run `flask --app wsgi db upgrade` first."
@@ -163,6 +165,8 @@ def demo_load() -> None:
     update_index()
     if trees:
         click.echo(f"Demo diagnostic trees: {', '.join(trees)}.")
+    if repairs_added:
+        click.echo(f"Demo repairs: {', '.join(repairs_added)}.")
     click.echo(f"Demo service centre: {demo.DEMO_CENTRE}")
     click.echo("Demo accounts (email / password / role):")
     for person in people:

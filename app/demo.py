@@ -1,4 +1,5 @@
-"""Demo data for ``flask --app wsgi demo load``: a service centre and one user per role.
+"""Demo data for ``flask --app wsgi demo load``: a service centre and one user per role; symptom
+codes, the exchange programme's rules and a repair under way.
 
 Idempotent: what exists is left as it is, so running it twice changes nothing.
 """
@@ -6,12 +7,19 @@ Idempotent: what exists is left as it is, so running it twice changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import services
 from app.auth.models import ServiceCentre
+from app.models import utcnow
+from app.repairs import services as repairs
+from app.repairs.models import ExchangeRule, SymptomCode
+from app.repairs.settings import RepairSettings
 from app.roles import Role
+from diagnostics import services as diagnostics
 
 DEMO_CENTRE = "Northside Repair Centre"
 # ".example" is reserved for examples (RFC 2606) and accepted by email validation.
@@ -34,6 +42,7 @@ DEMO_PEOPLE = (
     ("tier1", "Priya Nair", Role.AGENT_TIER1, False),
     ("tier2", "Jonas Weber", Role.AGENT_TIER2, False),
     ("admin", "Ada Admin", Role.ADMIN, False),
+    ("approver", "Abel Mensah", Role.EXCHANGE_APPROVER, False),
 )
 
 
@@ -60,3 +69,111 @@ def load_people(session: Session) -> list[DemoUser]:
             )
         result.append(DemoUser(email, name, role, password, created))
     return result
+
+
+# --- repairs: symptom codes, the exchange programme, one repair under way ------------------------
+
+DEMO_SYMPTOMS = (
+    ("NOPIC", "No picture (sound may work)", "TV"),
+    ("NOPOW", "Does not turn on", None),
+    ("NOSND", "No sound", None),
+    ("LENS", "Lens error or lens does not extend", "Camera"),
+    ("PAIR", "Does not pair over Bluetooth", "Headphones"),
+)
+#: The smallest GN2 set: a new power board and half an hour's labour (89.00 + 22.50 at the
+#: default 45.00 an hour) cost more than the 100.00 it is worth, so its exchange is approved.
+SMALL_TV = "KDL-43W800C"
+DEMO_SERIAL = "4012345"
+
+
+def load_repairs(session: Session, *, settings: RepairSettings) -> list[str]:
+    """Symptom codes, exchange rules (TVs: approved at once when a repair would cost more than
+    the set is worth, the small set worth 100.00; cameras: exchange-only) and one repair under
+    way, walked to its fix; what exists is kept. Returns what was added, for the summary."""
+    added = []
+    now = utcnow()
+    for code, description, line in DEMO_SYMPTOMS:
+        if session.get(SymptomCode, code) is None:
+            session.add(
+                SymptomCode(
+                    code=code,
+                    description=description,
+                    product_line=line,
+                    updated_by="demo",
+                    updated_at=now,
+                )
+            )
+            added.append(f"symptom code {code}")
+    rules = (
+        ExchangeRule(
+            product_line="TV",
+            auto_approve=True,
+            core_charge=Decimal("60.00"),
+            return_days=15,
+            note="Exchanged when a repair would cost more than the set is worth.",
+            updated_by="demo",
+            updated_at=now,
+        ),
+        ExchangeRule(
+            model_pattern=SMALL_TV,
+            value=Decimal("100.00"),
+            auto_approve=True,
+            core_charge=Decimal("40.00"),
+            return_days=15,
+            note="The small set: worth less than most board repairs.",
+            updated_by="demo",
+            updated_at=now,
+        ),
+        ExchangeRule(
+            product_line="Camera",
+            exchange_only=True,
+            advance=True,
+            core_charge=Decimal("120.00"),
+            return_days=10,
+            note="Cameras are exchanged, never repaired at a centre.",
+            updated_by="demo",
+            updated_at=now,
+        ),
+    )
+    for rule in rules:
+        exists = session.scalar(
+            select(ExchangeRule.id).where(
+                ExchangeRule.product_line.is_(None)
+                if rule.product_line is None
+                else ExchangeRule.product_line == rule.product_line,
+                ExchangeRule.model_pattern.is_(None)
+                if rule.model_pattern is None
+                else ExchangeRule.model_pattern == rule.model_pattern,
+            )
+        )
+        if exists is None:
+            session.add(rule)
+            added.append(f"exchange rule for {rule.model_pattern or rule.product_line}")
+    session.flush()
+    tech = services.find_user(session, f"tech@{DEMO_DOMAIN}")
+    if tech is None or repairs.in_progress_for(
+        session, centre_id=tech.centre_id or 0, model_number=SMALL_TV, serial=DEMO_SERIAL
+    ):
+        return added
+    repair, _ = repairs.open_repair(
+        session,
+        by=tech,
+        asked=repairs.NewRepair(
+            SMALL_TV,
+            DEMO_SERIAL,
+            "No picture. The red standby light blinks twice, then again after a pause.",
+            symptom_code="NOPIC",
+            customer_name="Ana Lima",
+            customer_contact="+44 20 7946 0321",
+        ),
+        settings=settings,
+    )
+    # Walked to the power board: on its page the repair now costs more than the set is worth.
+    walk = repairs.start_walk(session, repair, tree_id="tv-standby-blink-gn2", by=tech)
+    diagnostics.answer(session, walk, option="2")
+    diagnostics.answer(session, walk, value=10.9)
+    repairs.add_note(
+        session, repair, text="Customer asks whether a replacement set is possible.", by=tech
+    )
+    added.append(f"repair {repair.reference}")
+    return added

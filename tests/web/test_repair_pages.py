@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from app.repairs.settings import RepairSettings
 from app.roles import Role
 from diagnostics import services as diagnostics
 from parts_catalog.importer import import_release
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, csrf_token
 from tests.factories import make_centre, make_user
 from tests.parts_catalog.releases import base_release
 
@@ -335,3 +335,36 @@ def test_the_repairs_menu_is_for_the_people_of_a_centre(
     page = client.get("/").get_data(as_text=True)
     assert "My open repairs" in page
     assert 'href="/repairs"' in page
+
+
+def test_the_demo_has_a_repair_whose_exchange_the_rules_would_approve(
+    runner: FlaskCliRunner, client: FlaskClient, session: Session
+) -> None:
+    first = runner.invoke(args=["demo", "load"])
+    assert first.exit_code == 0, first.output
+    assert "Demo repairs:" in first.output
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "Demo repairs:" not in again.output  # nothing added twice
+    assert session.scalar(select(func.count()).select_from(Repair)) == 1
+    assert session.scalar(select(func.count()).select_from(ExchangeRule)) == 3
+    camera = session.scalars(
+        select(ExchangeRule).where(ExchangeRule.product_line == "Camera")
+    ).one()
+    assert camera.exchange_only
+    repair = session.scalars(select(Repair)).one()
+    kinds = [e.kind.value for e in repair.events]
+    assert kinds == ["opened", "walk", "note"]
+    signed = client.post(
+        "/login",
+        data={
+            "email": "tech@benchside.example",
+            "password": "demo-tech-pass",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert signed.status_code == 302
+    page = client.get(f"/repairs/{repair.reference}").get_data(as_text=True)
+    assert "111.50" in page  # 89.00 for the board and 30 minutes at 45.00
+    assert "100.00" in page
+    assert "Request an exchange" in page
