@@ -26,6 +26,8 @@ from app.authoring.forms import (
 from app.authoring.picture import draw
 from app.db import after_commit, get_session, session_factory
 from app.diagnose.documents import tree_limits
+from app.extensions import current_settings
+from app.repairs.analytics import tree_analytics
 from app.roles import Role
 from app.search import indexing
 from diagnostics import authoring, services, trees, walk
@@ -438,3 +440,11 @@ def upload(tree_id: str) -> ResponseReturnValue:
     if document is None:
         return _editor(tree_id, status=422, refused=problems)
     return _save(tree_id, document, form.version.data, action="uploaded")
+
+
+@bp.get("/trees/<tree_id>/analytics")
+@roles(*AUTHORS)
+def analytics(tree_id: str) -> ResponseReturnValue:
+    """What walks and repairs say of a tree: per fix, where walks stop, what escalates."""
+    figures = tree_analytics(get_session(), tree_id, settings=current_settings().repairs)
+    return render_template("authoring/analytics.html", figures=figures)

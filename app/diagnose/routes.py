@@ -7,11 +7,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.access import form_page, signed_in
+from app.access import form_page, roles, signed_in, signed_in_user
 from app.db import get_session
 from app.diagnose import bp
 from app.diagnose.documents import labour_rate, may_change, require_change
 from app.diagnose.forms import AnswerForm, ButtonForm, CodeForm, FeedbackForm, StartForm
+from app.exceptions import AppError
+from app.repairs import offers
+from app.repairs import policy as repair_policy
+from app.repairs import services as repairs
+from app.repairs.models import LinkKind
 from app.search.indexing import trees_index
 from diagnostics import services
 from diagnostics.errors import ImplausibleValue, InvalidAnswer, NoTreeFound, UnknownTree
@@ -175,6 +180,7 @@ def _walk_page(
         implausible=implausible,
         may_change=may_change(walk),
         release=release.label if release else None,
+        repair_offer=offers.for_walk(session, signed_in_user(), walk),
     ), status
 
 
@@ -266,3 +272,23 @@ def summary(session_id: str) -> ResponseReturnValue:
     walk_session = services.get(session, session_id)
     state = services.state(session, walk_session, labour_rate=labour_rate())
     return render_template("diagnose/summary.html", state=state)
+
+
+@bp.post("/sessions/<session_id>/repair")
+@roles(*repair_policy.REPAIRERS)
+def attach_to_repair(session_id: str) -> ResponseReturnValue:
+    """Make the walk part of the unit's repair its page offered (``repair``: the reference)."""
+    session = get_session()
+    walk_session = services.get(session, session_id)
+    reference = (request.form.get("repair") or "").strip()[:20]
+    try:
+        with session.begin_nested():  # nothing of a refused attach is kept behind the redirect
+            repair = repairs.repair_to_work_on(session, signed_in_user(), reference)
+            repairs.attach(
+                session, repair, kind=LinkKind.WALK, ref=walk_session.id, by=signed_in_user()
+            )
+    except AppError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"This walk is part of {repair.reference} now.", "success")
+    return redirect(url_for("diagnose.walk", session_id=session_id))

@@ -38,6 +38,7 @@ from app.escalations.models import TIERS, EscalationDraft, InboundMail, Ticket, 
 from app.escalations.settings import EscalationSettings
 from app.exceptions import NotAllowed
 from app.extensions import current_settings
+from app.repairs import offers
 from app.roles import Role
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
@@ -135,6 +136,7 @@ def new() -> ResponseReturnValue:
         source=source,
         saved_at=int(draft.saved_at.timestamp() * 1000) if source == "draft" and draft else 0,
         files=attachments.waiting_for(session, user),
+        repair=offers.repair_of_walk(session, user, form.diagnostic_session.data),
     ), 200
 
 
@@ -205,6 +207,8 @@ def submit() -> ResponseReturnValue:
     if new:  # a repeated click changes nothing: the first one took the files and the draft
         attachments.send_with(session, user, ticket)
         services.discard_draft(session, user, data.diagnostic_session)
+        # Opened from a walk that is part of a repair: the ticket is part of it too.
+        offers.attach_ticket_from_walk(session, ticket, by=user)
     return render_template(
         "escalations/received.html",
         ticket=ticket,
@@ -286,6 +290,7 @@ def _ticket_page(found: Ticket, form: ReplyForm, *, status: int = 200) -> Respon
         assignees=workflow.agents_of(session, found.tier) if agent else [],
         assignee=session.get(User, found.assignee_id) if found.assignee_id else None,
         ticket_files=attachments.of_ticket(session, found),
+        repair_offer=offers.for_ticket(session, user, found),
     ), status
 
 

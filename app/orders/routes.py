@@ -8,13 +8,14 @@ import dataclasses
 import io
 import uuid
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from app.access import form_page, roles, signed_in
+from app.access import form_page, roles, signed_in, signed_in_user
 from app.auth.models import User
 from app.db import get_session
+from app.exceptions import AppError
 from app.extensions import current_settings
 from app.orders import policy, services
 from app.orders.forms import (
@@ -28,6 +29,10 @@ from app.orders.forms import (
     StatusForm,
 )
 from app.orders.models import RETURN_REASONS, Order
+from app.repairs import offers
+from app.repairs import policy as repair_policy
+from app.repairs import services as repairs
+from app.repairs.models import LinkKind
 from app.roles import Role
 from app.storable import CONTROL
 
@@ -296,6 +301,7 @@ def _order_page(
         problem=problem,
         can_order=policy.may_return(services.person_of(_user()), services.facts_of(order)).allowed,
         can_change_status=policy.may_change_status(services.person_of(_user())),
+        repair_offers=offers.for_order(get_session(), _user(), order),
     ), status
 
 
@@ -440,3 +446,21 @@ def decide(return_id: int) -> ResponseReturnValue:
             return redirect(url_for("orders.returns"))
         flash("Decision recorded.", "success")
     return redirect(url_for("orders.returns"))
+
+
+@bp.post("/<int:order_id>/repair")
+@roles(*repair_policy.REPAIRERS)
+def attach_to_repair(order_id: int) -> ResponseReturnValue:
+    """Make the order part of the repair its page offered (``repair``: the reference)."""
+    session = get_session()
+    order = _order_or_404(order_id)
+    reference = (request.form.get("repair") or "").strip()[:20]
+    try:
+        with session.begin_nested():  # nothing of a refused attach is kept behind the redirect
+            repair = repairs.repair_to_work_on(session, signed_in_user(), reference)
+            repairs.attach(session, repair, kind=LinkKind.ORDER, ref=str(order.id), by=_user())
+    except AppError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Order {order.id} is part of {repair.reference} now.", "success")
+    return redirect(url_for("orders.order", order_id=order_id))

@@ -20,11 +20,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.auth import services as accounts
 from app.auth.models import ParkedForm, User
 from app.escalations.models import Attachment
+from app.models import utcnow
+from app.repairs.models import (
+    ExchangeAuthorisation,
+    ExchangeRule,
+    ExchangeStatus,
+    SymptomCode,
+    UnitReturn,
+)
 from diagnostics import trees
 from tests.conftest import csrf_token
 from tests.diagnostics.test_trees import TREE
@@ -81,6 +89,55 @@ def agent(w: World) -> User:
 
 def nobody(w: World) -> None:
     return None
+
+
+#: What the exchange programme's keepers and approvers act on, made only for their samples.
+KEPT_CODE, KEPT_LINE, KEPT_RMA = "NOPWR", "Audio", "RMA-2026-999998"
+
+
+def _programme(w: World) -> Session:
+    """A symptom code, a rule and a defective unit due back (an approved exchange of the
+    world's repair), made once per world; returns the world's session."""
+    session = object_session(w.tech_a)
+    assert session is not None
+    if session.get(SymptomCode, KEPT_CODE) is None:
+        now = utcnow()
+        session.add(SymptomCode(code=KEPT_CODE, description="No power", updated_at=now))
+        session.add(ExchangeRule(product_line=KEPT_LINE, updated_at=now))
+        approved = ExchangeAuthorisation(
+            number="EXA-2026-999998",
+            repair_id=w.repair.id,
+            status=ExchangeStatus.APPROVED,
+            reason="Exchange-only line.",
+            inputs={},
+            requested_by_id=w.tech_a.id,
+            requested_at=now,
+            unit_return=UnitReturn(
+                rma=KEPT_RMA, model_number="KDL-55W800C", serial="4012345", due_on=now.date()
+            ),
+        )
+        session.add(approved)
+        session.commit()
+    return session
+
+
+def keeper(w: World) -> User:
+    _programme(w)
+    return w.engineer
+
+
+def approver(w: World) -> User:
+    _programme(w)
+    return w.admin
+
+
+def kept_rule(w: World) -> int:
+    rule = (
+        _programme(w)
+        .scalars(select(ExchangeRule).where(ExchangeRule.product_line == KEPT_LINE))
+        .one()
+    )
+    return rule.id
 
 
 def at(url: str) -> Callable[[World], str]:
@@ -296,6 +353,38 @@ SAMPLES: dict[str, Sample] = {
     ),
     # With no exchange rule the request is refused, and the refusal is kept for audit.
     "repairs.request_exchange": Sample(tech, lambda w: f"/repairs/{w.repair.reference}/exchange"),
+    "diagnose.attach_to_repair": Sample(
+        tech,
+        lambda w: f"/diagnose/sessions/{w.walk.id}/repair",
+        lambda w: {"repair": w.repair.reference},
+    ),
+    "orders.attach_to_repair": Sample(
+        tech, lambda w: f"/orders/{w.order.id}/repair", lambda w: {"repair": w.repair.reference}
+    ),
+    "repair_admin.exchange_request": Sample(
+        admin,
+        lambda w: f"/exchanges/{w.pending_exchange.number}",
+        lambda w: {"decision": "refuse", "note": "Repair it: the board is in stock."},
+    ),
+    "repair_admin.receive": Sample(approver, at(f"/exchanges/returns/{KEPT_RMA}/received")),
+    "repair_admin.symptom_codes": Sample(
+        engineer, at("/repairs/symptom-codes"), lambda w: {"code": "NOSND", "description": "Mute"}
+    ),
+    "repair_admin.edit_code": Sample(
+        keeper, at(f"/repairs/symptom-codes/{KEPT_CODE}"), lambda w: {"description": "Dead"}
+    ),
+    "repair_admin.retire_code": Sample(keeper, at(f"/repairs/symptom-codes/{KEPT_CODE}/retired")),
+    "repair_admin.rules": Sample(
+        engineer,
+        at("/exchanges/rules"),
+        lambda w: {"product_line": "TV", "eligible": "y", "return_days": "15"},
+    ),
+    "repair_admin.edit_rule": Sample(
+        keeper,
+        lambda w: f"/exchanges/rules/{kept_rule(w)}",
+        lambda w: {"product_line": KEPT_LINE, "value": "80.00", "return_days": "20"},
+    ),
+    "repair_admin.remove_rule": Sample(keeper, lambda w: f"/exchanges/rules/{kept_rule(w)}/remove"),
     # The API, from a browser's session (a script of the portal's own pages sends the token in
     # the X-CSRFToken header).
     "api.start_session": Sample(

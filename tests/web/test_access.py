@@ -104,6 +104,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "orders.returns": PEOPLE,  # admins decide; a centre manager follows the centre's
     "orders.decide": ADMINS,
     "api.list_orders": SIGNED_IN,
+    "orders.attach_to_repair": REPAIRERS,
     "api.get_order": SIGNED_IN,
     "api.return_part": ORDERERS,
     "diagnose.index": SIGNED_IN,
@@ -117,6 +118,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "diagnose.summary": SIGNED_IN,
     "diagnose.tree": SIGNED_IN,
     "authoring.index": KEEPERS,
+    "diagnose.attach_to_repair": REPAIRERS,
     "authoring.new": KEEPERS,
     "authoring.editor": KEEPERS,
     "authoring.details": KEEPERS,
@@ -129,6 +131,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "authoring.download": KEEPERS,
     "authoring.upload": KEEPERS,
     "api-docs.openapi_json": PUBLIC,
+    "authoring.analytics": KEEPERS,
     "catalog.index": SIGNED_IN,
     "catalog.lookup": SIGNED_IN,
     "catalog.part": SIGNED_IN,
@@ -146,6 +149,18 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "search.delete_synonym": KEEPERS,
     # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
     # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
+    # The exchange programme: approvers decide requests and receive units; keepers keep the
+    # rules and the symptom codes.
+    "repair_admin.queue": APPROVERS,
+    "repair_admin.exchange_request": APPROVERS,
+    "repair_admin.returns": APPROVERS,
+    "repair_admin.receive": APPROVERS,
+    "repair_admin.symptom_codes": KEEPERS,
+    "repair_admin.edit_code": KEEPERS,
+    "repair_admin.retire_code": KEEPERS,
+    "repair_admin.rules": KEEPERS,
+    "repair_admin.edit_rule": KEEPERS,
+    "repair_admin.remove_rule": KEEPERS,
     # customer details).
     "repairs.index": ORDERERS,
     "repairs.new": ORDERERS,
