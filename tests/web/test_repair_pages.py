@@ -105,6 +105,7 @@ def test_a_technician_opens_a_repair_and_finds_it_on_home_and_in_the_list(
     assert "2025-06-01" in page
     assert "Opened: No picture" in page  # the timeline
     home = client.get("/").get_data(as_text=True)
+    assert "<title>Home · Benchside</title>" in home
     assert "My open repairs" in home
     assert reference in home
     assert "mine" in home
@@ -199,6 +200,8 @@ def test_the_status_changes_from_what_the_page_showed(
     client: FlaskClient, auth: AuthActions, tech: User, session: Session
 ) -> None:
     repair = _open(session, tech)
+    page = client.get(f"/repairs/{repair.reference}").get_data(as_text=True)
+    assert "/escalations/new?model=KDL-55W800C&amp;serial=4012345" in page  # no walk yet
     url = f"/repairs/{repair.reference}/status"
     done = client.post(
         url, data={"status": "waiting_parts", "seen": "open", "csrf_token": auth.csrf()}
@@ -263,8 +266,12 @@ def test_diagnose_then_an_exchange_approved_by_the_rules_makes_one_order_and_one
     )
     assert started.status_code == 303
     assert "/diagnose/sessions/" in started.headers["Location"]
+    walk_id = started.headers["Location"].rsplit("/", 1)[-1]
     page = client.get(f"/repairs/{repair.reference}").get_data(as_text=True)
     assert "Walk: No power" in page
+    # Escalate from the repair's walk; order the parts from the walk at its fix.
+    assert f'href="/escalations/new?session={walk_id}">Escalate</a>' in page
+    assert f'href="/diagnose/sessions/{walk_id}">Order parts</a>' in page
     assert "Replace the power board" in page
     # 84.50 (the board) + 22.50 (30 min at 45.00) against the programme's 50.00.
     assert "111.50" in page
@@ -368,3 +375,21 @@ def test_the_demo_has_a_repair_whose_exchange_the_rules_would_approve(
     assert "111.50" in page  # 89.00 for the board and 30 minutes at 45.00
     assert "100.00" in page
     assert "Request an exchange" in page
+
+
+def test_my_open_repairs_lists_mine_first_then_my_colleagues(
+    client: FlaskClient, tech: User, session: Session
+) -> None:
+    mine = _open(session, tech, serial="111")
+    colleague = make_user(session, role=Role.TECHNICIAN, centre=tech.centre)
+    theirs = _open(session, colleague, serial="222")  # newer, and still after mine
+    ended = _open(session, tech, serial="333")
+    services.change_status(session, ended, to="returned_unrepaired", seen="open", by=tech)
+    elsewhere = _open(session, make_user(session, role=Role.TECHNICIAN), serial="444")
+    session.commit()
+    home = client.get("/").get_data(as_text=True)
+    section = home[home.index('id="my-repairs"') :]
+    assert section.index(str(mine.reference)) < section.index(str(theirs.reference))
+    assert str(ended.reference) not in section
+    assert str(elsewhere.reference) not in home
+    assert "today" in section  # the age
