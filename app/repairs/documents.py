@@ -16,7 +16,14 @@ from app.auth.models import User
 from app.escalations.models import Ticket
 from app.orders.models import Order
 from app.repairs import exchange, policy, services
-from app.repairs.models import ExchangeAuthorisation, LinkKind, Repair, RepairLink, UnitReturn
+from app.repairs.models import (
+    EventKind,
+    ExchangeAuthorisation,
+    LinkKind,
+    Repair,
+    RepairLink,
+    UnitReturn,
+)
 from app.repairs.services import PartEntry, RepairEntry, UnitHistory, WalkEntry
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
@@ -131,7 +138,9 @@ def repair_document(session: Session, repair: Repair, *, viewer: User) -> dict[s
         **repair_summary(repair),
         "centre_id": repair.centre_id,
         "purchase_date": _iso(repair.purchase_on),
-        "complaint": repair.complaint,
+        # The complaint's free text may name the customer: like the customer's details, it
+        # stays with the centre (an approver decides from the estimate and the walk).
+        "complaint": repair.complaint if customer else None,
         "symptom_code": repair.symptom_code,
         "customer_name": repair.customer_name if customer else None,
         "customer_contact": repair.customer_contact if customer else None,
@@ -141,7 +150,13 @@ def repair_document(session: Session, repair: Repair, *, viewer: User) -> dict[s
         "closed_at": _iso(repair.closed_at),
         "redone_by": [r.reference for r in services.redone_by(session, repair)],
         "timeline": [
-            {"kind": e.kind.value, "by": e.by, "at": _iso(e.at), "text": e.text}
+            {
+                "kind": e.kind.value,
+                "by": e.by,
+                "at": _iso(e.at),
+                # The opening line quotes the complaint.
+                "text": e.text if customer or e.kind != EventKind.OPENED else "Opened.",
+            }
             for e in repair.events
         ],
         "attached": [_link_document(session, link) for link in repair.links],

@@ -486,7 +486,7 @@ def decide_pending(
 
     :raises NotAllowed: not an approver.
     :raises Invalid: no reason given for a refusal.
-    :raises Conflict: it was decided meanwhile.
+    :raises Conflict: it was decided meanwhile, or approved when its repair has ended.
     """
     if not policy.may_decide_exchange(person_of(by)):
         raise NotAllowed("Exchange approvers and admins decide exchanges.")
@@ -495,6 +495,14 @@ def decide_pending(
         raise Invalid(
             "Say why the exchange is refused: the centre reads it.",
             errors={"note": "Give the reason."},
+        )
+    repair = authorisation.repair
+    if approve and authorisation.status == PENDING and not repair.status.in_progress:
+        # The centre ended the repair while the request waited (repaired it, say): a
+        # replacement unit now would be sent for a unit that is back with its customer.
+        raise Conflict(
+            f"{repair.reference} was {repair.status.label.lower()} meanwhile, so it cannot be "
+            f"exchanged: refuse {authorisation.number}, saying so."
         )
     now = utcnow()
     name = by.name or by.email
@@ -514,7 +522,6 @@ def decide_pending(
             f"{authorisation.number} was decided meanwhile ({authorisation.status.value}): "
             "nothing was changed."
         )
-    repair = authorisation.repair
     repair.events.append(
         _timeline(f"Exchange {authorisation.number} {status.value}: {reason}", by=name, at=now)
     )
@@ -552,7 +559,8 @@ def for_repair(session: Session, repair: Repair) -> list[ExchangeAuthorisation]:
 
 
 def charge_overdue(session: Session, *, today: date) -> list[UnitReturn]:
-    """Mark the core charge on returns not received by their due date (once each)."""
+    """Mark the core charge on returns not received by their due date (once each, even when two
+    runs overlap or the unit is received at that moment: each mark is a conditional update)."""
     overdue = list(
         session.scalars(
             select(UnitReturn).where(
@@ -564,10 +572,23 @@ def charge_overdue(session: Session, *, today: date) -> list[UnitReturn]:
         )
     )
     now = utcnow()
+    charged = []
     for unit_return in overdue:
-        unit_return.charged_at = now
+        done = session.execute(
+            update(UnitReturn)
+            .where(
+                UnitReturn.id == unit_return.id,
+                UnitReturn.charged_at.is_(None),
+                UnitReturn.received_on.is_(None),
+            )
+            .values(charged_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(unit_return)
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            charged.append(unit_return)
     session.flush()
-    return overdue
+    return charged
 
 
 def receive_unit(session: Session, rma: str, *, by: User, on: date) -> UnitReturn:

@@ -395,11 +395,18 @@ def change_status(
         raise NotAllowed("Only the repair's own service centre works on it.")
     try:
         target = RepairStatus(to)
-        read = RepairStatus(seen) if seen else repair.status
     except ValueError:
         raise RepairError(
             f"{to} is not a status of a repair.",
             errors={"status": "Choose a status from the list."},
+        ) from None
+    try:
+        read = RepairStatus(seen) if seen else repair.status
+    except ValueError:
+        # The status read, not the one asked for, is what is wrong: say so of that field.
+        raise RepairError(
+            f"{seen} is not a status of a repair.",
+            errors={"seen": "The status as you read it (open, waiting_parts, ...)."},
         ) from None
     if target == RepairStatus.EXCHANGED:
         raise RepairError(
@@ -491,7 +498,7 @@ def _describe_attached(session: Session, repair: Repair, kind: LinkKind, ref: st
             )
         return f"Walk: {walk.revision.title}"
     if kind == LinkKind.ORDER:
-        order = session.get(Order, int(ref)) if ref.isdigit() else None
+        order = session.get(Order, int(ref)) if ref else None
         if order is None or order.centre_id != repair.centre_id:
             raise missing
         return f"Order {order.id} ({order.kind.value})"
@@ -504,6 +511,19 @@ def _describe_attached(session: Session, repair: Repair, kind: LinkKind, ref: st
             errors={"ref": "Another unit's escalation."},
         )
     return f"Escalation {ticket.reference}: {ticket.subject}"
+
+
+#: Order ids are 32-bit integers: a larger number names no order (PostgreSQL would refuse to
+#: compare it, a 500).
+MAX_ORDER_ID = 2**31 - 1
+
+
+def _order_ref(ref: str) -> str:
+    """An order's id as it is linked ("007" and "7" are one order), or "" for a number no order
+    has: ``str.isdigit`` also takes "²" and "٣", which ``int`` refuses or reads as 3."""
+    if not (ref.isascii() and ref.isdigit()) or not 0 < int(ref) <= MAX_ORDER_ID:
+        return ""
+    return str(int(ref))
 
 
 EVENT_OF_LINK = {
@@ -525,6 +545,12 @@ def attach(session: Session, repair: Repair, *, kind: str, ref: str, by: User) -
     ref = ref.strip()
     if link_kind == LinkKind.TICKET:
         ref = ref.upper()
+    elif link_kind == LinkKind.ORDER:
+        if not _order_ref(ref):
+            raise RepairError(
+                f"There is no order {ref} of your centre.", errors={"ref": "Check the number."}
+            )
+        ref = _order_ref(ref)
     what = _describe_attached(session, repair, link_kind, ref)
     existing = session.scalar(
         select(RepairLink).where(RepairLink.kind == link_kind, RepairLink.ref == ref)

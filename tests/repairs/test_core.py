@@ -298,3 +298,32 @@ def test_attaching_checks_the_centre_and_the_unit_and_links_once(
     assert repair.reference in clash.value.message
     with pytest.raises(services.RepairError):
         services.attach(session, next_repair, kind="invoice", ref="1", by=north)
+
+
+@pytest.mark.usefixtures("bench")
+def test_an_order_is_linked_by_its_number_however_it_is_written(
+    session: Session, techs: tuple[User, User]
+) -> None:
+    """Found here: "007" and "7" made two links to one order (links are unique by their text)."""
+    north, _ = techs
+    repair = open_repair(session, north)
+    order, _ = orders.place(session, north, [orders.Asked("4-234-704-01", 1)])
+    first = services.attach(session, repair, kind="order", ref=f"00{order.id}", by=north)
+    again = services.attach(session, repair, kind="order", ref=str(order.id), by=north)
+    assert (first.id, first.ref) == (again.id, str(order.id))
+    for ref in ("0", "-1", "1e3", "2147483648"):
+        with pytest.raises(services.RepairError):
+            services.attach(session, repair, kind="order", ref=ref, by=north)
+
+
+@pytest.mark.usefixtures("bench")
+def test_a_status_read_that_is_no_status_is_named_as_such(
+    session: Session, techs: tuple[User, User]
+) -> None:
+    """Found here: a ``seen`` that is no status was reported as the target being wrong."""
+    north, _ = techs
+    repair = open_repair(session, north)
+    with pytest.raises(services.RepairError) as refusal:
+        services.change_status(session, repair, to="repaired", seen="opened", by=north)
+    assert set(refusal.value.errors) == {"seen"}
+    assert "opened is not a status" in refusal.value.message

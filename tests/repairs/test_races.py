@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from app import create_app
 from app.auth import services as accounts
 from app.auth.models import User
 from app.db import make_engine
+from app.models import utcnow
 from app.orders.models import Order
 from app.repairs import exchange
 from app.repairs.models import ExchangeAuthorisation, Repair, RepairStatus, UnitReturn
@@ -217,3 +219,38 @@ def test_a_unit_opened_at_once_by_many_is_one_repair(
         reference
     }
     assert _count(engine, Repair, Repair.serial == "4077777") == 1
+
+
+def test_overlapping_charge_runs_charge_each_late_return_once(
+    real_app: Flask, bench: dict[str, Any]
+) -> None:
+    """Two cron runs at once (a slow run and the next): each late unit is charged by one."""
+    engine: Engine = bench["engine"]
+    with Session(engine) as session:
+        rule(session, product_line="TV", value=Decimal("50.00"), core_charge=Decimal("35.00"))
+        tech = session.get_one(User, bench["tech_id"])
+        for n in range(5):
+            repair = open_repair(session, tech, f"60{n:05d}")
+            walk_to_fix(session, repair, tech)
+            exchange.request_exchange(session, repair, by=tech)
+        session.commit()
+    late = utcnow().date() + timedelta(days=30)
+    runs = 4
+    start = threading.Barrier(runs)
+    charged: list[int] = []
+
+    def run() -> None:
+        factory = real_app.extensions["session_factory"]
+        with factory.begin() as session:
+            start.wait(30)
+            charged.extend(r.id for r in exchange.charge_overdue(session, today=late))
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    print(f"\n{runs} overlapping charge runs over 5 late returns: {len(charged)} charges")
+    assert sorted(charged) == sorted(set(charged))
+    assert len(charged) == 5
+    assert _count(engine, UnitReturn, UnitReturn.charged_at.is_not(None)) == 5

@@ -300,3 +300,56 @@ def test_an_approver_decides_a_pending_exchange_over_the_api(
     missing = people["admin"].post("/api/v1/exchanges/EXA-2026-999999/decision", {"approve": True})
     assert missing.status_code == 404
     assert json.loads(missing.get_data(as_text=True))["status"] == 404
+
+
+@pytest.mark.usefixtures("bench")
+@pytest.mark.parametrize("ref", ["99999999999", "²", "٣"])
+def test_an_order_number_no_order_can_have_is_refused_not_a_crash(
+    people: dict[str, Caller], ref: str
+) -> None:
+    """Found here: a number beyond the id column (PostgreSQL: out of range) or a digit that is
+    not 0-9 (``"²".isdigit()``) made a 500."""
+    north = people["north"]
+    reference = _open(north).get_json()["reference"]
+    answer = north.post(f"/api/v1/repairs/{reference}/links", {"kind": "order", "ref": ref})
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {"ref": "Check the number."}
+
+
+@pytest.mark.usefixtures("bench")
+def test_an_approver_reads_the_repair_without_the_customers_words(
+    people: dict[str, Caller],
+) -> None:
+    """The approver decides from the estimate and the walk; the complaint's free text (which may
+    name the customer) stays with the centre, as in the unit's history."""
+    north = people["north"]
+    reference = _open(north, complaint=f"{CUSTOMER} dropped it").get_json()["reference"]
+    seen = people["approver"].get(f"/api/v1/repairs/{reference}")
+    assert seen.status_code == 200
+    assert CUSTOMER not in seen.get_data(as_text=True)
+    assert seen.get_json()["complaint"] is None
+    assert CUSTOMER in north.get(f"/api/v1/repairs/{reference}").get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("bench")
+def test_a_pending_exchange_of_a_repair_that_ended_meanwhile_cannot_be_approved(
+    people: dict[str, Caller], session: Session
+) -> None:
+    """Found here: the centre repaired the unit while the request waited, and an approval still
+    ordered a replacement unit and an RMA for it."""
+    rule(session, product_line="TV", value=Decimal("100.00"), auto_approve=False)
+    session.commit()
+    north = people["north"]
+    ref = _open(north).get_json()["reference"]
+    walk = north.post("/api/v1/diagnostics/sessions", {"tree": "psu"}).get_json()["id"]
+    north.post(f"/api/v1/repairs/{ref}/links", {"kind": "walk", "ref": walk})
+    number = north.post(f"/api/v1/repairs/{ref}/exchange", {}).get_json()["authorisation"]
+    assert north.post(f"/api/v1/repairs/{ref}/status", {"status": "repaired"}).status_code == 200
+    url = f"/api/v1/exchanges/{number}/decision"
+    approved = people["approver"].post(url, {"approve": True})
+    assert approved.status_code == 409
+    assert "repaired" in approved.get_json()["message"]
+    assert _count(session, Order) == 0
+    refused = people["approver"].post(url, {"approve": False, "note": "Repaired meanwhile."})
+    assert refused.status_code == 200
+    assert refused.get_json()["status"] == "refused"
