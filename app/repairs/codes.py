@@ -92,10 +92,8 @@ def add_code(session: Session, *, code: str, asked: CodeAsked, by: User) -> Symp
         errors["code"] = "1 to 20 letters, digits, dashes or underscores, starting with one."
     if errors:
         raise Invalid("The code was not added: " + "; ".join(errors.values()), errors=errors)
-    exists = Conflict(
-        f"{typed} is a symptom code already: edit it (or restore it, if it was retired).",
-        errors={"code": "Exists already."},
-    )
+    said = f"{typed} is a symptom code already: edit it (or offer it again, if it was retired)."
+    exists = Conflict(said, errors={"code": said})
     if session.get(SymptomCode, typed) is not None:
         raise exists
     found = SymptomCode(
