@@ -393,3 +393,64 @@ def test_my_open_repairs_lists_mine_first_then_my_colleagues(
     assert str(ended.reference) not in section
     assert str(elsewhere.reference) not in home
     assert "today" in section  # the age
+
+
+def test_an_exchange_a_person_decides_waits_and_is_not_asked_twice(
+    client: FlaskClient, auth: AuthActions, tech: User, session: Session
+) -> None:
+    session.add(
+        ExchangeRule(
+            product_line="TV", value=Decimal("50.00"), auto_approve=False, updated_at=utcnow()
+        )
+    )
+    session.commit()
+    repair = _open(session, tech)
+    services.start_walk(session, repair, tree_id="psu", by=tech)
+    session.commit()
+    page = client.get(f"/repairs/{repair.reference}").get_data(as_text=True)
+    assert "approved by a person" in page
+    asked = client.post(
+        f"/repairs/{repair.reference}/exchange",
+        data={"csrf_token": auth.csrf()},
+        follow_redirects=True,
+    )
+    page = asked.get_data(as_text=True)
+    assert "is waiting for an approver" in page
+    assert "pending" in page
+    assert "Request an exchange" not in page
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    # What it was decided from, for the approver and the audit.
+    assert "111.50" in page
+    assert "Product line TV" in page
+
+
+def test_an_exchange_only_line_is_offered_an_exchange_without_a_walk(
+    client: FlaskClient, tech: User, session: Session
+) -> None:
+    session.add(ExchangeRule(product_line="Camera", exchange_only=True, updated_at=utcnow()))
+    session.commit()
+    asked = services.NewRepair("DSC-RX100M3", "77001", "Lens error")
+    repair, _ = services.open_repair(session, by=tech, asked=asked, settings=SETTINGS)
+    session.commit()
+    page = client.get(f"/repairs/{repair.reference}").get_data(as_text=True)
+    assert "exchange-only" in page
+    assert "Request an exchange" in page
+
+
+def test_an_approver_reads_a_repair_without_the_customer_or_its_forms(
+    client: FlaskClient, auth: AuthActions, tech: User, session: Session
+) -> None:
+    repair = _open(session, tech, customer_name="Ana Lima")
+    auth.logout()
+    auth.login(Role.EXCHANGE_APPROVER)
+    response = client.get(f"/repairs/{repair.reference}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "No power" in page
+    assert "Ana Lima" not in page
+    assert "Change the status" not in page
+    assert "Add the note" not in page
+    refused = client.post(
+        f"/repairs/{repair.reference}/notes", data={"text": "x", "csrf_token": auth.csrf()}
+    )
+    assert refused.status_code == 403
