@@ -123,6 +123,8 @@ class Config:
     RELEASE_MAX_BYTES = _env_int("RELEASE_MAX_BYTES", 512 * 1024 * 1024)
     RELEASE_MAX_RATIO = _env_int("RELEASE_MAX_RATIO", 200)
     RELEASE_MAX_DROP_SHARE = float(_env("RELEASE_MAX_DROP_SHARE", "0.05"))
+    # A drawing of an exploded view (SVG or PNG in a release) may be at most this big.
+    DIAGRAM_MAX_BYTES = _env_int("DIAGRAM_MAX_BYTES", 2 * 1024 * 1024)
     # Diagnostic trees: a document over either limit is refused before it is parsed (the CLI,
     # the editor's upload, the API's draft); a megabyte holds 500 nodes with long texts.
     TREE_MAX_BYTES = _env_int("TREE_MAX_BYTES", 1024 * 1024)

@@ -17,14 +17,21 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from whoosh.collectors import Collector, FilterCollector, TopCollector
 from whoosh.query import And, NullQuery, Or, Prefix, Query, Term
 from whoosh.searching import Hit as WhooshHit
 from whoosh.searching import Searcher
 
-from parts_catalog.models import ModelVersion, PartVersion, Release, SearchSynonym
+from parts_catalog.diagrams import ref_number_query
+from parts_catalog.models import (
+    FitmentVersion,
+    ModelVersion,
+    PartVersion,
+    Release,
+    SearchSynonym,
+)
 from parts_catalog.numbers import normalise
 from parts_catalog.search_index import KINDS, MODEL, PART, SCHEMA, analyzer, stems
 from parts_catalog.services import resolve_number
@@ -230,6 +237,17 @@ class PartSearch:
         if not text or not self.kinds:
             return results
         hits: list[Hit] = []
+        asked = ref_number_query(text)
+        if asked is not None and PART in self.kinds:
+            # "kdl-55w800c ref 251": the part at that ref on the model's exploded view, first.
+            hits = self._ref_number(*asked)
+            if hits:
+                model_norm = normalise(asked[0])
+                results.model = self._model_number(model_norm)
+                hits += [h for h in self._numbers(model_norm) if h.kind == MODEL]
+                results.total = len(hits)
+                results.hits = hits[offset : offset + limit]
+                return results
         norm = normalise(text)
         if any(ch.isdigit() for ch in norm):
             hits = self._numbers(norm)  # "ILCE 7M3" as well as "1-474-594-11"
@@ -243,6 +261,41 @@ class PartSearch:
         return results
 
     # numbers, from the database
+
+    def _ref_number(self, model: str, ref_no: str) -> list[Hit]:
+        """The parts fitted at reference ``ref_no`` on ``model``, as of the release."""
+        model_norm = normalise(model)
+        spelled = self._model_number(model_norm)
+        if spelled is None:
+            return []
+        fitted = self.session.execute(
+            select(FitmentVersion.part_norm, FitmentVersion.diagram)
+            .where(
+                FitmentVersion.model_norm == model_norm,
+                func.upper(FitmentVersion.ref_no) == ref_no.upper(),
+                FitmentVersion.as_of(self.release.id),
+            )
+            .order_by(FitmentVersion.id)
+        ).all()
+        hits = []
+        for part_norm, diagram in fitted:
+            part = self.session.scalar(
+                select(PartVersion).where(
+                    PartVersion.number_norm == part_norm, PartVersion.as_of(self.release.id)
+                )
+            )
+            if part is None:
+                continue
+            # Said as where it fits, so pages show it where they show fitments.
+            where = f"{spelled} at ref {ref_no}"
+            spans = ((len(spelled) + 4, len(where)),)
+            where += f" ({diagram})" if diagram else ""
+            hits.append(
+                self._part_hit(
+                    part, why="ref", score=110.0, extra=(Highlight("fits", where, spans),)
+                )
+            )
+        return hits
 
     def _numbers(self, norm: str) -> list[Hit]:
         """The part or model with this number; for a part that has been superseded, the parts

@@ -318,6 +318,11 @@ def _ref_key(fitment: Fitment) -> tuple[str, tuple[int, str]]:
     return (fitment.diagram or "", (int(digits) if digits else 1 << 30, ref))
 
 
+def ref_order(fitment: Fitment) -> tuple[str, tuple[int, str]]:
+    """Sort key: by diagram, then reference number as a number where it is one."""
+    return _ref_key(fitment)
+
+
 def where_used(session: Session, number: str, *, release: Release) -> list[Fitment]:
     """The models a part fits, as of ``release``."""
     rows = _fitments(session, release, part_norm=normalise(number))

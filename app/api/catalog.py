@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from flask import url_for
+
 from app.access import signed_in
 from app.api import bp
 from app.api.schemas import (
     AsOfArgs,
+    DiagramSchema,
     DiffArgs,
     DiffSchema,
     ModelPartsSchema,
@@ -19,7 +22,8 @@ from app.api.schemas import (
     WhereUsedSchema,
 )
 from app.db import get_session
-from parts_catalog import documents, services
+from parts_catalog import diagrams, documents, services
+from parts_catalog.drawings import SVG
 
 
 @bp.route("/parts/<path:number>", methods=["GET"])
@@ -98,6 +102,63 @@ def get_model_parts(model_number: str, as_of: str | None) -> dict[str, Any]:
             for f in fitments
         ],
     }
+
+
+@bp.route("/models/<path:model_number>/diagrams", methods=["GET"])
+@bp.arguments(AsOfArgs, location="query", as_kwargs=True)
+@bp.response(200, DiagramSchema(many=True))
+@signed_in
+def get_model_diagrams(model_number: str, as_of: str | None) -> list[dict[str, Any]]:
+    """A model's exploded views: each drawing, and its hotspots with the part at each ref and
+    what to order for it today."""
+    session = get_session()
+    release = services.release_for(session, as_of)
+    model = services.get_model(session, model_number, release=release)
+    found = diagrams.model_diagrams(session, model.number_norm, model.chassis, release=release)
+    fitments = services.model_parts(session, model.number, release=release).diagrams
+    every = [f for group in fitments.values() for f in group]
+    resolved: dict[str, dict[str, Any]] = {}
+
+    def resolution(number: str) -> dict[str, Any]:
+        if number not in resolved:
+            answer = services.resolve_number(session, number, release=release)
+            resolved[number] = documents.resolution_document(answer, release=release.label)
+        return resolved[number]
+
+    result = []
+    for d in found:
+        spots = []
+        for h in d.hotspots:
+            place = {"ref_no": h.ref_no, "x": h.x, "y": h.y, "w": h.w, "h": h.h}
+            place["element_id"] = h.element_id
+            fitted = [f for f in every if f.ref_no == h.ref_no and d.names(f.diagram)]
+            for f in fitted:
+                spots.append(
+                    {
+                        **place,
+                        "part_number": f.part_number,
+                        "description": f.part_description,
+                        "quantity": f.quantity,
+                        "serial_from": f.serial_from,
+                        "serial_to": f.serial_to,
+                        "resolution": resolution(f.part_number),
+                    }
+                )
+            if not fitted:
+                spots.append({**place, "part_number": None, "resolution": None})
+        extension = "svg" if d.media_type == SVG else "png"
+        result.append(
+            {
+                "id": d.key,
+                "title": d.title,
+                "url": url_for("catalog.drawing", sha256=d.sha256, extension=extension),
+                "media_type": d.media_type,
+                "view_box": [d.box.x, d.box.y, d.box.width, d.box.height],
+                "release": release.label,
+                "hotspots": spots,
+            }
+        )
+    return result
 
 
 @bp.route("/releases", methods=["GET"])

@@ -116,6 +116,43 @@ class ModelPartsSchema(Schema):
     parts = fields.List(fields.Nested(FitmentSchema), required=True)
 
 
+class HotspotSchema(Schema):
+    ref_no = fields.String(required=True)
+    x = fields.Float(allow_none=True, metadata={"description": "In the drawing's own units"})
+    y = fields.Float(allow_none=True)
+    w = fields.Float(allow_none=True)
+    h = fields.Float(allow_none=True)
+    element_id = fields.String(
+        allow_none=True, metadata={"description": "The SVG element placed, where no box is"}
+    )
+    part_number = fields.String(
+        allow_none=True, metadata={"description": "The part fitted at this ref (null: none listed)"}
+    )
+    description = fields.String(allow_none=True)
+    quantity = fields.Integer(allow_none=True)
+    serial_from = fields.String(allow_none=True)
+    serial_to = fields.String(allow_none=True)
+    resolution = fields.Nested(ResolutionSchema, allow_none=True)
+
+
+class DiagramSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "diagram_id of the release"})
+    title = fields.String(required=True)
+    url = fields.String(required=True, metadata={"description": "The drawing (SVG or PNG)"})
+    media_type = fields.String(required=True)
+    view_box = fields.List(
+        fields.Float(),
+        required=True,
+        metadata={"description": "x, y, width, height: the drawing's extent in its own units"},
+    )
+    release = fields.String(required=True)
+    hotspots = fields.List(
+        fields.Nested(HotspotSchema),
+        required=True,
+        metadata={"description": "One entry per hotspot and part fitted at its ref"},
+    )
+
+
 class ReleaseSchema(Schema):
     label = fields.String(required=True)
     imported_at = fields.DateTime(required=True)
@@ -201,7 +238,11 @@ class SearchResultSchema(Schema):
     score = fields.Float(required=True, metadata={"description": "Higher is better."})
     highlights = fields.List(fields.Nested(HighlightSchema), required=True)
     why = fields.String(
-        required=True, metadata={"description": "number, replaces, number prefix, words"}
+        required=True,
+        metadata={
+            "description": "number, replaces, number prefix, words, or ref (the part at a "
+            "model's reference number: '<model> ref <n>')"
+        },
     )
     status = fields.String(required=True)
     replacement = fields.Nested(ReplacementSchema, allow_none=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.catalog.importing import archive_limits, max_drop_share
+from app.catalog.importing import archive_limits, diagram_max_bytes, max_drop_share
 from app.db import session_factory
 from app.search.commands import update_index
 from parts_catalog import documents, services
@@ -60,6 +60,7 @@ def import_command(
                 allow_drops=allow_drops,
                 max_drop_share=max_drop_share(),
                 limits=archive_limits(),
+                diagram_max_bytes=diagram_max_bytes(),
                 progress=progress,
             )
     except InvalidRelease as exc:

@@ -18,10 +18,14 @@ class ReleaseUploadForm(Form):
         "Release files",
         validators=[
             FileRequired("Choose a .zip of the release, or its CSV files."),
-            FileAllowed(["zip", "csv"], "Only a .zip archive or .csv files."),
+            FileAllowed(
+                ["zip", "csv", "svg", "png"],
+                "Only a .zip archive, or .csv files with the .svg or .png drawings they name.",
+            ),
         ],
-        description="A .zip of the release, or parts.csv with models.csv, fitments.csv and "
-        "supersessions.csv as needed.",
+        description="A .zip of the release, or parts.csv with models.csv, fitments.csv, "
+        "supersessions.csv, diagrams.csv and hotspots.csv as needed (and the drawings "
+        "diagrams.csv names).",
     )
     kind = RadioField(
         "What the release is",

@@ -14,5 +14,9 @@ def archive_limits() -> ArchiveLimits:
     )
 
 
+def diagram_max_bytes() -> int:
+    return int(current_app.config["DIAGRAM_MAX_BYTES"])
+
+
 def max_drop_share() -> float:
     return float(current_app.config["RELEASE_MAX_DROP_SHARE"])

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from app.access import form_page, roles, signed_in
-from app.catalog import bp
+from app.catalog import bp, exploded
 from app.catalog.chain import columns
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
-from app.catalog.importing import archive_limits, max_drop_share
+from app.catalog.importing import archive_limits, diagram_max_bytes, max_drop_share
 from app.db import after_commit, get_session, session_factory
 from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
-from parts_catalog import errata, services
+from parts_catalog import diagrams, errata, services
 from parts_catalog.errors import InvalidRelease, TooManyDrops, UnknownModel, UnknownPart
 from parts_catalog.importer import import_release
 from parts_catalog.models import SNAPSHOT, Release
@@ -88,6 +98,7 @@ def part(number: str) -> ResponseReturnValue:
         forward=columns(detail.part.number, detail.replaced_by),
         backward=columns(detail.part.number, detail.replaces, forward=False),
         history=services.part_history(session, detail.part.number),
+        places=exploded.part_places(session, detail.fitments, release=release),
         releases=services.list_releases(session),
         release=release,
         report_form=FitmentReportForm(),
@@ -100,14 +111,39 @@ def model(number: str) -> ResponseReturnValue:
     session = get_session()
     release = _release()
     detail = services.model_parts(session, number, release=release)
+    views, rest = exploded.model_views(session, detail, release=release)
     return render_template(
         "catalog/model.html",
         detail=detail,
+        views=views,
+        rest=rest,
         model=detail.model,
         releases=services.list_releases(session),
         release=release,
         report_form=FitmentReportForm(),
     )
+
+
+#: A drawing opened on its own may run nothing and fetch nothing; inline styles are the SVG's.
+DRAWING_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@bp.get("/drawings/<sha256>.<extension>")
+@signed_in
+def drawing(sha256: str, extension: str) -> ResponseReturnValue:
+    """A drawing of an exploded view, by its hash: it never changes, so it is cached long."""
+    stored = diagrams.drawing_file(get_session(), sha256) if _SHA256.fullmatch(sha256) else None
+    if stored is None or exploded.EXTENSIONS.get(stored.media_type) != extension:
+        abort(404)
+    response = make_response(stored.data)
+    response.headers["Content-Type"] = stored.media_type
+    response.headers["Content-Security-Policy"] = DRAWING_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Private: drawings are for signed-in people, not for shared caches.
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["ETag"] = f'"{sha256}"'
+    return response
 
 
 @bp.get("/releases")
@@ -176,6 +212,7 @@ def upload() -> ResponseReturnValue:
                 allow_drops=form.allow_drops.data or False,
                 max_drop_share=max_drop_share(),
                 limits=archive_limits(),
+                diagram_max_bytes=diagram_max_bytes(),
             )
         except TooManyDrops as exc:
             drops = exc

@@ -51,6 +51,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.get_resolution": SIGNED_IN,
     "api.get_where_used": SIGNED_IN,
     "api.get_model_parts": SIGNED_IN,
+    "api.get_model_diagrams": SIGNED_IN,
     "api.get_releases": SIGNED_IN,
     "api.get_diff": SIGNED_IN,
     "api.search_all": SIGNED_IN,
@@ -103,8 +104,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "orders.change_status": ADMINS,
     "orders.returns": PEOPLE,  # admins decide; a centre manager follows the centre's
     "orders.decide": ADMINS,
-    "api.list_orders": SIGNED_IN,
     "orders.attach_to_repair": REPAIRERS,
+    "api.list_orders": SIGNED_IN,
     "api.get_order": SIGNED_IN,
     "api.return_part": ORDERERS,
     "diagnose.index": SIGNED_IN,
@@ -117,8 +118,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "diagnose.feedback": SIGNED_IN,
     "diagnose.summary": SIGNED_IN,
     "diagnose.tree": SIGNED_IN,
-    "authoring.index": KEEPERS,
     "diagnose.attach_to_repair": REPAIRERS,
+    "authoring.index": KEEPERS,
     "authoring.new": KEEPERS,
     "authoring.editor": KEEPERS,
     "authoring.details": KEEPERS,
@@ -130,12 +131,13 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "authoring.try_it": KEEPERS,
     "authoring.download": KEEPERS,
     "authoring.upload": KEEPERS,
-    "api-docs.openapi_json": PUBLIC,
     "authoring.analytics": KEEPERS,
+    "api-docs.openapi_json": PUBLIC,
     "catalog.index": SIGNED_IN,
     "catalog.lookup": SIGNED_IN,
     "catalog.part": SIGNED_IN,
     "catalog.model": SIGNED_IN,
+    "catalog.drawing": SIGNED_IN,
     "catalog.releases": SIGNED_IN,
     "catalog.diff": SIGNED_IN,
     "catalog.compare": SIGNED_IN,
@@ -147,8 +149,6 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "search.suggest": SIGNED_IN,
     "search.synonym_list": KEEPERS,
     "search.delete_synonym": KEEPERS,
-    # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
-    # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
     # The exchange programme: approvers decide requests and receive units; keepers keep the
     # rules and the symptom codes.
     "repair_admin.queue": APPROVERS,
@@ -161,6 +161,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "repair_admin.rules": KEEPERS,
     "repair_admin.edit_rule": KEEPERS,
     "repair_admin.remove_rule": KEEPERS,
+    # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
+    # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
     # customer details).
     "repairs.index": ORDERERS,
     "repairs.new": ORDERERS,
