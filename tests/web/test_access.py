@@ -104,8 +104,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "orders.change_status": ADMINS,
     "orders.returns": PEOPLE,  # admins decide; a centre manager follows the centre's
     "orders.decide": ADMINS,
-    "orders.attach_to_repair": REPAIRERS,
     "api.list_orders": SIGNED_IN,
+    "orders.attach_to_repair": REPAIRERS,
     "api.get_order": SIGNED_IN,
     "api.return_part": ORDERERS,
     "diagnose.index": SIGNED_IN,
@@ -118,8 +118,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "diagnose.feedback": SIGNED_IN,
     "diagnose.summary": SIGNED_IN,
     "diagnose.tree": SIGNED_IN,
-    "diagnose.attach_to_repair": REPAIRERS,
     "authoring.index": KEEPERS,
+    "diagnose.attach_to_repair": REPAIRERS,
     "authoring.new": KEEPERS,
     "authoring.editor": KEEPERS,
     "authoring.details": KEEPERS,
@@ -131,8 +131,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "authoring.try_it": KEEPERS,
     "authoring.download": KEEPERS,
     "authoring.upload": KEEPERS,
-    "authoring.analytics": KEEPERS,
     "api-docs.openapi_json": PUBLIC,
+    "authoring.analytics": KEEPERS,
     "catalog.index": SIGNED_IN,
     "catalog.lookup": SIGNED_IN,
     "catalog.part": SIGNED_IN,
@@ -149,6 +149,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "search.suggest": SIGNED_IN,
     "search.synonym_list": KEEPERS,
     "search.delete_synonym": KEEPERS,
+    # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
+    # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
     # The exchange programme: approvers decide requests and receive units; keepers keep the
     # rules and the symptom codes.
     "repair_admin.queue": APPROVERS,
@@ -161,8 +163,6 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "repair_admin.rules": KEEPERS,
     "repair_admin.edit_rule": KEEPERS,
     "repair_admin.remove_rule": KEEPERS,
-    # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
-    # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
     # customer details).
     "repairs.index": ORDERERS,
     "repairs.new": ORDERERS,
