@@ -173,10 +173,11 @@ class AttachedWalk:
 
 @dataclass(frozen=True)
 class Redo:
-    """The other side of a redo, as the viewer may see it (another centre's reference is not
-    theirs to open)."""
+    """The other side of a redo (another centre's is named, as its timeline does, but not
+    linked: it is not the viewer's to open)."""
 
     reference: str | None
+    own: bool
     centre: str
     days: int
     fix: str | None  # the earlier repair's fix, from its walk
@@ -229,14 +230,16 @@ def _redos(session: Session, user: User, repair: Repair) -> tuple[Redo | None, l
     before = repair.redo_of
     if before is not None and before.closed_at is not None:
         earlier = Redo(
-            before.reference if policy.sees(person, services.facts_of(before)) else None,
+            before.reference,
+            policy.sees(person, services.facts_of(before)),
             _centre_name(session, before.centre_id),
             (repair.opened_at.date() - before.closed_at.date()).days,
             _fix_of(session, before),
         )
     later = [
         Redo(
-            again.reference if policy.sees(person, services.facts_of(again)) else None,
+            again.reference,
+            policy.sees(person, services.facts_of(again)),
             _centre_name(session, again.centre_id),
             (again.opened_at.date() - repair.closed_at.date()).days if repair.closed_at else 0,
             None,

@@ -319,11 +319,11 @@ def test_a_redo_is_shown_on_both_repairs_with_the_earlier_fix(
     second = _open(session, tech, complaint="Dead again")
     assert second.redo_of_id == first.id
     page = client.get(f"/repairs/{second.reference}").get_data(as_text=True)
-    assert f"A redo of {first.reference}" in page
+    assert f'A redo of <a href="/repairs/{first.reference}">{first.reference}</a>' in page
     assert "repaired 30 days before" in page
     assert "Replace the power board" in page
     earlier = client.get(f"/repairs/{first.reference}").get_data(as_text=True)
-    assert f"Came back as {second.reference}" in earlier
+    assert f'Came back as <a href="/repairs/{second.reference}">{second.reference}</a>' in earlier
     assert "within 30 days" in earlier
     history = client.get("/serials/KDL-55W800C/4012345").get_data(as_text=True)
     assert history.count("badge-redo") == 2
@@ -454,3 +454,23 @@ def test_an_approver_reads_a_repair_without_the_customer_or_its_forms(
         f"/repairs/{repair.reference}/notes", data={"text": "x", "csrf_token": auth.csrf()}
     )
     assert refused.status_code == 403
+
+
+def test_a_redo_of_another_centres_repair_shows_it_without_its_customer(
+    client: FlaskClient, tech: User, session: Session
+) -> None:
+    south = make_centre(session, name="South")
+    elsewhere = make_user(session, role=Role.TECHNICIAN, centre=south)
+    first = _open(session, elsewhere, customer_name="Ana Lima")
+    services.change_status(session, first, to="repaired", seen="open", by=elsewhere)
+    session.commit()
+    second = _open(session, tech)
+    assert second.redo_of_id == first.id
+    page = client.get(f"/repairs/{second.reference}").get_data(as_text=True)
+    # Named as the timeline names it, not linked: it is not this centre's to open.
+    assert f"A redo of {first.reference} at South" in page
+    assert f'href="/repairs/{first.reference}"' not in page
+    assert "Ana Lima" not in page
+    history = client.get("/serials/KDL-55W800C/4012345").get_data(as_text=True)
+    assert str(second.reference) in history
+    assert "Ana Lima" not in history
