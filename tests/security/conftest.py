@@ -74,6 +74,7 @@ class World:
     held_mail: InboundMail  # names the ticket, not proven to be tech_a's: an agent decides
     repair: Repair  # tech_a's, open (KDL-55W800C 4012345)
     pending_exchange: ExchangeAuthorisation  # of another open repair of tech_a's, for an approver
+    approver: User  # an exchange approver
 
     def user(self, role: Role) -> User:
         """The world's user of ``role`` (centre A's for technicians and managers)."""
@@ -84,6 +85,7 @@ class World:
             Role.AGENT_TIER1: self.agent,
             Role.AGENT_TIER2: self.agent2,
             Role.ADMIN: self.admin,
+            Role.EXCHANGE_APPROVER: self.approver,
         }[role]
 
 
@@ -187,6 +189,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
             asked=repairs.NewRepair("KDL-55W800C", "4099999", "No sound"),
             settings=RepairSettings(),
         )
+        approver = make_user(session, role=Role.EXCHANGE_APPROVER)
         pending_exchange = ExchangeAuthorisation(
             number="EXA-2026-999999",
             repair_id=waiting.id,
@@ -226,6 +229,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         held_mail=held_mail,
         repair=repair,
         pending_exchange=pending_exchange,
+        approver=approver,
     )
 
 
