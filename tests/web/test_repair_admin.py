@@ -3,14 +3,17 @@ keepers' symptom codes and exchange rules, through the browser's forms."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -24,16 +27,24 @@ from app.repairs.models import (
     UnitReturn,
 )
 from app.roles import Role
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, csrf_token
 from tests.factories import make_centre, make_user
 from tests.repairs.bench import TV, load_bench, open_repair, rule, walk_to_fix
+from tests.repairs.test_races import real_app  # noqa: F401  (a fixture: committing requests)
+from tests.security.conftest import sign_in
+
+CLICKS = 6
+
+
+def _approver_bench(session: Session, folder: Path) -> User:
+    load_bench(session, folder / "r1")
+    return make_user(session, role=Role.TECHNICIAN, centre=make_centre(session, name="North"))
 
 
 @pytest.fixture
 def tech(session: Session, tmp_path: Path) -> User:
     """A technician of North, on a bench with a catalogue and the trees."""
-    load_bench(session, tmp_path / "r1")
-    return make_user(session, role=Role.TECHNICIAN, centre=make_centre(session, name="North"))
+    return _approver_bench(session, tmp_path)
 
 
 def _pending(session: Session, tech: User, serial: str) -> ExchangeAuthorisation:
@@ -356,3 +367,52 @@ def test_only_keepers_keep_rules_and_codes(
     auth.login(role)
     assert client.get("/exchanges/rules").status_code == 403
     assert client.get("/repairs/symptom-codes").status_code == 403
+
+
+# --- a race, on PostgreSQL ----------------------------------------------------------------------
+
+
+def test_approvers_clicking_at_once_make_one_decision_one_order_and_one_rma(
+    request: pytest.FixtureRequest, engine: Engine, tmp_path: Path
+) -> None:
+    """Two approvers, each double-clicking Approve or Refuse on the same pending request: the
+    first decides; every other click is told it was decided meanwhile (409); one order and one
+    RMA at most."""
+    racing: Flask = request.getfixturevalue("real_app")  # skips unless on PostgreSQL
+    with Session(engine, expire_on_commit=False) as session:
+        tech = _approver_bench(session, tmp_path)
+        authorisation = _pending(session, tech, "4000001")
+        approvers = [make_user(session, role=Role.EXCHANGE_APPROVER) for _ in range(2)]
+        number = authorisation.number
+        session.commit()
+    clients = [sign_in(racing, approvers[n % 2]) for n in range(CLICKS)]
+    tokens = [csrf_token(c, "/") for c in clients]
+    decisions = [
+        {"decision": "approve", "note": ""} if n % 2 else {"decision": "refuse", "note": "No."}
+        for n in range(CLICKS)
+    ]
+    start = threading.Barrier(CLICKS)
+    statuses: list[int] = []
+
+    def click(n: int) -> None:
+        start.wait(30)
+        data = {**decisions[n], "csrf_token": tokens[n]}
+        statuses.append(clients[n].post(f"/exchanges/{number}", data=data).status_code)
+
+    threads = [threading.Thread(target=click, args=(n,)) for n in range(CLICKS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with Session(engine) as session:
+        decided = session.scalars(
+            select(ExchangeAuthorisation).where(ExchangeAuthorisation.number == number)
+        ).one()
+        orders, returns = _count(session, Order), _count(session, UnitReturn)
+    print(
+        f"\n{CLICKS} clicks of two approvers at once: {decided.status}, {orders} order, "
+        f"{returns} RMA (answers {dict(Counter(statuses))})"
+    )
+    assert sorted(statuses) == [302] + [409] * (CLICKS - 1)
+    expected = 1 if decided.status == "approved" else 0
+    assert (orders, returns) == (expected, expected)
