@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from diagnostics import services as diagnostics
+from parts_catalog.diagrams import ref_number_query
 from parts_catalog.models import PartVersion
 from parts_catalog.numbers import normalise
 
@@ -24,6 +25,8 @@ class Unit:
 def unit_in(session: Session, text: str) -> Unit | None:
     """The unit a query names: a known model number and one other token with a digit in it that
     is not a part number ("kdl-55w800c 4012345", "4012345 KDL-55W800C"); ``None`` otherwise."""
+    if ref_number_query(text) is not None:
+        return None  # "kdl-55w800c ref 251", "#251": a place on the exploded view
     tokens = text.split()
     if len(tokens) < 2 or len(tokens) > MAX_TOKENS:
         return None

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.access import form_page, roles, signed_in
 from app.db import get_session
+from app.repairs.lookup import unit_in
 from app.roles import Role
 from app.search import bp, queries
 from app.search.forms import DeleteForm, SynonymForm
@@ -59,6 +60,8 @@ def results() -> ResponseReturnValue:
         )
     return render_template(
         "search/results.html",
+        # A model with a serial names a unit: its history across centres is offered first.
+        unit=unit_in(get_session(), text) if text else None,
         query=text,
         kind=kind,
         page=page,

@@ -29,6 +29,8 @@ def catalogue(session: Session, tmp_path: Path) -> None:
         ("kdl-55w800c", None),
         ("xyz-1 4012345", None),  # not a model in the catalogue
         ("kdl-55w800c 4012345 9", None),
+        ("kdl-55w800c #251", None),  # a reference number on the exploded view
+        ("kdl-55w800c ref 251", None),
     ],
 )
 def test_a_model_with_a_serial_names_a_unit(
