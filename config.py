@@ -65,6 +65,14 @@ class Config:
     # A repair of a unit within this many days of its last repair's end is a redo: flagged on
     # both, the earlier fix shown (a fix that did not hold).
     REDO_DAYS = _env_int("REDO_DAYS", 90)
+    # Warranty claims: the fee per approved exchange, the product lines repaired at the
+    # customer's (travel may be claimed), and the total below which an unflagged claim is
+    # approved by the rules (0: a person reviews every claim).
+    WARRANTY_HANDLING_FEE = _env("WARRANTY_HANDLING_FEE", "15.00")
+    WARRANTY_TRAVEL_LINES = tuple(
+        line.strip() for line in _env("WARRANTY_TRAVEL_LINES", "TV").split(",") if line.strip()
+    )
+    WARRANTY_AUTO_APPROVE_UNDER = _env("WARRANTY_AUTO_APPROVE_UNDER", "0")
     ESCALATION_ADDRESS = _env("ESCALATION_ADDRESS", "escalations@benchside.local")
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
     ESCALATION_CATEGORIES = tuple(

@@ -82,6 +82,7 @@ def register_settings(app: Flask) -> None:
     from app.mail.mailer import Mailer
     from app.repairs.settings import RepairSettings
     from app.settings import Settings
+    from app.warranty.settings import WarrantySettings
 
     base = urlsplit(app.config["BASE_URL"])
 
@@ -95,6 +96,7 @@ def register_settings(app: Flask) -> None:
         accounts=AccountSettings.from_config(app.config, mail=mail),
         escalations=EscalationSettings.from_config(app.config, mail=mail),
         repairs=RepairSettings.from_config(app.config),
+        warranty=WarrantySettings.from_config(app.config),
     )
 
 

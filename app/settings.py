@@ -13,6 +13,7 @@ from app.auth.settings import AccountSettings
 from app.escalations.settings import EscalationSettings
 from app.mail.mailer import Mailer
 from app.repairs.settings import RepairSettings
+from app.warranty.settings import WarrantySettings
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,4 @@ class Settings:
     accounts: AccountSettings
     escalations: EscalationSettings
     repairs: RepairSettings
+    warranty: WarrantySettings

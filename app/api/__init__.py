@@ -34,7 +34,7 @@ bp = cast(
     ApiBlueprint, Blueprint("api", __name__, url_prefix="/api/v1", description="Benchside API")
 )
 
-from app.api import catalog, diagnostics, escalations, orders, repairs, routes, search, trees  # noqa: F401  (registers the views on bp)
+from app.api import catalog, diagnostics, escalations, orders, repairs, routes, search, trees, warranty  # noqa: F401  (registers the views on bp)
 
 
 def init_app(app: Flask) -> None:

@@ -36,24 +36,12 @@ from app.warranty.models import (
     LineKind,
     PaymentBatch,
 )
+from app.warranty.settings import WarrantySettings
 from diagnostics import services as diagnostics
 
 EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.NEEDS_INFORMATION)
 REPAIRERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
 REVIEWERS = frozenset({Role.ADMIN})  # and the claim reviewer role, when it is added
-
-
-@dataclass(frozen=True)
-class ClaimSettings:
-    """:param handling_fee: paid per approved exchange. :param travel_lines: product lines whose
-    repairs are done at the customer's (travel may be claimed). :param auto_approve_under:
-    claims below this total with no flags are approved by the rules. :param redo_days: the
-    window of a duplicate claim for the same serial and fault."""
-
-    handling_fee: Decimal = Decimal("15.00")
-    travel_lines: tuple[str, ...] = ("TV",)
-    auto_approve_under: Decimal = Decimal("0")
-    redo_days: int = 90
 
 
 def _person(user: User) -> Person:
@@ -84,6 +72,36 @@ def claim_for(session: Session, user: User, reference: str) -> Claim:
     if claim is None or not _sees(_person(user), claim):
         raise NotFound(f"No claim {reference} for you: check the reference.")
     return claim
+
+
+def claims_for(session: Session, user: User, *, limit: int = 500) -> list[Claim]:
+    """The centre's claims, newest first (a reviewer's: every centre's)."""
+    query = select(Claim).options(selectinload(Claim.lines), selectinload(Claim.events))
+    if _person(user).role not in REVIEWERS:
+        if user.centre_id is None:
+            return []
+        query = query.where(Claim.centre_id == user.centre_id)
+    return list(session.scalars(query.order_by(Claim.id.desc()).limit(limit)))
+
+
+def totals(found: Sequence[Claim]) -> dict[str, Decimal]:
+    """The total claimed per status."""
+    result: dict[str, Decimal] = {}
+    for claim in found:
+        result[claim.status.value] = result.get(claim.status.value, Decimal("0")) + claim.total
+    return result
+
+
+def claims_of_batch(session: Session, batch: PaymentBatch) -> list[Claim]:
+    return list(
+        session.scalars(select(Claim).where(Claim.payment_batch_id == batch.id).order_by(Claim.id))
+    )
+
+
+def batch_by_reference(session: Session, reference: str) -> PaymentBatch | None:
+    return session.scalar(
+        select(PaymentBatch).where(PaymentBatch.reference == reference.strip().upper())
+    )
 
 
 def rate_on(session: Session, code: str, on: date) -> LabourRate | None:
@@ -128,7 +146,7 @@ def draft_claim(
     faulty_serial: str | None = None,
     replacement_serial: str | None = None,
     parts: Sequence[PartClaimed] | None = None,
-    settings: ClaimSettings,
+    settings: WarrantySettings,
 ) -> Claim:
     """A draft claim for a repair of the person's centre. Without ``parts``, every part of the
     repair's warranty orders is claimed.
@@ -179,7 +197,7 @@ def _fill(
     faulty_serial: str | None,
     replacement_serial: str | None,
     parts: Sequence[PartClaimed] | None,
-    settings: ClaimSettings,
+    settings: WarrantySettings,
 ) -> None:
     """(Re)compute the claim's lines and total from what is claimed."""
     claim.labour_code = labour_code.strip().upper() or None
@@ -254,7 +272,7 @@ def edit_claim(
     *,
     by: User,
     seen_version: int,
-    settings: ClaimSettings,
+    settings: WarrantySettings,
     **changes: Any,
 ) -> None:
     """Correct a draft, or a claim sent back for information: the same claim, its history kept.
@@ -297,7 +315,7 @@ def edit_claim(
     session.flush()
 
 
-def problems(session: Session, claim: Claim, *, settings: ClaimSettings) -> list[str]:
+def problems(session: Session, claim: Claim, *, settings: WarrantySettings) -> list[str]:
     """Every reason the claim cannot be submitted, in words a centre can act on."""
     repair = session.get(Repair, claim.repair_id)
     assert repair is not None
@@ -356,7 +374,7 @@ def problems(session: Session, claim: Claim, *, settings: ClaimSettings) -> list
 
 
 def submit(
-    session: Session, claim: Claim, *, by: User, seen_version: int, settings: ClaimSettings
+    session: Session, claim: Claim, *, by: User, seen_version: int, settings: WarrantySettings
 ) -> None:
     """Submit a draft (or a corrected claim); small unflagged claims are approved by the rules.
 

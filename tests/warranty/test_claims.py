@@ -33,12 +33,13 @@ from app.warranty.models import (
     PurchaseProof,
     WarrantyTerm,
 )
+from app.warranty.settings import WarrantySettings
 from parts_catalog.importer import import_release
 from tests import database
 from tests.factories import make_user
 from tests.parts_catalog.releases import base_release
 
-SETTINGS = claims.ClaimSettings(handling_fee=Decimal("15.00"), travel_lines=("TV",))
+SETTINGS = WarrantySettings(handling_fee=Decimal("15.00"), travel_lines=("TV",))
 
 
 def _setup(session: Session, tmp_path: Path) -> tuple[User, User, Repair]:
