@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from parts_catalog.drawings import PNG, Box, DrawingRefused, element_ids, read_drawing
+from parts_catalog.drawings import PNG, Box, Drawing, DrawingRefused, element_ids, read_drawing
 from parts_catalog.errors import InvalidRelease
 from parts_catalog.models import (
     DiagramVersion,
@@ -161,7 +161,7 @@ class Plan:
     diagrams: dict[str, _Diagram]
     #: Every hotspot once the release applies, with its line in hotspots.csv (None: kept).
     hotspots: list[tuple[HotspotKey, int | None]]
-    drawings: dict[str, tuple[str, Any]] = field(default_factory=dict)  # sha → (name, Drawing)
+    drawings: dict[str, tuple[str, Drawing]] = field(default_factory=dict)  # sha → (name, …)
     rows: dict[str, int] = field(default_factory=dict)
     carried_over: list[str] = field(default_factory=list)
 
@@ -538,8 +538,7 @@ def _check_against_catalogue(session: Session, result: Plan, problems: Problems)
 
 
 def _store_drawings(session: Session, result: Plan) -> None:
-    """Insert the drawings not stored yet. Two imports storing the same drawing at once is
-    decided by the primary key: the second insert does nothing."""
+    """Insert the drawings not stored yet."""
     if not result.drawings:
         return
     stored = set(
@@ -547,27 +546,37 @@ def _store_drawings(session: Session, result: Plan) -> None:
             select(DrawingFile.sha256).where(DrawingFile.sha256.in_(list(result.drawings)))
         )
     )
-    dialect = session.get_bind().dialect.name
     for sha, (_name, drawing) in result.drawings.items():
-        if sha in stored:
-            continue
-        values = {
-            "sha256": sha,
-            "media_type": drawing.media_type,
-            "box_x": drawing.box.x,
-            "box_y": drawing.box.y,
-            "box_width": drawing.box.width,
-            "box_height": drawing.box.height,
-            "size": len(drawing.data),
-            "data": drawing.data,
-            "stored_at": utcnow(),
-        }
-        if dialect == "postgresql":
-            session.execute(pg_insert(DrawingFile).values(values).on_conflict_do_nothing())
-        elif dialect == "sqlite":
-            session.execute(sqlite_insert(DrawingFile).values(values).on_conflict_do_nothing())
-        else:
-            session.execute(insert(DrawingFile).values(values))
+        if sha not in stored:
+            store_drawing(session, drawing)
+
+
+def store_drawing(session: Session, drawing: Drawing) -> str:
+    """Store a sanitised drawing unless it is stored already; return its sha256.
+
+    Two imports storing the same drawing at once are decided by the primary key: the second
+    insert waits for the first to commit and then does nothing.
+    """
+    sha = hashlib.sha256(drawing.data).hexdigest()
+    dialect = session.get_bind().dialect.name
+    values = {
+        "sha256": sha,
+        "media_type": drawing.media_type,
+        "box_x": drawing.box.x,
+        "box_y": drawing.box.y,
+        "box_width": drawing.box.width,
+        "box_height": drawing.box.height,
+        "size": len(drawing.data),
+        "data": drawing.data,
+        "stored_at": utcnow(),
+    }
+    if dialect == "postgresql":
+        session.execute(pg_insert(DrawingFile).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(DrawingFile).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(insert(DrawingFile).values(values))
+    return sha
 
 
 def apply(session: Session, result: Plan, problems: Problems, release_id: int) -> dict[str, Change]:

@@ -3,18 +3,23 @@ column, versions kept per release (snapshot and delta), drawings stored once."""
 
 from __future__ import annotations
 
+import hashlib
 import struct
+import threading
+import time
 import zlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from parts_catalog import diagrams
 from parts_catalog.drawings import (
     MAX_ELEMENTS,
     PNG,
+    Drawing,
     DrawingRefused,
     element_outline,
     read_drawing,
@@ -519,3 +524,63 @@ def test_a_delta_replacing_a_drawing_checks_the_hotspots_it_keeps(
 )
 def test_a_ref_number_query_is_read(text: str, expected: tuple[str, str] | None) -> None:
     assert diagrams.ref_number_query(text) == expected
+
+
+# --- two imports storing one drawing at once ------------------------------------------------------
+
+
+def test_two_imports_storing_the_same_drawing_at_once_store_it_once(engine: Engine) -> None:
+    """Decided by the primary key (an insert that does nothing on conflict), with real
+    connections: neither import fails, one row is kept."""
+    trials, failed, rows = 20, 0, []
+    try:
+        for trial in range(trials):
+            drawing = sanitise_svg(svg(100 + trial, 50))
+            ready = threading.Barrier(2)
+            errors: list[BaseException] = []
+
+            def store(
+                drawing: Drawing = drawing,
+                ready: threading.Barrier = ready,
+                errors: list[BaseException] = errors,
+            ) -> None:
+                for attempt in range(100):
+                    with Session(engine) as session:
+                        try:
+                            session.connection()  # begin before the other stores
+                            if attempt == 0:
+                                ready.wait(10)
+                            diagrams.store_drawing(session, drawing)
+                            session.commit()
+                            return
+                        except OperationalError as exc:  # SQLite: "database is locked"
+                            session.rollback()
+                            if "locked" not in str(exc):
+                                errors.append(exc)
+                                return
+                            time.sleep(0.01)
+                        except BaseException as exc:
+                            errors.append(exc)
+                            return
+
+            threads = [threading.Thread(target=store) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            failed += len(errors)
+            with Session(engine) as session:
+                sha = hashlib.sha256(drawing.data).hexdigest()
+                rows.append(
+                    session.scalar(select(func.count()).where(DrawingFile.sha256 == sha)) or 0
+                )
+    finally:
+        with Session(engine) as session:
+            session.execute(delete(DrawingFile))
+            session.commit()
+    print(
+        f"\n{trials} pairs of imports storing one drawing at once ({engine.dialect.name}): "
+        f"{failed} failed, rows kept per drawing: {sorted(set(rows))}"
+    )
+    assert failed == 0
+    assert set(rows) == {1}
