@@ -22,8 +22,10 @@ from app.api.schemas import (
     RepairArgs,
     RepairLinkArgs,
     RepairStatusArgs,
+    RepairWalkArgs,
 )
 from app.db import get_session
+from app.diagnose.documents import labour_rate, session_document
 from app.errors import TITLES
 from app.extensions import current_settings
 from app.models import utcnow
@@ -35,6 +37,8 @@ from app.repairs.documents import (
     repair_summary,
     repair_url,
 )
+from diagnostics import services as diagnostics
+from parts_catalog.services import latest_release
 
 REPAIRERS = tuple(policy.REPAIRERS)
 APPROVERS = tuple(policy.APPROVERS)
@@ -171,6 +175,22 @@ def attach_to_repair(args: dict[str, Any], reference: str) -> ResponseReturnValu
     before = len(repair.links)
     services.attach(session, repair, kind=args["kind"], ref=args["ref"], by=user)
     return repair_document(session, repair, viewer=user), 201 if len(repair.links) > before else 200
+
+
+@bp.route("/repairs/<reference>/walks", methods=["POST"])
+@bp.arguments(RepairWalkArgs)
+@roles(*REPAIRERS)
+def start_repair_walk(args: dict[str, Any], reference: str) -> ResponseReturnValue:
+    """Start a walk of a published tree for the repair's unit (its model and serial filled in),
+    attached to the repair: 201 with the walk as ``/diagnostics/sessions`` answers it."""
+    session = get_session()
+    user = signed_in_user()
+    repair = services.repair_to_work_on(session, user, reference)
+    walk = services.start_walk(session, repair, tree_id=args["tree"], by=user, code=args["code"])
+    release = latest_release(session)
+    state = diagnostics.state(session, walk, labour_rate=labour_rate())
+    document = session_document(state, release=release.label if release else "")
+    return {**document, "repair": repair.reference}, 201
 
 
 @bp.route("/serials/<model>/<serial>/history", methods=["GET"])

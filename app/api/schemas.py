@@ -347,3 +347,17 @@ class ExchangeDecisionArgs(Schema):
         validate=validate.Length(max=4000),
         metadata={"description": "Required to refuse: the centre reads it."},
     )
+
+
+class RepairWalkArgs(Schema):
+    tree = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=80),
+        metadata={"description": "A published tree's id."},
+    )
+    code = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={"description": "The self-diagnosis code that answers its first question."},
+    )

@@ -442,6 +442,12 @@ SAMPLES: dict[str, Sample] = {
         lambda w: {"kind": "order", "ref": str(w.order.id)},
         json=True,
     ),
+    "api.start_repair_walk": Sample(
+        tech,
+        lambda w: f"/api/v1/repairs/{w.repair.reference}/walks",
+        lambda w: {"tree": TREE_ID},
+        json=True,
+    ),
     "api.request_exchange": Sample(
         tech, lambda w: f"/api/v1/repairs/{w.repair.reference}/exchange", json=True
     ),

@@ -71,6 +71,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.change_repair_status": REPAIRERS,
     "api.attach_to_repair": REPAIRERS,
     "api.unit_history": SIGNED_IN,
+    "api.start_repair_walk": REPAIRERS,
     "api.request_exchange": REPAIRERS,
     "api.decide_exchange": APPROVERS,
     "escalations.new": SIGNED_IN,

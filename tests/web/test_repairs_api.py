@@ -353,3 +353,39 @@ def test_a_pending_exchange_of_a_repair_that_ended_meanwhile_cannot_be_approved(
     refused = people["approver"].post(url, {"approve": False, "note": "Repaired meanwhile."})
     assert refused.status_code == 200
     assert refused.get_json()["status"] == "refused"
+
+
+@pytest.mark.usefixtures("bench")
+def test_an_exchange_request_needs_no_body(people: dict[str, Caller], session: Session) -> None:
+    rule(session, product_line="TV", value=Decimal("100.00"))
+    session.commit()
+    north = people["north"]
+    ref = _open(north).get_json()["reference"]
+    walk = north.post("/api/v1/diagnostics/sessions", {"tree": "psu"}).get_json()["id"]
+    north.post(f"/api/v1/repairs/{ref}/links", {"kind": "walk", "ref": walk})
+    asked = north.client.post(
+        f"/api/v1/repairs/{ref}/exchange", headers={"Authorization": f"Bearer {north.token}"}
+    )
+    assert asked.status_code == 201, asked.get_json()
+    assert asked.get_json()["status"] == "approved"
+
+
+@pytest.mark.usefixtures("bench")
+def test_a_walk_started_from_a_repair_is_of_its_unit_and_attached(
+    people: dict[str, Caller],
+) -> None:
+    north = people["north"]
+    ref = _open(north).get_json()["reference"]
+    started = north.post(f"/api/v1/repairs/{ref}/walks", {"tree": "psu"})
+    assert started.status_code == 201, started.get_json()
+    walk = started.get_json()
+    assert walk["repair"] == ref
+    repair = north.get(f"/api/v1/repairs/{ref}").get_json()
+    assert [(a["kind"], a["ref"]) for a in repair["attached"]] == [("walk", walk["id"])]
+    history = north.get(f"/api/v1/serials/{TV}/4012345/history").get_json()
+    assert [w["id"] for w in history["repairs"][0]["walks"]] == [walk["id"]]
+    assert history["walks"] == []  # attached walks are not listed loose
+    assert north.post(f"/api/v1/repairs/{ref}/walks", {"tree": "nope"}).status_code == 404
+    assert people["south"].post(f"/api/v1/repairs/{ref}/walks", {"tree": "psu"}).status_code == (
+        404
+    )
