@@ -17,6 +17,7 @@
     if (!svg || !viewport) return;
     var full = parseBox(svg.getAttribute("data-box"));
     var box = { x: full.x, y: full.y, w: full.w, h: full.h };
+    section.classList.add("has-script");
     var tools = section.querySelector("[data-tools]");
     if (tools) tools.hidden = false;
     var hint = section.querySelector("[data-hint]");

@@ -145,5 +145,12 @@ def test_the_part_page_thumbnail_opens_the_answer_on_the_model_page(
         where.get_by_role("link", name="KDL-55W800C", exact=True).tap()
         expect(page.locator("#answer-kdl-55w800c-2-252")).to_be_visible()
         expect(page.locator('#view-kdl-55w800c-2 tr[data-ref="252"]')).to_have_class("is-chosen")
+        # From the keyboard: a hotspot is a link, Enter answers it.
+        hotspot = page.locator('#view-kdl-55w800c-2 a.hotspot[data-ref="201"]')
+        hotspot.focus()
+        expect(page.locator('#view-kdl-55w800c-2 tr[data-ref="201"]')).to_have_class("is-lit")
+        page.keyboard.press("Enter")
+        expect(page.locator("#answer-kdl-55w800c-2-201")).to_be_visible()
+        expect(page.locator("#answer-kdl-55w800c-2-252")).to_be_hidden()
     finally:
         context.close()
