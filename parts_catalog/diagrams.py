@@ -61,6 +61,7 @@ from parts_catalog.sqltypes import utcnow
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 
 _DIAGRAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ELEMENT_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9._:-]*$")
 
 
@@ -87,8 +88,13 @@ def convert_diagram(values: dict[str, str], report: Callable[[str, str], None]) 
     file = _text(values, "file", report, 120)
     if file is not None:
         lower = file.lower()
-        if "/" in file or "\\" in file or file.startswith("."):
-            report("file", f"{file!r} is not a plain file name: drawings sit beside the CSV files")
+        if not _FILE_NAME.match(file):
+            # Plain names survive a zip, a file system and an upload's renaming unchanged.
+            report(
+                "file",
+                f"{file!r} is not a plain file name (letters, digits, dots, dashes, "
+                "underscores): drawings sit beside the CSV files",
+            )
         elif not (lower.endswith(".svg") or lower.endswith(".png")):
             report("file", f"{file!r} is neither an SVG nor a PNG drawing (.svg or .png)")
     return (key, model_norm, values.get("model_number") or None, chassis, title, file)

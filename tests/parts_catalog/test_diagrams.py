@@ -303,8 +303,8 @@ def test_every_problem_of_the_views_is_named_with_file_line_and_column(
         "diagrams.csv:6 [model_number]: give the model_number, or the chassis, the diagram is for",
         "diagrams.csv:7 [diagram_id]: 'no model' is not an id: letters, digits, dots, dashes and "
         "underscores",
-        "diagrams.csv:8 [file]: '../x.svg' is not a plain file name: drawings sit beside the "
-        "CSV files",
+        "diagrams.csv:8 [file]: '../x.svg' is not a plain file name (letters, digits, dots, "
+        "dashes, underscores): drawings sit beside the CSV files",
         "diagrams.csv:9 [file]: 'x.gif' is neither an SVG nor a PNG drawing (.svg or .png)",
         "diagrams.csv:3 [file]: missing.svg is not in the release: put the drawing beside "
         "diagrams.csv",
