@@ -43,6 +43,7 @@ DEMO_PEOPLE = (
     ("tier2", "Jonas Weber", Role.AGENT_TIER2, False),
     ("admin", "Ada Admin", Role.ADMIN, False),
     ("approver", "Abel Mensah", Role.EXCHANGE_APPROVER, False),
+    ("reviewer", "Rosa Lindqvist", Role.CLAIM_REVIEWER, False),
 )
 
 

@@ -14,6 +14,7 @@ class Role(enum.StrEnum):
     AGENT_TIER2 = "agent_tier2"
     ADMIN = "admin"
     EXCHANGE_APPROVER = "exchange_approver"
+    CLAIM_REVIEWER = "claim_reviewer"
 
     @property
     def label(self) -> str:
@@ -25,6 +26,7 @@ class Role(enum.StrEnum):
             Role.AGENT_TIER2: "Support agent (tier 2)",
             Role.ADMIN: "Administrator",
             Role.EXCHANGE_APPROVER: "Exchange approver",
+            Role.CLAIM_REVIEWER: "Warranty claim reviewer",
         }[self]
 
 

@@ -41,7 +41,7 @@ from diagnostics import services as diagnostics
 
 EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.NEEDS_INFORMATION)
 REPAIRERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
-REVIEWERS = frozenset({Role.ADMIN})  # and the claim reviewer role, when it is added
+REVIEWERS = frozenset({Role.CLAIM_REVIEWER, Role.ADMIN})
 
 
 def _person(user: User) -> Person:
@@ -373,6 +373,24 @@ def problems(session: Session, claim: Claim, *, settings: WarrantySettings) -> l
     return found
 
 
+def flags_of(session: Session, claim: Claim) -> list[str]:
+    """What a reviewer should look at twice (a flagged claim is never approved by the rules)."""
+    repair = session.get(Repair, claim.repair_id)
+    assert repair is not None
+    flags = []
+    if repair.redo_of_id is not None:
+        earlier = session.get(Repair, repair.redo_of_id)
+        flags.append(f"A redo of {earlier.reference if earlier else 'an earlier repair'}.")
+    if not any(link.kind == LinkKind.WALK for link in repair.links):
+        flags.append("No diagnosis is attached to the repair.")
+    kinds = {line.kind for line in claim.lines}
+    if LineKind.TRAVEL in kinds:
+        flags.append("Travel is claimed.")
+    if LineKind.HANDLING in kinds and LineKind.PART in kinds:
+        flags.append("Parts are claimed for a unit that was exchanged.")
+    return flags
+
+
 def submit(
     session: Session, claim: Claim, *, by: User, seen_version: int, settings: WarrantySettings
 ) -> None:
@@ -403,6 +421,7 @@ def submit(
             f"{claim.reference} was submitted or changed meanwhile (now "
             f"{claim.status.value.replace('_', ' ')}): nothing was done twice."
         )
+    claim.flags = flags_of(session, claim)
     _event(claim, f"Submitted: {claim.total:.2f}.", by=_name(by), at=now)
     if not claim.flags and claim.total < settings.auto_approve_under:
         claim.status = ClaimStatus.APPROVED

@@ -54,6 +54,7 @@ def claim_document(
             for line in claim.lines
         ],
         "problems": problems or [],
+        "flags": list(claim.flags or []),
         "decision": {
             "by": claim.decided_by,
             "at": claim.decided_at.isoformat() if claim.decided_at else None,

@@ -9,7 +9,8 @@ import copy
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,12 +25,17 @@ from app.auth.models import Invitation, ServiceCentre, User
 from app.escalations import attachments
 from app.escalations import services as escalations
 from app.escalations.models import Attachment, InboundMail, Ticket
+from app.models import utcnow
 from app.orders import services as orders
 from app.orders.models import DELIVERED, CartLine, Order, ReturnRequest
 from app.repairs import services as repairs
 from app.repairs.models import ExchangeAuthorisation, ExchangeStatus, Repair
 from app.repairs.settings import RepairSettings
 from app.roles import Role
+from app.warranty import claims
+from app.warranty.models import Claim, ClaimStatus, LabourRate, WarrantyTerm
+from app.warranty.proofs import attach_proof
+from app.warranty.settings import WarrantySettings
 from diagnostics import authoring, trees
 from diagnostics import services as diagnostics
 from diagnostics.models import DiagnosticSession
@@ -75,6 +81,10 @@ class World:
     repair: Repair  # tech_a's, open (KDL-55W800C 4012345)
     pending_exchange: ExchangeAuthorisation  # of another open repair of tech_a's, for an approver
     approver: User  # an exchange approver
+    reviewer: User  # a warranty claim reviewer
+    warranty_repair: Repair  # tech_a's, with a purchase date and its proof (KDL-55W800C 4077777)
+    draft_claim: Claim  # of that repair, ready to submit
+    submitted_claim: Claim  # of that repair, for a reviewer
 
     def user(self, role: Role) -> User:
         """The world's user of ``role`` (centre A's for technicians and managers)."""
@@ -86,6 +96,7 @@ class World:
             Role.AGENT_TIER2: self.agent2,
             Role.ADMIN: self.admin,
             Role.EXCHANGE_APPROVER: self.approver,
+            Role.CLAIM_REVIEWER: self.reviewer,
         }[role]
 
 
@@ -190,6 +201,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
             settings=RepairSettings(),
         )
         approver = make_user(session, role=Role.EXCHANGE_APPROVER)
+        reviewer = make_user(session, role=Role.CLAIM_REVIEWER)
         pending_exchange = ExchangeAuthorisation(
             number="EXA-2026-999999",
             repair_id=waiting.id,
@@ -200,6 +212,43 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
             requested_at=waiting.opened_at,
         )
         session.add(pending_exchange)
+        session.add(
+            WarrantyTerm(product_line="TV", parts_months=24, labour_months=12, updated_at=utcnow())
+        )
+        session.add(
+            LabourRate(
+                code="TV-PSU",
+                product_line="TV",
+                repair_kind="Power board",
+                amount=Decimal("40.00"),
+                effective_on=date(2020, 1, 1),
+            )
+        )
+        warranty_repair, _ = repairs.open_repair(
+            session,
+            by=tech_a,
+            asked=repairs.NewRepair(
+                "KDL-55W800C",
+                "4077777",
+                "No power",
+                purchase_on=utcnow().date() - timedelta(days=100),
+            ),
+            settings=RepairSettings(),
+        )
+        attach_proof(
+            session, warranty_repair, by=tech_a, content=b"%PDF-1.4\n", filename="r.pdf", limit=99
+        )
+        draft_claim, submitted_claim = (
+            claims.draft_claim(
+                session,
+                warranty_repair,
+                by=tech_a,
+                labour_code="TV-PSU",
+                settings=WarrantySettings(),
+            )
+            for _ in range(2)
+        )
+        submitted_claim.status = ClaimStatus.SUBMITTED
         session.commit()
     return World(
         centre_a=centre_a,
@@ -230,6 +279,10 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         repair=repair,
         pending_exchange=pending_exchange,
         approver=approver,
+        reviewer=reviewer,
+        warranty_repair=warranty_repair,
+        draft_claim=draft_claim,
+        submitted_claim=submitted_claim,
     )
 
 

@@ -457,6 +457,42 @@ SAMPLES: dict[str, Sample] = {
         lambda w: {"approve": False, "note": "Repair it: the board is in stock."},
         json=True,
     ),
+    "api.add_proof": Sample(
+        tech,
+        lambda w: f"/api/v1/repairs/{w.warranty_repair.reference}/proof",
+        lambda w: files(proof=(b"%PDF-1.4\n", "receipt.pdf")),
+    ),
+    "api.create_claim": Sample(
+        tech,
+        at("/api/v1/claims"),
+        lambda w: {"repair": w.warranty_repair.reference, "labour_code": "TV-PSU"},
+        json=True,
+    ),
+    "api.edit_claim": Sample(
+        tech,
+        lambda w: f"/api/v1/claims/{w.draft_claim.reference}/edit",
+        lambda w: {"version": 1, "faulty_serial": "PSU-77"},
+        json=True,
+    ),
+    "api.submit_claim": Sample(
+        tech, lambda w: f"/api/v1/claims/{w.draft_claim.reference}/submit", json=True
+    ),
+    "api.decide_claim": Sample(
+        lambda w: w.reviewer,
+        lambda w: f"/api/v1/claims/{w.submitted_claim.reference}/decision",
+        lambda w: {"decision": "approve"},
+        json=True,
+    ),
+    "api.make_batch": Sample(
+        lambda w: w.reviewer,
+        at("/api/v1/payment-batches"),
+        lambda w: {
+            "centre_id": w.centre_a.id,
+            "period_from": "2026-01-01",
+            "period_to": "2026-12-31",
+        },
+        json=True,
+    ),
     "api.put_draft": Sample(
         engineer,
         at(f"/api/v1/diagnostics/trees/{TREE_ID}/draft"),

@@ -34,6 +34,7 @@ from app.warranty.models import (
     WarrantyTerm,
 )
 from app.warranty.settings import WarrantySettings
+from diagnostics import services as diagnostics
 from parts_catalog.importer import import_release
 from tests import database
 from tests.factories import make_user
@@ -280,3 +281,52 @@ def test_two_submits_at_once_submit_once(engine: Engine, committed_claim: tuple[
     print(f"\ntwo submits of one claim at once ({engine.dialect.name}): {sorted(answers)}")
     assert sorted(answers) == ["conflict", "submitted"]
     assert len(submitted) == 1
+
+
+def test_flags_are_set_at_submission_and_keep_a_claim_from_the_rules(
+    session: Session, tmp_path: Path
+) -> None:
+    tech, _admin, repair = _setup(session, tmp_path)
+    _prove(session, repair, tech)
+    eager = WarrantySettings(auto_approve_under=Decimal("1000"))
+    claim = claims.draft_claim(
+        session, repair, by=tech, labour_code="TV-PSU", travel=Decimal("9.00"), settings=eager
+    )
+    claims.submit(session, claim, by=tech, seen_version=1, settings=eager)
+    assert claim.flags == ["No diagnosis is attached to the repair.", "Travel is claimed."]
+    assert claim.status == ClaimStatus.SUBMITTED  # flagged: a person decides
+
+    repairs.change_status(session, repair, to="repaired", seen="open", by=tech)
+    again, _ = repairs.open_repair(
+        session,
+        by=tech,
+        asked=repairs.NewRepair("KDL-55W800C", "4012345", "Dead", purchase_on=repair.purchase_on),
+        settings=RepairSettings(),
+    )
+    assert again.redo_of_id == repair.id
+    assert (
+        claims.flags_of(
+            session,
+            claims.draft_claim(session, again, by=tech, labour_code="TV-PSU", settings=eager),
+        )[0]
+        == f"A redo of {repair.reference}."
+    )
+
+
+def test_a_small_unflagged_claim_is_approved_by_the_rules(session: Session, tmp_path: Path) -> None:
+    tech, _admin, repair = _setup(session, tmp_path)
+    _prove(session, repair, tech)
+    walk_tree = (
+        "id: psu\ntitle: No power\nproduct_line: TV\nmodels: ['KDL-*']\nstart: fix\n"
+        "nodes:\n  fix: {kind: fix, text: Replace the power board, "
+        "parts: [{part: '1-474-594-11', qty: 1}], labour_minutes: 30}\n"
+    )
+
+    diagnostics.import_tree(session, walk_tree, publish=True, by="e@example.com")
+    repairs.start_walk(session, repair, tree_id="psu", by=tech)
+    eager = WarrantySettings(auto_approve_under=Decimal("1000"))
+    claim = claims.draft_claim(session, repair, by=tech, labour_code="TV-PSU", settings=eager)
+    claims.submit(session, claim, by=tech, seen_version=1, settings=eager)
+    assert claim.flags == []
+    assert claim.status == ClaimStatus.APPROVED
+    assert claim.decided_by == "rules"

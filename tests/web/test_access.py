@@ -25,6 +25,7 @@ ADMINS = frozenset({Role.ADMIN})
 AGENTS = frozenset({Role.AGENT_TIER1, Role.AGENT_TIER2, Role.ENGINEER, Role.ADMIN})
 REPAIRERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
 APPROVERS = frozenset({Role.EXCHANGE_APPROVER, Role.ADMIN})
+REVIEWERS = frozenset({Role.CLAIM_REVIEWER, Role.ADMIN})
 
 EXPECTED: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -74,6 +75,18 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.start_repair_walk": REPAIRERS,
     "api.request_exchange": REPAIRERS,
     "api.decide_exchange": APPROVERS,
+    # Warranty: the centre claims, reviewers (and admins) decide and pay; anyone signed in may ask
+    # whether a unit is in warranty.
+    "api.get_entitlement": SIGNED_IN,
+    "api.add_proof": REPAIRERS,
+    "api.list_claims": REPAIRERS | REVIEWERS,
+    "api.create_claim": REPAIRERS,
+    "api.get_claim": REPAIRERS | REVIEWERS,
+    "api.edit_claim": REPAIRERS,
+    "api.submit_claim": REPAIRERS,
+    "api.decide_claim": REVIEWERS,
+    "api.make_batch": REVIEWERS,
+    "api.batch_csv": REVIEWERS,
     "escalations.new": SIGNED_IN,
     "escalations.submit": SIGNED_IN,
     "escalations.save_draft": SIGNED_IN,
@@ -105,8 +118,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "orders.change_status": ADMINS,
     "orders.returns": PEOPLE,  # admins decide; a centre manager follows the centre's
     "orders.decide": ADMINS,
-    "api.list_orders": SIGNED_IN,
     "orders.attach_to_repair": REPAIRERS,
+    "api.list_orders": SIGNED_IN,
     "api.get_order": SIGNED_IN,
     "api.return_part": ORDERERS,
     "diagnose.index": SIGNED_IN,
@@ -119,8 +132,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "diagnose.feedback": SIGNED_IN,
     "diagnose.summary": SIGNED_IN,
     "diagnose.tree": SIGNED_IN,
-    "authoring.index": KEEPERS,
     "diagnose.attach_to_repair": REPAIRERS,
+    "authoring.index": KEEPERS,
     "authoring.new": KEEPERS,
     "authoring.editor": KEEPERS,
     "authoring.details": KEEPERS,
@@ -132,8 +145,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "authoring.try_it": KEEPERS,
     "authoring.download": KEEPERS,
     "authoring.upload": KEEPERS,
-    "api-docs.openapi_json": PUBLIC,
     "authoring.analytics": KEEPERS,
+    "api-docs.openapi_json": PUBLIC,
     "catalog.index": SIGNED_IN,
     "catalog.lookup": SIGNED_IN,
     "catalog.part": SIGNED_IN,
@@ -150,8 +163,6 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "search.suggest": SIGNED_IN,
     "search.synonym_list": KEEPERS,
     "search.delete_synonym": KEEPERS,
-    # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
-    # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
     # The exchange programme: approvers decide requests and receive units; keepers keep the
     # rules and the symptom codes.
     "repair_admin.queue": APPROVERS,
@@ -164,6 +175,8 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "repair_admin.rules": KEEPERS,
     "repair_admin.edit_rule": KEEPERS,
     "repair_admin.remove_rule": KEEPERS,
+    # Repair pages: a centre's technicians and managers work on its repairs; a repair's page and
+    # a unit's history answer anyone signed in (the core hides what is not theirs: 404s, no
     # customer details).
     "repairs.index": ORDERERS,
     "repairs.new": ORDERERS,
