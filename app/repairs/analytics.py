@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.escalations.models import Ticket
 from app.repairs.models import (
@@ -25,8 +25,9 @@ from app.repairs.models import (
 )
 from app.repairs.settings import RepairSettings
 from diagnostics import services as diagnostics
-from diagnostics.models import DiagnosticSession, TreeRevision
+from diagnostics.models import DiagnosticSession, SessionAnswer, TreeRevision
 from diagnostics.trees import ESCALATE, EXCHANGE, FIX, Tree
+from diagnostics.walk import Answer, replay
 
 
 @dataclass(frozen=True)
@@ -106,38 +107,33 @@ def tree_analytics(session: Session, tree_id: str, *, settings: RepairSettings) 
         for node in tree.nodes.values():
             nodes[node.id] = (node.kind, node.text)
 
-    walks = session.scalars(
-        select(DiagnosticSession)
-        .where(DiagnosticSession.revision_id.in_(list(trees)))
-        .options(selectinload(DiagnosticSession.revision), selectinload(DiagnosticSession.answers))
-    ).all()
-    position = {walk.id: diagnostics.position(walk).id for walk in walks}
-    finished = {walk.id for walk in walks if walk.outcome is not None}
-
-    reached: Counter[str] = Counter()
-    stops: Counter[str] = Counter()
-    escalated: Counter[str] = Counter()
-    for walk in walks:
-        at = position[walk.id]
-        if walk.id not in finished:
-            stops[at] += 1
-        elif walk.outcome in (FIX, EXCHANGE):
-            reached[at] += 1
-        elif walk.outcome == ESCALATE:
-            escalated[at] += 1
-
     # The tree's walks as a subquery: a busy tree has more walks than a query should list.
     walk_ids = (
         select(DiagnosticSession.id)
         .join(TreeRevision, TreeRevision.id == DiagnosticSession.revision_id)
         .where(TreeRevision.tree_id == tree_id)
     )
+    position, outcomes = _positions(session, walk_ids, trees)
+    finished = {walk_id for walk_id, outcome in outcomes.items() if outcome is not None}
+
+    reached: Counter[str] = Counter()
+    stops: Counter[str] = Counter()
+    escalated: Counter[str] = Counter()
+    for walk_id, outcome in outcomes.items():
+        at = position[walk_id]
+        if outcome is None:
+            stops[at] += 1
+        elif outcome in (FIX, EXCHANGE):
+            reached[at] += 1
+        elif outcome == ESCALATE:
+            escalated[at] += 1
+
     tickets: Counter[str] = Counter()
-    for walk_id in session.scalars(
+    for opened_from in session.scalars(
         select(Ticket.diagnostic_session).where(Ticket.diagnostic_session.in_(walk_ids))
     ):
-        if walk_id is not None:
-            tickets[position[walk_id]] += 1
+        if opened_from is not None:
+            tickets[position[opened_from]] += 1
 
     repaired, redos = _repairs_by_node(session, walk_ids, position, finished, settings=settings)
     requests, approved = _exchanges_by_node(session, tree_id)
@@ -170,7 +166,7 @@ def tree_analytics(session: Session, tree_id: str, *, settings: RepairSettings) 
         title=newest.title,
         revisions=[r.number for r in revisions],
         redo_days=settings.redo_days,
-        walks=len(walks),
+        walks=len(outcomes),
         finished=len(finished),
         fixes=fixes,
         stops=[
@@ -182,6 +178,42 @@ def tree_analytics(session: Session, tree_id: str, *, settings: RepairSettings) 
             for n in escalation_nodes
         ],
     )
+
+
+def _positions(
+    session: Session, walk_ids: Select[str], trees: dict[int, Tree]
+) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Where each walk stands, and its outcome (None while under way).
+
+    Read as plain rows and replayed over each revision's tree parsed once, as
+    :func:`diagnostics.services.position` replays one walk: loading thousands of walks with
+    their answers as objects is what would make this page slow.
+    """
+    walks = session.execute(
+        select(
+            DiagnosticSession.id, DiagnosticSession.revision_id, DiagnosticSession.outcome
+        ).where(DiagnosticSession.id.in_(walk_ids))
+    ).all()
+    answers: dict[str, list[Answer]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            SessionAnswer.session_id,
+            SessionAnswer.node,
+            SessionAnswer.option,
+            SessionAnswer.value,
+            SessionAnswer.implausible_confirmed_at,
+        )
+        .where(SessionAnswer.session_id.in_(walk_ids), SessionAnswer.taken_back_at.is_(None))
+        .order_by(SessionAnswer.id)
+    ):
+        answers[row.session_id].append(
+            Answer(row.node, row.option, row.value, row.implausible_confirmed_at)
+        )
+    position = {
+        walk_id: replay(trees[revision_id], answers.get(walk_id, []))[0]
+        for walk_id, revision_id, _outcome in walks
+    }
+    return position, {walk_id: outcome for walk_id, _revision, outcome in walks}
 
 
 def _repairs_by_node(
@@ -207,7 +239,7 @@ def _repairs_by_node(
     repaired: dict[str, set[int]] = defaultdict(set)
     ended: dict[int, Repair] = {}
     for walk_id, repair in links:
-        if walk_id in finished and walk_id in position:
+        if walk_id in finished:
             repaired[position[walk_id]].add(repair.id)
             ended[repair.id] = repair
     redos: dict[str, set[int]] = defaultdict(set)
