@@ -34,7 +34,18 @@ bp = cast(
     ApiBlueprint, Blueprint("api", __name__, url_prefix="/api/v1", description="Benchside API")
 )
 
-from app.api import catalog, diagnostics, escalations, orders, repairs, routes, search, trees, warranty  # noqa: F401  (registers the views on bp)
+# Importing the modules registers their views on ``bp``.
+from app.api import (  # noqa: F401
+    catalog,
+    diagnostics,
+    escalations,
+    orders,
+    repairs,
+    routes,
+    search,
+    trees,
+    warranty,
+)
 
 
 def init_app(app: Flask) -> None:
