@@ -162,6 +162,9 @@ class ArchiveLimits:
     #: Uncompressed over compressed size of one file; CSV compresses 5 to 20 times.
     max_ratio: int = 200
     max_members: int = 32
+    #: Drawings of exploded views (``.svg``, ``.png``) are counted apart: a catalogue has
+    #: hundreds of them, each also capped in size (DIAGRAM_MAX_BYTES).
+    max_drawings: int = 5000
     #: Files smaller than this are never refused for their ratio: they cannot be a bomb.
     ratio_from_bytes: int = MiB
 
@@ -260,12 +263,17 @@ class ReleaseSource:
         """Refuse, from the archive's directory alone, what would unpack too much or oddly."""
         limits, problems = self._limits, self._problems
         infos = [i for i in archive.infolist() if not i.filename.startswith(_MAC_FORKS)]
-        if len(infos) > limits.max_members:
+        drawings = sum(1 for i in infos if media_type_of(i.filename))
+        if len(infos) - drawings > limits.max_members or drawings > limits.max_drawings:
+            others = len(infos) - drawings
             problems.add(
                 self.path.name,
                 None,
                 None,
-                f"holds {len(infos)} files; a release archive holds at most {limits.max_members}",
+                f"holds {others} files; a release archive holds at most {limits.max_members}"
+                if others > limits.max_members
+                else f"holds {drawings} drawings; a release archive holds at most "
+                f"{limits.max_drawings}",
             )
             self.refused = True
             return

@@ -28,6 +28,7 @@ from parts_catalog.drawings import (
 from parts_catalog.errors import InvalidRelease
 from parts_catalog.importer import import_release
 from parts_catalog.models import DELTA, DiagramVersion, DrawingFile, HotspotVersion
+from parts_catalog.release_files import ArchiveLimits
 from parts_catalog.services import get_model, release_for
 from tests.parts_catalog.releases import base_release, zip_release
 
@@ -366,6 +367,21 @@ def test_a_zip_release_carries_its_drawings(session: Session, tmp_path: Path) ->
     archive = zip_release(folder, tmp_path / "r1.zip")
     import_release(session, path=archive, label="r1")
     assert [d.key for d in views_of(session, "KDL-55W800C")] == ["kdl-main"]
+
+
+def test_drawings_are_counted_apart_from_the_archives_other_files(
+    session: Session, tmp_path: Path
+) -> None:
+    folder = release_with_views(tmp_path / "r1")
+    for n in range(40):
+        (folder / f"spare-{n}.svg").write_bytes(svg())
+    archive = zip_release(folder, tmp_path / "r1.zip")
+    assert import_release(session, path=archive, label="r1").rows["diagrams.csv"] == 2
+    with pytest.raises(InvalidRelease) as caught:
+        import_release(session, path=archive, label="r2", limits=ArchiveLimits(max_drawings=10))
+    assert [str(p) for p in caught.value.problems] == [
+        "r1.zip: holds 42 drawings; a release archive holds at most 10"
+    ]
 
 
 def test_a_chassis_diagram_shows_on_every_model_of_the_chassis(
