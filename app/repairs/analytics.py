@@ -265,8 +265,9 @@ def _exchanges_by_node(session: Session, tree_id: str) -> tuple[Counter[str], Co
     (as stored in its inputs: the walk may have moved on since)."""
     requests: Counter[str] = Counter()
     approved: Counter[str] = Counter()
+    of_tree = ExchangeAuthorisation.inputs[("walk", "tree")].as_string() == tree_id
     for authorisation in session.scalars(
-        select(ExchangeAuthorisation).order_by(ExchangeAuthorisation.id)
+        select(ExchangeAuthorisation).where(of_tree).order_by(ExchangeAuthorisation.id)
     ):
         walk = (authorisation.inputs or {}).get("walk")
         if not isinstance(walk, dict) or walk.get("tree") != tree_id or not walk.get("node"):
