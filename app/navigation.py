@@ -44,6 +44,8 @@ MENU = (
     MenuItem("Errata", "catalog.errata_queue"),
     MenuItem("Trees", "authoring.index"),
     MenuItem("Synonyms", "search.synonym_list"),
+    MenuItem("Exchanges", "repair_admin.queue"),
+    MenuItem("Exchange rules", "repair_admin.rules"),
     MenuItem("Users", "admin.users"),
     MenuItem("Service centres", "admin.centres"),
     MenuItem("Undelivered mail", "admin.undelivered_mail"),

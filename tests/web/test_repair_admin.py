@@ -416,3 +416,22 @@ def test_approvers_clicking_at_once_make_one_decision_one_order_and_one_rma(
     assert sorted(statuses) == [302] + [409] * (CLICKS - 1)
     expected = 1 if decided.status == "approved" else 0
     assert (orders, returns) == (expected, expected)
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"),
+    [
+        (Role.EXCHANGE_APPROVER, {"Exchanges"}),
+        (Role.ENGINEER, {"Exchange rules"}),
+        (Role.ADMIN, {"Exchanges", "Exchange rules"}),
+        (Role.TECHNICIAN, set()),
+    ],
+)
+def test_the_menu_leads_approvers_and_keepers_to_their_pages(
+    client: FlaskClient, auth: AuthActions, role: Role, offered: set[str]
+) -> None:
+    auth.login(role)
+    html = client.get("/").get_data(as_text=True)
+    nav = html[html.index('<nav aria-label="Main">') : html.index("</nav>")]
+    links = {"Exchanges": 'href="/exchanges"', "Exchange rules": 'href="/exchanges/rules"'}
+    assert {name for name, link in links.items() if link in nav} == offered
