@@ -288,8 +288,7 @@ def _repair_page(
     earlier, later = _redos(session, user, repair)
     diagnose = DiagnoseForm(formdata=None)
     diagnose.tree.choices = [
-        SelectChoice(r.tree_id, r.title)
-        for r in diagnostics.trees_for_model(session, repair.model_number)
+        SelectChoice(r.tree_id, r.title) for r in services.trees_for(session, repair)
     ]
     fix_walk = next((w for w in reversed(walks) if w.outcome in (FIX, EXCHANGE)), None)
     status_form = StatusForm(formdata=None, seen=repair.status.value)

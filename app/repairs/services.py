@@ -37,8 +37,9 @@ from app.repairs.settings import RepairSettings
 from app.storable import CONTROL
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
-from diagnostics.models import PUBLISHED, DiagnosticSession
+from diagnostics.models import PUBLISHED, DiagnosticSession, TreeRevision
 from parts_catalog.numbers import normalise
+from parts_catalog.search_index import stems
 
 MAX_COMPLAINT = 4000
 #: Where a repair may go from each status. "Exchanged" is reached by an approved exchange only;
@@ -579,6 +580,20 @@ def attach(session: Session, repair: Repair, *, kind: str, ref: str, by: User) -
             f"That {link_kind.value} is part of {other.reference if other else 'another repair'}."
         )
     return existing
+
+
+def trees_for(session: Session, repair: Repair) -> list[TreeRevision]:
+    """The published trees for the repair's model, those whose title, symptoms and codes share
+    the most words with the complaint (and its symptom code) first."""
+    code = session.get(SymptomCode, repair.symptom_code) if repair.symptom_code else None
+    said = set(stems(" ".join([repair.complaint, code.description if code else ""])))
+
+    def shared(revision: TreeRevision) -> int:
+        tree = diagnostics.tree_of(revision)
+        return len(said & set(stems(" ".join([tree.title, *tree.symptoms, *tree.codes]))))
+
+    found = diagnostics.trees_for_model(session, repair.model_number)
+    return sorted(found, key=lambda r: (-shared(r), r.title))
 
 
 def start_walk(
