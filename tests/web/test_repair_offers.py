@@ -203,7 +203,9 @@ def test_an_exchange_order_names_its_repair(
 # --- escalations --------------------------------------------------------------------------------
 
 
-def _escalate(client: FlaskClient, auth: AuthActions, walk: DiagnosticSession) -> str:
+def _escalate(
+    client: FlaskClient, auth: AuthActions, walk: DiagnosticSession, *, model: str = TV
+) -> str:
     form = client.get(f"/escalations/new?session={walk.id}").get_data(as_text=True)
     key = re.search(r'name="key"[^>]*value="([^"]+)"', form)
     assert key is not None
@@ -216,7 +218,7 @@ def _escalate(client: FlaskClient, auth: AuthActions, walk: DiagnosticSession) -
             "subject": "Power board replaced, still dead",
             "description": "12 V present at CN6101",
             "category": "technical",
-            "model_number": TV,
+            "model_number": model,
             "serial": SERIAL,
             "priority": "normal",
         },
@@ -268,3 +270,16 @@ def test_an_agent_reading_the_ticket_is_not_shown_the_centres_repair(
     page = _text(client.get(f"/escalations/{reference}").get_data(as_text=True))
     # Agents answer tickets; the repair is its centre's (and approvers'): not named to them.
     assert bench.repair.reference not in page
+
+
+def test_an_escalation_about_another_model_is_opened_but_not_attached(
+    client: FlaskClient, auth: AuthActions, session: Session, bench: Bench
+) -> None:
+    """The technician typed another model on the form: the ticket is opened all the same (it
+    never depends on the repair), and stays out of a repair of another unit."""
+    walk = services.start_walk(session, bench.repair, tree_id="psu", by=bench.tech)
+    session.commit()
+    auth.login(user=bench.tech)
+    reference = _escalate(client, auth, walk, model="KDL-32R400")
+    assert session.scalar(select(Ticket).where(Ticket.reference == reference)) is not None
+    assert [kind for kind, _ref in _links(session, bench.repair)] == ["walk"]
