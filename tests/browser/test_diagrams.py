@@ -152,5 +152,12 @@ def test_the_part_page_thumbnail_opens_the_answer_on_the_model_page(
         page.keyboard.press("Enter")
         expect(page.locator("#answer-kdl-55w800c-2-201")).to_be_visible()
         expect(page.locator("#answer-kdl-55w800c-2-252")).to_be_hidden()
+        # Printed: the drawing and the list, not the answers, forms or buttons.
+        page.emulate_media(media="print")
+        expect(page.locator("#view-kdl-55w800c-2 .drawing-svg")).to_be_visible()
+        expect(page.locator('#view-kdl-55w800c-2 tr[data-ref="201"]')).to_be_visible()
+        expect(page.locator("#answer-kdl-55w800c-2-201")).to_be_hidden()
+        expect(page.locator("#view-kdl-55w800c-2 [data-tools]")).to_be_hidden()
+        expect(page.locator(".topbar")).to_be_hidden()
     finally:
         context.close()
