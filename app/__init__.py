@@ -168,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     from app.diagnose import bp as diagnose_bp
     from app.escalations.routes import bp as escalations_bp
     from app.home import bp as home_bp
+    from app.notices.routes import bp as notices_bp
     from app.orders.routes import bp as orders_bp
     from app.repairs.admin_routes import bp as repair_admin_bp
     from app.repairs.routes import bp as repairs_bp
@@ -184,6 +185,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(escalations_bp)
     app.register_blueprint(repairs_bp)
     app.register_blueprint(repair_admin_bp)
+    app.register_blueprint(notices_bp)
     api.init_app(app)
 
 

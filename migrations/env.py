@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 import app.auth.models
 import app.escalations.models
 import app.mail.models
+import app.notices.models
 import app.orders.models
 import app.repairs.models
 import app.warranty.models

@@ -39,6 +39,7 @@ from app.api import (  # noqa: F401
     catalog,
     diagnostics,
     escalations,
+    notices,
     orders,
     repairs,
     routes,

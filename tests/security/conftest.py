@@ -25,7 +25,11 @@ from app.auth.models import Invitation, ServiceCentre, User
 from app.escalations import attachments
 from app.escalations import services as escalations
 from app.escalations.models import Attachment, InboundMail, Ticket
+from app.extensions import current_settings
+from app.mail.mailer import Mailer
 from app.models import utcnow
+from app.notices import services as notices
+from app.notices.models import Notice
 from app.orders import services as orders
 from app.orders.models import DELIVERED, CartLine, Order, ReturnRequest
 from app.repairs import services as repairs
@@ -81,6 +85,9 @@ class World:
     repair: Repair  # tech_a's, open (KDL-55W800C 4012345)
     pending_exchange: ExchangeAuthorisation  # of another open repair of tech_a's, for an approver
     approver: User  # an exchange approver
+    draft_notice: Notice  # the engineer's, waiting for a second person's review
+    reviewed_notice: Notice  # ready to publish
+    published_notice: Notice  # sent to tech_a, not acknowledged
     reviewer: User  # a warranty claim reviewer
     warranty_repair: Repair  # tech_a's, with a purchase date and its proof (KDL-55W800C 4077777)
     draft_claim: Claim  # of that repair, ready to submit
@@ -202,6 +209,21 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         )
         approver = make_user(session, role=Role.EXCHANGE_APPROVER)
         reviewer = make_user(session, role=Role.CLAIM_REVIEWER)
+        notice_text = notices.NoticeInput(
+            kind="service_bulletin",
+            title="No picture on GN2: reseat CN7001",
+            what_changes="A new first step in the no-picture tree.",
+            why="Most GN2 sets with no picture have a loose LED strip connector.",
+            effective_on=utcnow().date(),
+            what_to_do="Reseat CN7001 before measuring the power board.",
+            contact="tv-engineering@benchside.example",
+        )
+        draft_notice, reviewed_notice, published_notice = (
+            notices.create(session, by=engineer, asked=notice_text) for _ in range(3)
+        )
+        for ready in (reviewed_notice, published_notice):
+            notices.review(session, ready, by=admin)
+        notices.publish(session, published_notice, by=engineer, mailer=app_mailer(app))
         pending_exchange = ExchangeAuthorisation(
             number="EXA-2026-999999",
             repair_id=waiting.id,
@@ -279,11 +301,20 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         repair=repair,
         pending_exchange=pending_exchange,
         approver=approver,
+        draft_notice=draft_notice,
+        reviewed_notice=reviewed_notice,
+        published_notice=published_notice,
         reviewer=reviewer,
         warranty_repair=warranty_repair,
         draft_claim=draft_claim,
         submitted_claim=submitted_claim,
     )
+
+
+def app_mailer(app: Flask) -> Mailer:
+    """The app's mailer (its settings are read in an app context)."""
+    with app.app_context():
+        return current_settings().mail
 
 
 def sign_in(app: Flask, user: User | None, **client_options: object) -> FlaskClient:

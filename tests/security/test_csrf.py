@@ -493,6 +493,30 @@ SAMPLES: dict[str, Sample] = {
         },
         json=True,
     ),
+    "notices.acknowledge": Sample(tech, lambda w: f"/notices/{w.published_notice.id}/acknowledge"),
+    "api.create_notice": Sample(
+        engineer,
+        at("/api/v1/notices"),
+        lambda w: {
+            "kind": "support_change",
+            "title": "Escalations by mail only",
+            "what_changes": "The phone line closes.",
+            "why": "Mail keeps every measurement.",
+            "effective_on": "2027-01-04",
+            "what_to_do": "Mail escalations@benchside.local.",
+            "contact": "support@benchside.local",
+        },
+        json=True,
+    ),
+    "api.review_notice": Sample(
+        admin, lambda w: f"/api/v1/notices/{w.draft_notice.id}/review", json=True
+    ),
+    "api.publish_notice": Sample(
+        engineer, lambda w: f"/api/v1/notices/{w.reviewed_notice.id}/publish", json=True
+    ),
+    "api.acknowledge_notice": Sample(
+        tech, lambda w: f"/api/v1/notices/{w.published_notice.id}/acknowledge", json=True
+    ),
     "api.put_draft": Sample(
         engineer,
         at(f"/api/v1/diagnostics/trees/{TREE_ID}/draft"),

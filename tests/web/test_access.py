@@ -85,6 +85,17 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "api.edit_claim": REPAIRERS,
     "api.submit_claim": REPAIRERS,
     "api.decide_claim": REVIEWERS,
+    # Notices: engineers and admins write, review and publish; everyone signed in reads and
+    # acknowledges what was sent to them.
+    "notices.index": SIGNED_IN,
+    "notices.notice": SIGNED_IN,
+    "notices.acknowledge": SIGNED_IN,
+    "api.create_notice": KEEPERS,
+    "api.list_notices": SIGNED_IN,
+    "api.get_notice": SIGNED_IN,
+    "api.review_notice": KEEPERS,
+    "api.publish_notice": KEEPERS,
+    "api.acknowledge_notice": SIGNED_IN,
     "api.make_batch": REVIEWERS,
     "api.batch_csv": REVIEWERS,
     "escalations.new": SIGNED_IN,
