@@ -173,6 +173,7 @@ def register_blueprints(app: Flask) -> None:
     from app.repairs.admin_routes import bp as repair_admin_bp
     from app.repairs.routes import bp as repairs_bp
     from app.search import bp as search_bp
+    from app.warranty.routes import bp as warranty_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
@@ -184,6 +185,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(orders_bp)
     app.register_blueprint(escalations_bp)
     app.register_blueprint(repairs_bp)
+    app.register_blueprint(warranty_bp)
     app.register_blueprint(repair_admin_bp)
     app.register_blueprint(notices_bp)
     api.init_app(app)

@@ -1,5 +1,5 @@
 """Demo data for ``flask --app wsgi demo load``: a service centre and one user per role; symptom
-codes, the exchange programme's rules and a repair under way.
+codes, the exchange programme's rules, warranty terms and labour rates, and a repair under way.
 
 Idempotent: what exists is left as it is, so running it twice changes nothing.
 """
@@ -7,6 +7,7 @@ Idempotent: what exists is left as it is, so running it twice changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from app.repairs import services as repairs
 from app.repairs.models import ExchangeRule, SymptomCode
 from app.repairs.settings import RepairSettings
 from app.roles import Role
+from app.warranty.models import LabourRate, WarrantyTerm
 from diagnostics import services as diagnostics
 
 DEMO_CENTRE = "Northside Repair Centre"
@@ -87,6 +89,58 @@ SMALL_TV = "KDL-43W800C"
 DEMO_SERIAL = "4012345"
 
 
+#: Standard warranty per product line: (parts months, labour months).
+DEMO_TERMS = (("TV", 24, 12), ("Camera", 12, 12))
+#: Flat-rate labour codes: (code, product line, kind of repair, amount).
+DEMO_RATES = (
+    ("TV-PSU", "TV", "Power board", "40.00"),
+    ("TV-MAIN", "TV", "Main board", "55.00"),
+    ("TV-PANEL", "TV", "Panel or backlight", "90.00"),
+    ("CAM-LENS", "Camera", "Lens unit", "30.00"),
+    ("CAM-SENS", "Camera", "Image sensor", "45.00"),
+)
+DEMO_RATES_FROM = date(2025, 1, 1)
+
+
+def load_warranty(session: Session) -> list[str]:
+    """Warranty terms (TVs 24 months parts, 12 labour; cameras 12 and 12) and labour rates;
+    what exists is kept. Returns what was added."""
+    added = []
+    now = utcnow()
+    for line, parts, labour in DEMO_TERMS:
+        exists = session.scalar(
+            select(WarrantyTerm.id).where(
+                WarrantyTerm.product_line == line, WarrantyTerm.model_pattern.is_(None)
+            )
+        )
+        if exists is None:
+            session.add(
+                WarrantyTerm(
+                    product_line=line,
+                    parts_months=parts,
+                    labour_months=labour,
+                    updated_by="demo",
+                    updated_at=now,
+                )
+            )
+            added.append(f"warranty term for {line}")
+    for code, line, kind, amount in DEMO_RATES:
+        if session.scalar(select(LabourRate.id).where(LabourRate.code == code)) is None:
+            session.add(
+                LabourRate(
+                    code=code,
+                    product_line=line,
+                    repair_kind=kind,
+                    amount=Decimal(amount),
+                    effective_on=DEMO_RATES_FROM,
+                    updated_by="demo",
+                )
+            )
+            added.append(f"labour rate {code}")
+    session.flush()
+    return added
+
+
 def load_repairs(session: Session, *, settings: RepairSettings) -> list[str]:
     """Symptom codes, exchange rules (TVs: approved at once when a repair would cost more than
     the set is worth, the small set worth 100.00; cameras: exchange-only) and one repair under
@@ -151,6 +205,7 @@ def load_repairs(session: Session, *, settings: RepairSettings) -> list[str]:
             session.add(rule)
             added.append(f"exchange rule for {rule.model_pattern or rule.product_line}")
     session.flush()
+    added += load_warranty(session)
     tech = services.find_user(session, f"tech@{DEMO_DOMAIN}")
     if tech is None or repairs.in_progress_for(
         session, centre_id=tech.centre_id or 0, model_number=SMALL_TV, serial=DEMO_SERIAL
@@ -164,6 +219,8 @@ def load_repairs(session: Session, *, settings: RepairSettings) -> list[str]:
             DEMO_SERIAL,
             "No picture. The red standby light blinks twice, then again after a pause.",
             symptom_code="NOPIC",
+            # Bought seven months ago: in warranty (parts and labour) once the receipt is added.
+            purchase_on=utcnow().date() - timedelta(days=210),
             customer_name="Ana Lima",
             customer_contact="+44 20 7946 0321",
         ),

@@ -35,6 +35,10 @@ from app.repairs.models import (
     RepairStatus,
     SymptomCode,
 )
+from app.warranty import keeping
+from app.warranty.entitlement import entitlement
+from app.warranty.forms import ProofForm
+from app.warranty.proofs import proofs_of
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
 from diagnostics.models import DiagnosticSession
@@ -319,6 +323,13 @@ def _repair_page(
         button=ButtonForm(),
         problem=problem,
         exchanged=RepairStatus.EXCHANGED,
+        # The warranty box: the unit's entitlement from this repair's purchase date and proof.
+        warranty=entitlement(
+            session, model_number=repair.model_number, serial=repair.serial, repair=repair
+        ),
+        proofs=proofs_of(session, repair),
+        proof_form=ProofForm(formdata=None),
+        warranty_claims=keeping.claims_of_repair(session, repair),
     ), status
 
 
@@ -478,9 +489,13 @@ def history(model: str, serial: str) -> ResponseReturnValue:
     """Everything done to one unit across centres; other centres' repairs without the
     customer's details."""
     user = signed_in_user()
-    found = services.history(get_session(), viewer=user, model_number=model, serial=serial)
+    session = get_session()
+    found = services.history(session, viewer=user, model_number=model, serial=serial)
     return render_template(
         "repairs/history.html",
         unit=found,
         may_open=bool(policy.may_open(services.person_of(user))),
+        warranty=entitlement(session, model_number=model, serial=serial)
+        if found.known_model
+        else None,
     )

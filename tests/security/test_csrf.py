@@ -493,6 +493,61 @@ SAMPLES: dict[str, Sample] = {
         },
         json=True,
     ),
+    "warranty.new": Sample(
+        tech,
+        lambda w: f"/repairs/{w.warranty_repair.reference}/claim",
+        lambda w: {"labour_code": "TV-PSU"},
+    ),
+    "warranty.edit": Sample(
+        tech,
+        lambda w: f"/claims/{w.draft_claim.reference}/edit",
+        lambda w: {"labour_code": "TV-PSU", "version": "1", "faulty_serial": "PSU-77"},
+    ),
+    "warranty.submit": Sample(
+        tech, lambda w: f"/claims/{w.draft_claim.reference}/submit", lambda w: {"version": "1"}
+    ),
+    "warranty.decide": Sample(
+        lambda w: w.reviewer,
+        lambda w: f"/claims/{w.submitted_claim.reference}/decision",
+        lambda w: {"decision": "approve"},
+    ),
+    "warranty.add_proof": Sample(
+        tech,
+        lambda w: f"/repairs/{w.warranty_repair.reference}/proof",
+        lambda w: files(proof=(b"%PDF-1.4\n", "receipt.pdf")),
+    ),
+    "warranty.payments": Sample(
+        lambda w: w.reviewer,
+        at("/claims/payments"),
+        lambda w: {
+            "centre": str(w.centre_a.id),
+            "period_from": "2026-01-01",
+            "period_to": "2026-12-31",
+        },
+    ),
+    "warranty.rates": Sample(
+        engineer,
+        at("/warranty/rates"),
+        lambda w: {
+            "code": "TV-NEW",
+            "product_line": "TV",
+            "repair_kind": "Tuner",
+            "amount": "12.00",
+            "effective_on": "2026-01-01",
+        },
+    ),
+    "warranty.terms": Sample(
+        engineer,
+        at("/warranty/terms"),
+        lambda w: {"product_line": "Audio", "parts_months": "12", "labour_months": "6"},
+    ),
+    "warranty.coverage": Sample(
+        admin,
+        at("/warranty/coverage"),
+        lambda w: files(
+            file=(b"model_number,serial,ends_on\nKDL-55W800C,4077777,2030-01-01\n", "x.csv")
+        ),
+    ),
     "notices.acknowledge": Sample(tech, lambda w: f"/notices/{w.published_notice.id}/acknowledge"),
     "api.create_notice": Sample(
         engineer,

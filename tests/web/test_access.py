@@ -199,6 +199,21 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "repairs.diagnose": ORDERERS,
     "repairs.request_exchange": ORDERERS,
     "repairs.history": SIGNED_IN,
+    # Warranty pages: the centre claims and adds proofs; reviewers (and admins) review and pay;
+    # keepers keep the rates and terms; admins import extended coverage.
+    "warranty.index": REPAIRERS | REVIEWERS,
+    "warranty.review": REVIEWERS,
+    "warranty.claim": REPAIRERS | REVIEWERS,
+    "warranty.edit": REPAIRERS,
+    "warranty.submit": REPAIRERS,
+    "warranty.decide": REVIEWERS,
+    "warranty.new": REPAIRERS,
+    "warranty.add_proof": REPAIRERS,
+    "warranty.payments": REVIEWERS,
+    "warranty.batch_csv": REVIEWERS,
+    "warranty.rates": KEEPERS,
+    "warranty.terms": KEEPERS,
+    "warranty.coverage": ADMINS,
 }
 
 
