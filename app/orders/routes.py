@@ -74,6 +74,7 @@ def _cart_page(
         button=ButtonForm(),
         problems=problems,
         orderable=bool(report) and all(c.orderable for c in report),
+        open_repairs=repairs.open_repairs(session, _user()),
     ), status
 
 
@@ -217,7 +218,11 @@ def place() -> ResponseReturnValue:
             "Check the report below, then place the order again."
         )
         return _cart_page(place=form, problems=[problem], status=409)
-    flash(f"Order {order.id} is placed. A confirmation is on its way by mail.", "success")
+    said = f"Order {order.id} is placed. A confirmation is on its way by mail."
+    # Its job a repair's reference: the order is part of that repair.
+    if _new and (repair := offers.attach_order_to_job(session, order, by=_user())) is not None:
+        said += f" It is part of {repair.reference}."
+    flash(said, "success")
     return redirect(url_for("orders.order", order_id=order.id))
 
 

@@ -110,6 +110,23 @@ def attach_ticket_from_walk(session: Session, ticket: Ticket, *, by: User) -> Re
     return repair
 
 
+def attach_order_to_job(session: Session, order: Order, *, by: User) -> Repair | None:
+    """An order placed with a repair's reference as its job becomes part of that repair (the
+    centre's, in progress). Best effort, as :func:`attach_ticket_from_walk`: the order stands."""
+    job = (order.job or "").strip().upper()
+    if not job.startswith("REP-"):
+        return None
+    repair = services.get(session, job)
+    if repair is None or not repair.status.in_progress or repair.centre_id != order.centre_id:
+        return None
+    try:
+        with session.begin_nested():
+            services.attach(session, repair, kind=LinkKind.ORDER, ref=str(order.id), by=by)
+    except AppError:
+        return None
+    return repair
+
+
 def repair_of_walk(session: Session, user: User, walk_id: str | None) -> Repair | None:
     """The repair the walk an escalation form was opened from is part of (to say so on it)."""
     if not walk_id:

@@ -180,6 +180,34 @@ def test_an_order_for_the_unit_offers_its_repair_and_attaches_to_it(
     assert "Attach this order" not in page
 
 
+def test_an_order_placed_with_a_repairs_reference_is_part_of_it(
+    client: FlaskClient, auth: AuthActions, session: Session, bench: Bench
+) -> None:
+    reference = bench.repair.reference or ""
+    auth.login(user=bench.tech)
+    client.post(
+        "/orders/cart/add",
+        data={"number": "1-474-594-12", "quantity": "1", "csrf_token": auth.csrf()},
+    )
+    cart = client.get("/orders/cart").get_data(as_text=True)
+    assert f'<option value="{reference}">{TV} {SERIAL}</option>' in cart  # offered as the job
+    key = re.search(r'name="key"[^>]*value="([^"]+)"', cart)
+    assert key is not None
+    response = client.post(
+        "/orders/cart/place",
+        data={
+            "key": key.group(1),
+            "kind": "warranty",
+            "job": reference.lower(),
+            "csrf_token": auth.csrf(),
+        },
+        follow_redirects=True,
+    )
+    assert f"It is part of {reference}." in response.get_data(as_text=True)
+    [order] = session.scalars(select(Order)).all()
+    assert _links(session, bench.repair) == [("order", str(order.id))]
+
+
 def test_an_order_for_another_job_is_offered_nothing(
     client: FlaskClient, auth: AuthActions, session: Session, bench: Bench
 ) -> None:
