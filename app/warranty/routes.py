@@ -27,7 +27,7 @@ from app.repairs import services as repairs
 from app.repairs.models import Repair
 from app.roles import Role
 from app.warranty import claims, keeping
-from app.warranty.entitlement import CoverageFileError, import_coverage
+from app.warranty.entitlement import CoverageFileError, entitlement, import_coverage
 from app.warranty.forms import (
     BatchForm,
     ClaimForm,
@@ -38,8 +38,8 @@ from app.warranty.forms import (
     SubmitForm,
     TermForm,
 )
-from app.warranty.models import Claim, ClaimStatus, CoverageImport, LineKind
-from app.warranty.proofs import attach_proof
+from app.warranty.models import Claim, ClaimStatus, CoverageImport, LineKind, PurchaseProof
+from app.warranty.proofs import attach_proof, proofs_of
 from diagnostics import services as diagnostics
 
 bp = Blueprint("warranty", __name__)
@@ -204,6 +204,16 @@ def _claim_page(
         "warranty/claim.html",
         claim=claim,
         repair=repair,
+        # A reviewer does not open the centre's repair: what the claim rests on is shown here.
+        sees_repair=repair_policy.sees(repairs.person_of(user), repairs.facts_of(repair)),
+        covered=entitlement(
+            session,
+            model_number=repair.model_number,
+            serial=repair.serial,
+            repair=repair,
+            today=repair.opened_at.date(),
+        ),
+        proofs=proofs_of(session, repair),
         centre=next((c.name for c in accounts.centres(session) if c.id == claim.centre_id), ""),
         problems=found,
         flags=claim.flags or (claims.flags_of(session, claim) if editable else []),
@@ -229,6 +239,23 @@ def claim(reference: str) -> ResponseReturnValue:
     """A claim: lines, total, the problems that stop its submission, flags, decision, history
     (another centre's: 404)."""
     return _claim_page(claims.claim_for(get_session(), signed_in_user(), reference))
+
+
+@bp.get("/claims/<reference>/proofs/<int:proof_id>")
+@roles(*REPAIRERS, *REVIEWERS)
+def proof(reference: str, proof_id: int) -> ResponseReturnValue:
+    """A proof of purchase of the claim's repair, as a download (never shown inline: it is a
+    file a customer handed in)."""
+    session = get_session()
+    found = claims.claim_for(session, signed_in_user(), reference)
+    kept = session.get(PurchaseProof, proof_id)
+    if kept is None or kept.repair_id != found.repair_id:
+        raise NotFound(f"No such proof of purchase for {found.reference}.")
+    return Response(
+        kept.content,
+        mimetype=kept.content_type,
+        headers={"Content-Disposition": f'attachment; filename="proof-{kept.id}"'},
+    )
 
 
 def _back(claim: Claim) -> ResponseReturnValue:

@@ -204,6 +204,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "warranty.index": REPAIRERS | REVIEWERS,
     "warranty.review": REVIEWERS,
     "warranty.claim": REPAIRERS | REVIEWERS,
+    "warranty.proof": REPAIRERS | REVIEWERS,
     "warranty.edit": REPAIRERS,
     "warranty.submit": REPAIRERS,
     "warranty.decide": REVIEWERS,

@@ -343,11 +343,24 @@ def test_another_centre_gets_a_404_and_lists_only_its_own(
     client: FlaskClient, auth: AuthActions, session: Session, bench: Bench
 ) -> None:
     claim = _submitted(client, auth, session, bench)
+    proof = session.scalars(select(PurchaseProof)).one()
     _as(auth, bench.other)
     assert client.get(f"/claims/{claim.reference}").status_code == 404
+    assert client.get(f"/claims/{claim.reference}/proofs/{proof.id}").status_code == 404
     assert client.get(f"/repairs/{bench.repair.reference}/claim").status_code == 404
     assert claim.reference not in client.get("/claims").get_data(as_text=True)
     _as(auth, bench.reviewer)
+    # The reviewer does not open the centre's repair: the claim shows what it rests on.
+    page = _text(client.get(f"/claims/{claim.reference}").text)
+    assert "Warranty when the repair was opened In warranty until" in page
+    assert client.get(f"/repairs/{bench.repair.reference}").status_code == 404
+    download = client.get(f"/claims/{claim.reference}/proofs/{proof.id}")
+    assert (download.status_code, download.data, download.mimetype) == (
+        200,
+        PDF,
+        "application/pdf",
+    )
+    assert download.headers["Content-Disposition"].startswith("attachment")
     every = client.get("/claims", query_string={"centre": str(bench.repair.centre_id)}).text
     assert claim.reference in every
     south = client.get("/claims", query_string={"centre": str(bench.other.centre_id)}).text
