@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.access import signed_in
+from app.access import signed_in, signed_in_user
 from app.api import bp
 from app.db import get_session
 from app.diagnose.documents import (
@@ -18,6 +18,7 @@ from app.diagnose.documents import (
     require_change,
     session_document,
 )
+from app.notices import services as notices
 from diagnostics import services
 from diagnostics.errors import ImplausibleValue, InvalidAnswer, NoTreeFound
 from diagnostics.models import PUBLISHED, DiagnosticSession
@@ -118,6 +119,13 @@ def answer_walk(args: dict[str, Any], session_id: str) -> ResponseReturnValue:
     session = get_session()
     walk_session = services.get(session, session_id, for_update=True)
     require_change(walk_session)
+    # A tree (or a model) under a safety notice: 409 naming the notices to acknowledge first.
+    notices.require_safety_acknowledged(
+        session,
+        signed_in_user(),
+        tree_id=walk_session.revision.tree_id,
+        model_number=walk_session.model_number,
+    )
     try:
         services.answer(
             session,

@@ -13,6 +13,7 @@ from app.diagnose import bp
 from app.diagnose.documents import labour_rate, may_change, require_change
 from app.diagnose.forms import AnswerForm, ButtonForm, CodeForm, FeedbackForm, StartForm
 from app.exceptions import AppError
+from app.notices import services as notices
 from app.repairs import offers
 from app.repairs import policy as repair_policy
 from app.repairs import services as repairs
@@ -148,6 +149,7 @@ def tree(tree_id: str) -> ResponseReturnValue:
         raise UnknownTree(tree_id)
     return render_template(
         "diagnose/tree.html",
+        tree_notices=notices.about_tree(get_session(), tree_id),
         revision=revision,
         tree=services.tree_of(revision),
         start_form=StartForm(formdata=None),
@@ -170,8 +172,16 @@ def _walk_page(
         answer_form.value.data = f"{state.previous.value:g}"
     release = latest_release(session)
     feedback = FeedbackForm(formdata=None)
+    tree_id = walk.revision.tree_id
     return render_template(
         "diagnose/walk.html",
+        safety=notices.safety_blocking(
+            session, signed_in_user(), tree_id=tree_id, model_number=walk.model_number
+        ),
+        tree_notices=notices.about_tree(session, tree_id),
+        fix_notices=notices.about_parts(session, [p.requested for p in state.parts])
+        if state.parts
+        else [],
         state=state,
         form=answer_form,
         button=ButtonForm(),
@@ -182,6 +192,19 @@ def _walk_page(
         release=release.label if release else None,
         repair_offer=offers.for_walk(session, signed_in_user(), walk),
     ), status
+
+
+def _safety_read(walk_session: DiagnosticSession) -> None:
+    """A walk of a tree (or a model) under a safety notice goes on once the notice is read.
+
+    :raises notices.SafetyNoticeFirst: naming the notices to acknowledge.
+    """
+    notices.require_safety_acknowledged(
+        get_session(),
+        signed_in_user(),
+        tree_id=walk_session.revision.tree_id,
+        model_number=walk_session.model_number,
+    )
 
 
 @bp.get("/sessions/<session_id>")
@@ -200,6 +223,10 @@ def answer(session_id: str) -> ResponseReturnValue:
     session = get_session()
     walk_session = services.get(session, session_id, for_update=True)
     require_change(walk_session)
+    try:
+        _safety_read(walk_session)
+    except notices.SafetyNoticeFirst as exc:
+        return _walk_page(session_id, form, status=exc.status, problem=exc.message)
     try:
         # A savepoint: the page shows the walk as it was before a refused answer.
         with session.begin_nested():

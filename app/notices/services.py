@@ -442,6 +442,11 @@ def safety_blocking(
 ) -> list[Notice]:
     """Safety notices about these parts, this tree or this model that ``user`` has not
     acknowledged: the walk does not go on, the order is not placed, until they do."""
+    any_safety = select(Notice.id).where(
+        Notice.status == NoticeStatus.PUBLISHED, Notice.safety.is_(True)
+    )
+    if session.scalar(any_safety.limit(1)) is None:
+        return []  # the common case, answered without following any chain
     found: dict[int, Notice] = {}
     candidates = about_parts(session, parts) if parts else []
     if tree_id:

@@ -17,6 +17,7 @@ from app.auth.models import User
 from app.db import get_session
 from app.exceptions import AppError
 from app.extensions import current_settings
+from app.notices import services as notices
 from app.orders import policy, services
 from app.orders.forms import (
     AddForm,
@@ -61,8 +62,11 @@ def _cart_page(
     place = place or PlaceForm(formdata=None)
     place.key.data = place.key.data or uuid.uuid4().hex
     totals, unpriced = services.totals(report)
+    numbers = [line.requested for line in lines]
     return render_template(
         "orders/cart.html",
+        line_notices={line.id: notices.about_parts(session, [line.requested]) for line in lines},
+        safety=notices.safety_blocking(session, _user(), parts=numbers) if numbers else [],
         rows=list(zip(lines, report, strict=True)),
         totals=totals,
         unpriced=unpriced,
@@ -211,6 +215,8 @@ def place() -> ResponseReturnValue:
         )
     except services.OrderError as exc:
         return _cart_page(place=form, problems=[exc.message, *exc.problems], status=422)
+    except notices.SafetyNoticeFirst as exc:
+        return _cart_page(place=form, problems=[exc.message], status=exc.status)
     except services.KeyReused as exc:
         form.key.data = uuid.uuid4().hex  # this page, read again, may place its own order
         problem = (

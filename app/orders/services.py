@@ -24,6 +24,7 @@ from app.auth.models import User
 from app.exceptions import Conflict, Invalid, NotAllowed, NotFound
 from app.idempotency import KeyReused, checked_key, fingerprint, insert_once, replay
 from app.mail.mailer import Mailer
+from app.notices import services as notices
 from app.orders import policy
 from app.orders.models import (
     CANCELLED,
@@ -391,6 +392,9 @@ def place(
     ]
     if problems:
         raise OrderError("Nothing was ordered: some lines cannot be ordered.", problems)
+    # A part under a safety notice is ordered once the notice is read (every number of its
+    # chain: the old number asked is the new part ordered); here, so the API is held too.
+    notices.require_safety_acknowledged(session, user, parts=[a.number for a in asked])
     if order_kind == OrderKind.WARRANTY and not (job or "").strip():
         raise OrderError("A warranty order needs the job number or the unit's serial.")
     release = latest_release(session)
