@@ -476,7 +476,6 @@ def payments() -> ResponseReturnValue:
     """Payment batches: a centre's claims approved in a period, paid together."""
     session = get_session()
     form = _batch_form(posted=request.method == "POST")
-    problem = None
     if request.method == "POST" and form.validate():
         start, end = form.period_from.data, form.period_to.data
         if start is None or end is None or start > end:
@@ -492,7 +491,8 @@ def payments() -> ResponseReturnValue:
                 )
             paid = claims.claims_of_batch(session, batch)
             flash(
-                f"{batch.reference}: {len(paid)} claims, {batch.total:.2f} in total.",
+                f"{batch.reference}: {len(paid)} claim{'' if len(paid) == 1 else 's'}, "
+                f"{batch.total:.2f} in total.",
                 "success" if paid else "info",
             )
             return redirect(url_for("warranty.payments"), code=303)
@@ -506,7 +506,6 @@ def payments() -> ResponseReturnValue:
         batches=found,
         counts=counts,
         centres=centres,
-        problem=problem,
     ), status
 
 

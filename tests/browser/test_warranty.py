@@ -123,7 +123,7 @@ def test_from_a_warranty_repair_to_a_paid_claim(
     page.get_by_role("button", name="Save the correction").click()
     expect(page.locator("#claim-ready")).to_be_visible()
     expect(page.locator("#claim-total")).to_have_text("129.00")  # 40.00 labour + 89.00 board
-    expect(page.get_by_role("cell", name="PSU-0042")).to_be_visible()
+    expect(page.locator(".claim-lines").get_by_role("cell", name="PSU-0042")).to_be_visible()
     page.get_by_role("button", name="Submit the claim").click()
     expect(page.locator("#claim-status")).to_have_text("submitted")
 
@@ -141,7 +141,7 @@ def test_from_a_warranty_repair_to_a_paid_claim(
     ).click()
     review.get_by_label("Service centre").select_option(label=CENTRE)
     review.get_by_role("button", name="Make the batch").click()
-    expect(review.get_by_role("status").first).to_contain_text("1 claims, 129.00 in total")
+    expect(review.get_by_role("status").first).to_contain_text("1 claim, 129.00 in total")
     expect(review.locator(".batch-total").first).to_have_text("129.00")
     review.context.close()
 

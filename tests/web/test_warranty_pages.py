@@ -306,6 +306,20 @@ def test_sent_back_resubmitted_approved_and_paid_in_a_batch_that_adds_up(
     assert status == 409
     assert "was decided meanwhile" in _text(html)
     today = utcnow().date()
+    # A period that ends before it starts: said on the form, which keeps what was typed.
+    status, html = _post(
+        client,
+        auth,
+        "/claims/payments",
+        centre=str(bench.repair.centre_id),
+        period_from="2026-03-01",
+        period_to="2026-02-01",
+    )
+    assert status == 422
+    assert "The period ends before it starts." in html
+    assert 'value="2026-03-01"' in html
+    assert re.search(rf'<option selected value="{bench.repair.centre_id}">', html)
+    assert session.scalar(select(func.count()).select_from(PaymentBatch)) == 0
     status, html = _post(
         client,
         auth,
@@ -316,7 +330,7 @@ def test_sent_back_resubmitted_approved_and_paid_in_a_batch_that_adds_up(
     )
     assert status == 200
     batch = session.scalars(select(PaymentBatch)).one()
-    assert f"{batch.reference}: 1 claims, 129.00 in total." in _text(html)
+    assert f"{batch.reference}: 1 claim, 129.00 in total." in _text(html)
     rows = list(csv.reader(io.StringIO(client.get(f"/claims/payments/{batch.reference}.csv").text)))
     lines = [Decimal(r[6]) for r in rows[1:-1]]
     assert rows[-1][4] == "total"
