@@ -124,3 +124,7 @@ class ProofForm(Form):
         validators=[FileRequired("Choose the receipt or invoice.")],
         description="The receipt or invoice: PDF, JPEG or PNG.",
     )
+
+
+class ButtonForm(Form):
+    """A button: only the CSRF token."""

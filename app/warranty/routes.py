@@ -30,6 +30,7 @@ from app.warranty import claims, keeping
 from app.warranty.entitlement import CoverageFileError, entitlement, import_coverage
 from app.warranty.forms import (
     BatchForm,
+    ButtonForm,
     ClaimForm,
     CoverageForm,
     DecisionForm,
@@ -585,7 +586,7 @@ def terms() -> ResponseReturnValue:
         except AppError as exc:
             _apply(form, exc)
             return render_template(
-                "warranty/terms.html", form=form, terms=keeping.terms(session)
+                "warranty/terms.html", form=form, terms=keeping.terms(session), button=ButtonForm()
             ), exc.status
         scope = term.model_pattern or f"product line {term.product_line}"
         flash(
@@ -595,8 +596,23 @@ def terms() -> ResponseReturnValue:
         )
         return redirect(url_for("warranty.terms"), code=303)
     return render_template(
-        "warranty/terms.html", form=form, terms=keeping.terms(session)
+        "warranty/terms.html", form=form, terms=keeping.terms(session), button=ButtonForm()
     ), form.status
+
+
+@bp.post("/warranty/terms/<int:term_id>/remove")
+@roles(*KEEPERS)
+@form_page
+def remove_term(term_id: int) -> ResponseReturnValue:
+    """Remove a term: the units it covered fall back to their line's term, or to unknown."""
+    session = get_session()
+    if not ButtonForm().validate():
+        flash("Nothing was removed: the page had expired. Try again.", "error")
+        return redirect(url_for("warranty.terms"), code=303)
+    with session.begin_nested():
+        keeping.remove_term(session, by=signed_in_user(), term_id=term_id)
+    flash("The term is removed; entitlements are answered without it from now on.", "success")
+    return redirect(url_for("warranty.terms"), code=303)
 
 
 @bp.route("/warranty/coverage", methods=["GET", "POST"])

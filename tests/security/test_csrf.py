@@ -33,6 +33,7 @@ from app.repairs.models import (
     SymptomCode,
     UnitReturn,
 )
+from app.warranty.models import WarrantyTerm
 from diagnostics import trees
 from tests.conftest import csrf_token
 from tests.diagnostics.test_trees import TREE
@@ -138,6 +139,13 @@ def kept_rule(w: World) -> int:
         .one()
     )
     return rule.id
+
+
+def _a_term(w: World) -> int | None:
+    """The world's warranty term (TV)."""
+    session = object_session(w.tech_a)
+    assert session is not None
+    return session.scalars(select(WarrantyTerm.id)).first()
 
 
 def at(url: str) -> Callable[[World], str]:
@@ -540,6 +548,10 @@ SAMPLES: dict[str, Sample] = {
         engineer,
         at("/warranty/terms"),
         lambda w: {"product_line": "Audio", "parts_months": "12", "labour_months": "6"},
+    ),
+    "warranty.remove_term": Sample(
+        engineer,
+        lambda w: f"/warranty/terms/{_a_term(w)}/remove",
     ),
     "warranty.coverage": Sample(
         admin,

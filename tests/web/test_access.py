@@ -219,6 +219,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "warranty.batch_csv": REVIEWERS,
     "warranty.rates": KEEPERS,
     "warranty.terms": KEEPERS,
+    "warranty.remove_term": KEEPERS,
     "warranty.coverage": ADMINS,
 }
 

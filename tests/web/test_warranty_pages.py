@@ -423,6 +423,13 @@ def test_keepers_add_a_rate_version_and_a_term_and_mistakes_keep_what_was_typed(
     )
     assert status == 200
     assert "Warranty of KDL-55*: 36 months parts, 24 months labour." in _text(html)
+    term = session.scalars(
+        select(WarrantyTerm).where(WarrantyTerm.model_pattern == "KDL-55*")
+    ).one()
+    status, html = _post(client, auth, f"/warranty/terms/{term.id}/remove")
+    assert status == 200
+    assert "The term is removed" in html
+    assert session.scalar(select(func.count()).select_from(WarrantyTerm)) == 1
     assert client.get("/warranty/coverage").status_code == 403  # admins only
 
 
