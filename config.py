@@ -97,6 +97,9 @@ class Config:
     SEARCH_CHANGES_KEEP_DAYS = _env_int("SEARCH_CHANGES_KEEP_DAYS", 14)
     # The assignee is reminded this much working time before a target is missed.
     ESCALATION_REMINDER_MINUTES = _env_int("ESCALATION_REMINDER_MINUTES", 60)
+    # Who has not acknowledged a published notice this many days after it was sent is reminded
+    # by mail (in business hours, by `flask --app wsgi notices remind`), and again as often.
+    NOTICE_REMIND_AFTER_DAYS = _env_int("NOTICE_REMIND_AFTER_DAYS", 3)
 
     # Failed sign-ins only are counted, per account and per address, within a sliding window.
     LOGIN_FAILURE_WINDOW_MINUTES = _env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)

@@ -42,6 +42,7 @@ def register(app: Flask) -> None:
     from app.catalog.commands import catalog_cli
     from app.diagnose.commands import diagnostics_cli
     from app.escalations.commands import escalations_cli, mail_cli
+    from app.notices.commands import notices_cli
     from app.repairs.commands import repairs_cli
     from app.search.commands import search_cli
 
@@ -56,6 +57,7 @@ def register(app: Flask) -> None:
         escalations_cli,
         mail_cli,
         repairs_cli,
+        notices_cli,
     )
     for group in groups:
         app.cli.add_command(group)
@@ -154,6 +156,8 @@ def demo_load() -> None:
             trees = demo_trees.load(session)
         with session_factory().begin() as session:  # needs the people, catalogue and trees
             repairs_added = demo.load_repairs(session, settings=current_settings().repairs)
+        with session_factory().begin() as session:  # needs the people and the catalogue
+            notices_added = demo.load_notices(session, mailer=current_settings().mail)
     except (OperationalError, ProgrammingError) as exc:
         raise click.ClickException(
             f"The database is not ready ({exc.orig}). Run `flask --app wsgi db upgrade` first."
@@ -167,6 +171,8 @@ def demo_load() -> None:
         click.echo(f"Demo diagnostic trees: {', '.join(trees)}.")
     if repairs_added:
         click.echo(f"Demo repairs: {', '.join(repairs_added)}.")
+    if notices_added:
+        click.echo(f"Demo notices: {', '.join(notices_added)}.")
     click.echo(f"Demo service centre: {demo.DEMO_CENTRE}")
     click.echo("Demo accounts (email / password / role):")
     for person in people:

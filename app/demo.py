@@ -15,13 +15,18 @@ from sqlalchemy.orm import Session
 
 from app.auth import services
 from app.auth.models import ServiceCentre
+from app.mail.mailer import Mailer
 from app.models import utcnow
+from app.notices import services as notices
+from app.notices.models import Notice
+from app.notices.services import NoticeInput
 from app.repairs import services as repairs
 from app.repairs.models import ExchangeRule, SymptomCode
 from app.repairs.settings import RepairSettings
 from app.roles import Role
 from app.warranty.models import LabourRate, WarrantyTerm
 from diagnostics import services as diagnostics
+from parts_catalog import services as catalogue
 
 DEMO_CENTRE = "Northside Repair Centre"
 # ".example" is reserved for examples (RFC 2606) and accepted by email validation.
@@ -234,4 +239,50 @@ def load_repairs(session: Session, *, settings: RepairSettings) -> list[str]:
         session, repair, text="Customer asks whether a replacement set is possible.", by=tech
     )
     added.append(f"repair {repair.reference}")
+    return added
+
+
+DEMO_NOTICES = (
+    NoticeInput(
+        kind="part_notice",
+        safety=True,
+        title="Power board GL2: discharge C512 before handling, fit GL2A only",
+        what_changes="1-474-594-11 (GL2) is withdrawn; **1-474-594-12 (GL2A)** replaces it.",
+        why="Capacitor C512 on early GL2 boards can hold a charge after the set is unplugged.",
+        effective_on=date(2026, 3, 1),
+        what_to_do="Unplug the set, wait five minutes and discharge C512 through a 2 kΩ "
+        "resistor before removing the board. Order 1-474-594-12; return any 1-474-594-11 "
+        "in stock.",
+        contact="TV engineering, tv-engineering@benchside.example",
+        targets={"part": ["1-474-594-11"]},
+    ),
+    NoticeInput(
+        kind="support_change",
+        title="Escalations by the portal or mail only: the support phone line closes",
+        what_changes="The technical support phone line closes.",
+        why="A written escalation keeps every measurement and photo with the repair, and gets "
+        "a reference and a response time at once.",
+        effective_on=date(2027, 1, 4),
+        what_to_do="Use **Escalate** in the portal, or mail escalations@benchside.local; "
+        "urgent cases (a customer waiting) are answered within two business hours.",
+        contact="Support, support@benchside.example",
+    ),
+)
+
+
+def load_notices(session: Session, *, mailer: Mailer) -> list[str]:
+    """A published safety notice about the demo power board and a support change, written by
+    the demo engineer and reviewed by the demo admin; what exists is kept."""
+    author = services.find_user(session, f"engineer@{DEMO_DOMAIN}")
+    reviewer = services.find_user(session, f"admin@{DEMO_DOMAIN}")
+    if author is None or reviewer is None or catalogue.latest_release(session) is None:
+        return []
+    added = []
+    for asked in DEMO_NOTICES:
+        if session.scalar(select(Notice.id).where(Notice.title == asked.title)) is not None:
+            continue
+        notice = notices.create(session, by=author, asked=asked)
+        notices.review(session, notice, by=reviewer)
+        notices.publish(session, notice, by=author, mailer=mailer)
+        added.append(f"notice {notice.reference}")
     return added

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.access import access_of
+from app.db import get_session
+from app.notices import services as notices
 from app.roles import Role
 
 
@@ -40,6 +43,7 @@ MENU = (
     MenuItem("Orders", "orders.history"),
     MenuItem("Claims", "warranty.index"),
     MenuItem("Escalate", "escalations.new"),
+    MenuItem("Notices", "notices.index"),
     MenuItem("Queue", "escalations.queues"),
     MenuItem("Releases", "catalog.releases"),
     MenuItem("Errata", "catalog.errata_queue"),
@@ -58,8 +62,26 @@ def menu_for(role: Role) -> list[MenuItem]:
     return [item for item in MENU if item.open_to(role)]
 
 
+def _notices_waiting() -> int:
+    """How many notices wait for the signed-in person's acknowledgement (0 when the database
+    cannot say: an error page still renders its menu)."""
+    try:
+        return len(notices.unacknowledged(get_session(), current_user._get_current_object()))
+    except SQLAlchemyError:
+        return 0
+
+
 def context() -> dict[str, Any]:
     # Mail rendered by a command has no request and no user.
     if getattr(current_user, "is_authenticated", False):
-        return {"menu": menu_for(current_user.role)}
+        menu = menu_for(current_user.role)
+        waiting = _notices_waiting()
+        if waiting:
+            menu = [
+                replace(item, label=f"Notices ({waiting})")
+                if item.endpoint == "notices.index"
+                else item
+                for item in menu
+            ]
+        return {"menu": menu}
     return {"menu": []}

@@ -27,6 +27,7 @@ from app.catalog.chain import columns
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
 from app.catalog.importing import archive_limits, diagram_max_bytes, max_drop_share
 from app.db import after_commit, get_session, session_factory
+from app.notices import services as notices
 from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
@@ -102,6 +103,7 @@ def part(number: str) -> ResponseReturnValue:
         releases=services.list_releases(session),
         release=release,
         report_form=FitmentReportForm(),
+        part_notices=notices.about_parts(session, [detail.part.number]),
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.access import public, signed_in, signed_in_user
 from app.db import get_session
 from app.home import bp
+from app.notices import services as notices
 from app.repairs import policy as repair_policy
 from app.repairs import services as repairs
 from app.search import indexing
@@ -26,7 +27,9 @@ def index() -> ResponseReturnValue:
             repairs.open_repairs(get_session(), user),
             key=lambda r: (r.technician_id != user.id, -r.opened_at.timestamp()),
         )
-    return render_template("home/index.html", open_repairs=open_repairs)
+    # Published notices sent to this person, safety first, until they acknowledge each.
+    waiting = notices.unacknowledged(get_session(), user)
+    return render_template("home/index.html", open_repairs=open_repairs, waiting_notices=waiting)
 
 
 @bp.get("/healthz")

@@ -10,17 +10,21 @@ from flask_login import current_user
 
 from app.access import form_page, roles, signed_in
 from app.db import get_session
+from app.notices import search as notice_search
+from app.notices import services as notices
+from app.notices.models import Notice
 from app.repairs.lookup import unit_in
 from app.roles import Role
 from app.search import bp, queries
 from app.search.forms import DeleteForm, SynonymForm
 from parts_catalog import search, synonyms
 from parts_catalog.errors import CatalogError
-from parts_catalog.search_index import MODEL
+from parts_catalog.search_index import MODEL, PART
 
 PAGE_SIZE = 25
 SUGGESTIONS = 8
 SYNONYM_KEEPERS = (Role.ENGINEER, Role.ADMIN)
+NOTICES = "notices"  # the page's kind for notices (the catalogue's kinds are queries.KIND_NAMES)
 
 
 def _filters() -> search.Filters:
@@ -49,7 +53,11 @@ def results() -> ResponseReturnValue:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     filters = _filters()
     found = None
-    if text:
+    session = get_session()
+    # Notices: searched in the database by words and by the numbers they target; with
+    # ``kind=notices`` alone, otherwise beside the catalogue's results.
+    notices_found = notice_search.find(session, text) if text and kind in ("", NOTICES) else []
+    if text and kind != NOTICES:
         found = queries.run(
             text,
             kinds=[kind] if kind in queries.KIND_NAMES else tuple(queries.KIND_NAMES),
@@ -69,7 +77,27 @@ def results() -> ResponseReturnValue:
         filters=filters,
         found=found,
         result_url=result_url,
+        notices_found=notices_found,
+        hit_notices=_hit_notices(found) if found else {},
     )
+
+
+def _hit_notices(found: search.Results) -> dict[str, list[Notice]]:
+    """The published notices beside each part and model on the page (a part's whole chain)."""
+    session = get_session()
+    if not notices.published(session):
+        return {}  # the usual case, without a look at any chain
+    beside: dict[str, list[Notice]] = {}
+    for hit in found.hits:
+        if hit.kind == MODEL:
+            about = notices.about_model(session, hit.key)
+        elif hit.kind == PART:
+            about = notices.about_parts(session, [hit.key])
+        else:
+            continue
+        if about:
+            beside[hit.key] = about
+    return beside
 
 
 @bp.get("/suggest")
