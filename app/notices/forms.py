@@ -149,7 +149,8 @@ class NoticeForm(Form):
     def target_errors(self) -> list[str]:
         found: list[str] | None = getattr(self, "_target_errors", None)
         if found is None:
-            found = self._target_errors = []
+            found = []
+            self._target_errors = found
         return found
 
 

@@ -4,8 +4,6 @@ centre, a notice with its parts and who acknowledged it, and the acknowledgement
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
@@ -125,7 +123,8 @@ def edit(notice_id: int) -> ResponseReturnValue:
     form = NoticeForm()
     if not _judge(form):
         return _form_page(form, notice=found, status=422)
-    seen = int(form.version.data) if (form.version.data or "").isdigit() else 0
+    typed = form.version.data or ""
+    seen = int(typed) if typed.isdigit() else 0
     try:
         with session.begin_nested():
             services.edit(session, found, by=signed_in_user(), asked=form.asked(), seen=seen)
@@ -137,7 +136,9 @@ def edit(notice_id: int) -> ResponseReturnValue:
     return redirect(url_for("notices.notice", notice_id=notice_id))
 
 
-def _notice_page(found: Notice, *, problem: str | None = None, status: int = 200) -> Any:
+def _notice_page(
+    found: Notice, *, problem: str | None = None, status: int = 200
+) -> tuple[str, int]:
     session = get_session()
     user = signed_in_user()
     person = services.person_of(user)

@@ -77,7 +77,8 @@ def test_a_notice_missing_what_to_do_instead_is_refused_with_everything_typed_ke
     form = client.get("/notices/new").get_data(as_text=True)
     for name in ("title", "what_changes", "why", "effective_on", "what_to_do", "contact"):
         tag = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', form)
-        assert tag and "required" in tag.group(0), name
+        assert tag, name
+        assert "required" in tag.group(0), name
     refused = _post(client, auth, "/notices/new", **{**TYPED, "what_to_do": "  ", "contact": ""})
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
