@@ -31,6 +31,7 @@ from app.notices import services as notices
 from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
+from app.warranty.entitlement import entitlement
 from parts_catalog import diagrams, errata, services
 from parts_catalog.errors import InvalidRelease, TooManyDrops, UnknownModel, UnknownPart
 from parts_catalog.importer import import_release
@@ -87,6 +88,7 @@ def part(number: str) -> ResponseReturnValue:
     session = get_session()
     release = _release()
     serial = request.args.get("serial", "").strip()[:40] or None
+    unit_model = request.args.get("model", "").strip()[:40] or None
     detail = services.part_detail(session, number, release=release, serial=serial)
     # What the cart would order for this number today: the order box names exactly that.
     [ordering] = orders.check(session, [orders.Asked(detail.part.number, 1, serial)])
@@ -104,6 +106,11 @@ def part(number: str) -> ResponseReturnValue:
         release=release,
         report_form=FitmentReportForm(),
         part_notices=notices.about_parts(session, [detail.part.number]),
+        # Opened for one unit (a model and its serial): whether that unit is in warranty.
+        unit_model=unit_model,
+        warranty=entitlement(session, model_number=unit_model, serial=serial)
+        if unit_model and serial
+        else None,
     )
 
 

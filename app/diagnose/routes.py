@@ -19,6 +19,7 @@ from app.repairs import policy as repair_policy
 from app.repairs import services as repairs
 from app.repairs.models import LinkKind
 from app.search.indexing import trees_index
+from app.warranty.entitlement import entitlement
 from diagnostics import services
 from diagnostics.errors import ImplausibleValue, InvalidAnswer, NoTreeFound, UnknownTree
 from diagnostics.models import PUBLISHED, DiagnosticSession, TreeRevision
@@ -191,6 +192,10 @@ def _walk_page(
         may_change=may_change(walk),
         release=release.label if release else None,
         repair_offer=offers.for_walk(session, signed_in_user(), walk),
+        # Whether the unit is in warranty decides how its parts are ordered (paid or warranty).
+        warranty=entitlement(session, model_number=walk.model_number, serial=walk.serial)
+        if walk.model_number and walk.serial
+        else None,
     ), status
 
 
