@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base, checked
@@ -106,3 +106,20 @@ class NoticeAcknowledgement(Base):
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     acknowledged_at: Mapped[datetime]
+
+
+class NoticeAttachment(Base):
+    """A PDF or a picture with a notice: kept in the database, as escalation files are, so that
+    every node serves it; part of what is reviewed."""
+
+    __tablename__ = "notice_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime]
+    # Loaded only when the file is downloaded.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -4,7 +4,9 @@ centre, a notice with its parts and who acknowledged it, and the acknowledgement
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -13,7 +15,7 @@ from app.auth.models import ServiceCentre
 from app.db import get_session
 from app.exceptions import AppError, Conflict, NotFound
 from app.extensions import current_settings
-from app.notices import policy, preview, services
+from app.notices import attachments, policy, preview, services
 from app.notices.forms import NoticeForm, filled_from
 from app.notices.models import Notice, NoticeStatus, TargetKind
 from app.roles import Role
@@ -156,18 +158,25 @@ def _notice_page(
         writer=policy.may_write(person),
         may_review=policy.may_review(person, author_id=found.author_id),
         problem=problem,
+        files=attachments.listed(session, found),
+        file_kinds=", ".join(attachments.KINDS.values()),
     ), status
 
 
-@bp.get("/notices/<int:notice_id>")
-@signed_in
-def notice(notice_id: int) -> ResponseReturnValue:
+def _readable(notice_id: int) -> Notice:
+    """A published notice, or any for its writers (a draft is nobody else's business)."""
     found = services.get(get_session(), notice_id)
     if found.status != NoticeStatus.PUBLISHED and not policy.may_write(
         services.person_of(signed_in_user())
     ):
         raise NotFound(f"No notice {notice_id}.")
-    return _notice_page(found)
+    return found
+
+
+@bp.get("/notices/<int:notice_id>")
+@signed_in
+def notice(notice_id: int) -> ResponseReturnValue:
+    return _notice_page(_readable(notice_id))
 
 
 @bp.post("/notices/<int:notice_id>/review")
@@ -230,6 +239,62 @@ def preview_as(notice_id: int) -> ResponseReturnValue:
             found, role=Role.TECHNICIAN, centre_name=centre.name if centre else None
         ),
         part=parts[0] if parts else None,
+    )
+
+
+@bp.post("/notices/<int:notice_id>/files")
+@roles(*WRITERS)
+def attach(notice_id: int) -> ResponseReturnValue:
+    """Attach a PDF or a picture to a draft (a reviewed notice goes back to draft)."""
+    session = get_session()
+    found = services.get(session, notice_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _notice_page(found, problem="Choose a PDF or a picture to attach.", status=422)
+    limit = current_settings().escalations.attachment_max_bytes
+    try:
+        with session.begin_nested():
+            kept = attachments.attach(
+                session,
+                found,
+                by=signed_in_user(),
+                filename=upload.filename,
+                data=upload.stream.read(limit + 1),  # one byte more than allowed says "too big"
+                limit=limit,
+            )
+    except AppError as exc:
+        session.refresh(found)
+        return _notice_page(found, problem=exc.message, status=exc.status)
+    flash(f"“{kept.filename}” is attached to {found.reference}.", "success")
+    return redirect(url_for("notices.notice", notice_id=notice_id))
+
+
+@bp.post("/notices/<int:notice_id>/files/<int:file_id>/remove")
+@roles(*WRITERS)
+def remove_file(notice_id: int, file_id: int) -> ResponseReturnValue:
+    session = get_session()
+    found = services.get(session, notice_id)
+    try:
+        with session.begin_nested():
+            name = attachments.remove(session, found, file_id, by=signed_in_user())
+    except Conflict as exc:
+        session.refresh(found)
+        return _notice_page(found, problem=exc.message, status=exc.status)
+    flash(f"“{name}” is no longer attached to {found.reference}.", "success")
+    return redirect(url_for("notices.notice", notice_id=notice_id))
+
+
+@bp.get("/notices/<int:notice_id>/files/<int:file_id>")
+@signed_in
+def download(notice_id: int, file_id: int) -> ResponseReturnValue:
+    session = get_session()
+    found = _readable(notice_id)
+    attachment = attachments.one_of(session, found, file_id)
+    return send_file(
+        io.BytesIO(attachment.content),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
     )
 
 

@@ -5,7 +5,10 @@ until acknowledged, the menu's count, a part's page, search); reminders from the
 
 from __future__ import annotations
 
+import io
 import re
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,17 +16,20 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
+from app.auth.models import User
 from app.extensions import current_settings
 from app.mail.models import OutboxMessage
 from app.models import utcnow
-from app.notices import services
-from app.notices.models import Notice, NoticeDelivery, NoticeStatus
+from app.notices import attachments, services
+from app.notices.models import Notice, NoticeAttachment, NoticeDelivery, NoticeStatus
 from app.roles import Role
 from parts_catalog.importer import import_release
+from tests import database
 from tests.conftest import AuthActions, make_test_config
 from tests.factories import make_centre, make_user
 from tests.notices.test_notices import asked
@@ -307,3 +313,132 @@ def test_the_remind_command_reminds_in_business_hours_only(
         select(OutboxMessage.to_address).where(OutboxMessage.subject.startswith("Reminder:"))
     ).all()
     assert reminders == [tech.email]
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_notice_carries_pdfs_and_pictures_that_are_part_of_its_review(
+    app: Flask, client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    author = make_user(session, role=Role.ENGINEER)
+    notice = services.create(session, by=author, asked=asked(safety=False))
+    services.review(session, notice, by=make_user(session, role=Role.ADMIN))
+    session.commit()
+    auth.login(user=author)
+    url = f"/notices/{notice.id}"
+
+    def send(data: bytes, name: str) -> Any:
+        return client.post(
+            f"{url}/files",
+            data={"csrf_token": auth.csrf(), "file": (io.BytesIO(data), name)},
+            content_type="multipart/form-data",
+        )
+
+    text = send(b"just words", "bulletin.pdf")
+    assert text.status_code == 422
+    assert "“bulletin.pdf” is not a PDF or a picture (JPEG, PNG)." in text.get_data(as_text=True)
+    session.expire_all()
+    assert session.get_one(Notice, notice.id).status == NoticeStatus.REVIEWED  # nothing changed
+    assert send(PDF, "C512 discharge.pdf").status_code == 302
+    session.expire_all()
+    assert session.get_one(Notice, notice.id).status == NoticeStatus.DRAFT  # a new review
+    page = client.get(url).get_data(as_text=True)
+    link = re.search(rf'href="({url}/files/(\d+))">C512 discharge.pdf</a>', page)
+    assert link
+    file_url = link.group(1)
+
+    auth.logout()
+    auth.login(Role.TECHNICIAN)
+    assert client.get(file_url).status_code == 404  # a draft's file, like the draft
+    services.review(session, notice, by=make_user(session, role=Role.ADMIN))
+    with app.app_context():
+        services.publish(session, notice, by=author, mailer=current_settings().mail)
+    session.commit()
+    got = client.get(file_url)
+    assert got.status_code == 200
+    assert got.data == PDF
+    assert got.headers["Content-Type"] == "application/pdf"
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    files = client.get(url).get_data(as_text=True).split('id="files-h"')[1].split("</section>")[0]
+    assert "C512 discharge.pdf" in files
+    assert 'type="file"' not in files  # nothing more is attached to a published notice
+    auth.logout()
+    auth.login(user=author)
+    late = send(PDF, "another.pdf")
+    assert late.status_code == 409
+    assert "its files no longer change" in late.get_data(as_text=True)
+    gone = _post(client, auth, f"{file_url}/remove")
+    assert gone.status_code == 409
+
+
+def test_files_attached_at_once_stop_at_the_limit(engine: Engine) -> None:
+    """Fifteen uploads sent together to a notice that takes ten: the notice's row, locked by
+    each, decides (real connections, committed; run with --postgres for PostgreSQL)."""
+    with Session(engine) as session:
+        author = make_user(session, role=Role.ENGINEER)
+        notice = services.create(session, by=author, asked=asked(safety=False, targets={}))
+        session.commit()
+        author_id, notice_id = author.id, notice.id
+    tries = 15
+    ready = threading.Barrier(tries)
+    outcomes: list[str] = []
+
+    def upload(n: int) -> None:
+        waited = False
+        for _attempt in range(200):
+            with Session(engine) as s:
+                try:
+                    if not waited:
+                        waited = True
+                        ready.wait(10)
+                    attachments.attach(
+                        s,
+                        services.get(s, notice_id),
+                        by=s.get_one(User, author_id),
+                        filename=f"page-{n}.pdf",
+                        data=PDF,
+                        limit=10**6,
+                    )
+                    s.commit()
+                    outcomes.append("kept")
+                    return
+                except attachments.Refused as exc:
+                    s.rollback()
+                    outcomes.append(exc.message)
+                    return
+                except OperationalError as exc:  # SQLite: "database is locked", try again
+                    s.rollback()
+                    if "locked" not in str(exc):
+                        raise
+                    time.sleep(0.01)
+        outcomes.append("gave up")
+
+    try:
+        started = time.perf_counter()
+        threads = [threading.Thread(target=upload, args=(n,)) for n in range(tries)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        took = time.perf_counter() - started
+        with Session(engine) as session:
+            kept = session.scalar(
+                select(func.count())
+                .select_from(NoticeAttachment)
+                .where(NoticeAttachment.notice_id == notice_id)
+            )
+            version = session.get_one(Notice, notice_id).version
+        print(
+            f"\n{tries} files attached at once to one notice ({engine.dialect.name}): {kept} "
+            f"kept (at most {attachments.MAX_PER_NOTICE}), "
+            f"{outcomes.count(f'At most {attachments.MAX_PER_NOTICE} files with one notice.')} "
+            f"refused, in {took:.2f} s"
+        )
+        assert kept == attachments.MAX_PER_NOTICE
+        assert outcomes.count("kept") == attachments.MAX_PER_NOTICE
+        assert len(outcomes) == tries
+        assert version == 1 + attachments.MAX_PER_NOTICE  # each kept file changed the notice
+    finally:
+        database.delete_all_rows(engine)

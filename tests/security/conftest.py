@@ -28,6 +28,7 @@ from app.escalations.models import Attachment, InboundMail, Ticket
 from app.extensions import current_settings
 from app.mail.mailer import Mailer
 from app.models import utcnow
+from app.notices import attachments as notice_files
 from app.notices import services as notices
 from app.notices.models import Notice
 from app.orders import services as orders
@@ -53,6 +54,7 @@ from tests.factories import PASSWORD, make_centre, make_user
 from tests.parts_catalog.releases import base_release
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @dataclass
@@ -88,6 +90,7 @@ class World:
     draft_notice: Notice  # the engineer's, waiting for a second person's review
     reviewed_notice: Notice  # ready to publish
     published_notice: Notice  # sent to tech_a, not acknowledged
+    notice_file_id: int  # a PDF attached to draft_notice
     reviewer: User  # a warranty claim reviewer
     warranty_repair: Repair  # tech_a's, with a purchase date and its proof (KDL-55W800C 4077777)
     draft_claim: Claim  # of that repair, ready to submit
@@ -224,6 +227,9 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         for ready in (reviewed_notice, published_notice):
             notices.review(session, ready, by=admin)
         notices.publish(session, published_notice, by=engineer, mailer=app_mailer(app))
+        notice_file = notice_files.attach(
+            session, draft_notice, by=engineer, filename="bulletin.pdf", data=PDF, limit=10**6
+        )
         pending_exchange = ExchangeAuthorisation(
             number="EXA-2026-999999",
             repair_id=waiting.id,
@@ -304,6 +310,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         draft_notice=draft_notice,
         reviewed_notice=reviewed_notice,
         published_notice=published_notice,
+        notice_file_id=notice_file.id,
         reviewer=reviewer,
         warranty_repair=warranty_repair,
         draft_claim=draft_claim,

@@ -590,6 +590,14 @@ SAMPLES: dict[str, Sample] = {
     ),
     "notices.review": Sample(admin, lambda w: f"/notices/{w.draft_notice.id}/review"),
     "notices.publish": Sample(engineer, lambda w: f"/notices/{w.reviewed_notice.id}/publish"),
+    "notices.attach": Sample(
+        engineer,
+        lambda w: f"/notices/{w.draft_notice.id}/files",
+        lambda w: files(file=(JPEG, "wiring.jpg")),
+    ),
+    "notices.remove_file": Sample(
+        engineer, lambda w: f"/notices/{w.draft_notice.id}/files/{w.notice_file_id}/remove"
+    ),
     "api.create_notice": Sample(
         engineer,
         at("/api/v1/notices"),
