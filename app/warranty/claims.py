@@ -481,7 +481,10 @@ def pay(
     session: Session, *, centre_id: int, period_from: date, period_to: date, by: User
 ) -> PaymentBatch:
     """Pay the centre's approved claims decided in the period, in one batch (each claim once:
-    a claim paid by a batch made at the same moment is not paid again)."""
+    a claim paid by a batch made at the same moment is not paid again).
+
+    :raises Invalid: no claim to pay (no empty batch is made).
+    """
     if _person(by).role not in REVIEWERS:
         raise NotAllowed("Claim reviewers make payment batches.")
     now = utcnow()
@@ -517,6 +520,14 @@ def pay(
             total += claim.total
             session.refresh(claim)
             _event(claim, f"Paid in {batch.reference}.", by=_name(by), at=now)
+    if total == 0 and not session.scalar(
+        select(Claim.id).where(Claim.payment_batch_id == batch.id).limit(1)
+    ):
+        raise Invalid(
+            "No approved claim of this centre decided in that period waits for payment: "
+            "nothing was paid.",
+            errors={"period_to": "No claims to pay in this period."},
+        )
     batch.total = total
     session.flush()
     return batch

@@ -95,6 +95,7 @@ class World:
     warranty_repair: Repair  # tech_a's, with a purchase date and its proof (KDL-55W800C 4077777)
     draft_claim: Claim  # of that repair, ready to submit
     submitted_claim: Claim  # of that repair, for a reviewer
+    approved_claim: Claim  # of that repair, approved today, waiting for payment
 
     def user(self, role: Role) -> User:
         """The world's user of ``role`` (centre A's for technicians and managers)."""
@@ -266,7 +267,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         attach_proof(
             session, warranty_repair, by=tech_a, content=b"%PDF-1.4\n", filename="r.pdf", limit=99
         )
-        draft_claim, submitted_claim = (
+        draft_claim, submitted_claim, approved_claim = (
             claims.draft_claim(
                 session,
                 warranty_repair,
@@ -274,9 +275,11 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
                 labour_code="TV-PSU",
                 settings=WarrantySettings(),
             )
-            for _ in range(2)
+            for _ in range(3)
         )
         submitted_claim.status = ClaimStatus.SUBMITTED
+        approved_claim.status = ClaimStatus.APPROVED
+        approved_claim.decided_at = utcnow()
         session.commit()
     return World(
         centre_a=centre_a,
@@ -315,6 +318,7 @@ def world(app: Flask, session: Session, tmp_path: Path) -> World:
         warranty_repair=warranty_repair,
         draft_claim=draft_claim,
         submitted_claim=submitted_claim,
+        approved_claim=approved_claim,
     )
 
 

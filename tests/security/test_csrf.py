@@ -496,8 +496,8 @@ SAMPLES: dict[str, Sample] = {
         at("/api/v1/payment-batches"),
         lambda w: {
             "centre_id": w.centre_a.id,
-            "period_from": "2026-01-01",
-            "period_to": "2026-12-31",
+            "period_from": f"{utcnow().year}-01-01",
+            "period_to": f"{utcnow().year}-12-31",
         },
         json=True,
     ),
@@ -529,8 +529,8 @@ SAMPLES: dict[str, Sample] = {
         at("/claims/payments"),
         lambda w: {
             "centre": str(w.centre_a.id),
-            "period_from": "2026-01-01",
-            "period_to": "2026-12-31",
+            "period_from": f"{utcnow().year}-01-01",
+            "period_to": f"{utcnow().year}-12-31",
         },
     ),
     "warranty.rates": Sample(
