@@ -482,21 +482,25 @@ def payments() -> ResponseReturnValue:
         if start is None or end is None or start > end:
             form.period_to.errors = [*form.period_to.errors, "The period ends before it starts."]
         else:
-            with session.begin_nested():
-                batch = claims.pay(
-                    session,
-                    centre_id=int(form.centre.data or "0"),
-                    period_from=start,
-                    period_to=end,
-                    by=signed_in_user(),
+            try:
+                with session.begin_nested():  # nothing is paid is nothing made
+                    batch = claims.pay(
+                        session,
+                        centre_id=int(form.centre.data or "0"),
+                        period_from=start,
+                        period_to=end,
+                        by=signed_in_user(),
+                    )
+            except Invalid as exc:
+                form.period_to.errors = [*form.period_to.errors, exc.message]
+            else:
+                paid = claims.claims_of_batch(session, batch)
+                flash(
+                    f"{batch.reference}: {len(paid)} claim{'' if len(paid) == 1 else 's'}, "
+                    f"{batch.total:.2f} in total.",
+                    "success",
                 )
-            paid = claims.claims_of_batch(session, batch)
-            flash(
-                f"{batch.reference}: {len(paid)} claim{'' if len(paid) == 1 else 's'}, "
-                f"{batch.total:.2f} in total.",
-                "success" if paid else "info",
-            )
-            return redirect(url_for("warranty.payments"), code=303)
+                return redirect(url_for("warranty.payments"), code=303)
     centres = {c.id: c.name for c in accounts.centres(session)}
     found = keeping.batches(session)
     counts = {b.id: len(claims.claims_of_batch(session, b)) for b in found}

@@ -463,3 +463,23 @@ def test_extended_coverage_lists_every_problem_and_imports_nothing_then_counts(
     history = _text(client.get("/serials/KDL-55W800C/4012345").text)
     assert "In warranty until 30 Jun 2031 (parts), not labour" in history
     assert "Goodwill to 30 Jun 2031" in history
+
+
+def test_a_payment_batch_with_nothing_to_pay_is_refused_and_says_so(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    centre = make_centre(session, name="Quiet Centre")
+    auth.login(Role.CLAIM_REVIEWER)
+    today = utcnow().date().isoformat()
+    page = client.post(
+        "/claims/payments",
+        data={
+            "centre": str(centre.id),
+            "period_from": today,
+            "period_to": today,
+            "csrf_token": auth.csrf(),
+        },
+    )
+    assert page.status_code == 422
+    assert "nothing was paid" in page.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(PaymentBatch)) == 0
