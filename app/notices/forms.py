@@ -110,9 +110,7 @@ class NoticeForm(Form):
     )
     trees = _targets_field("Diagnostic trees", "Tree slugs, such as tv-red-led-blinks.")
     centres = _targets_field("Service centres", "Centre names; none: every centre.")
-    roles = _targets_field(
-        "Roles", "technician, centre_manager, ...; none: technicians and centre managers."
-    )
+    roles = _targets_field("Roles", "None: technicians and centre managers.")
 
     def asked(self) -> NoticeInput:
         """What was typed, for the service (which judges it)."""
