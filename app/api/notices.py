@@ -12,11 +12,12 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from app.access import roles, signed_in, signed_in_user
 from app.api import bp
-from app.db import get_session
+from app.db import after_commit, get_session
 from app.exceptions import NotFound
 from app.extensions import current_settings
-from app.notices import policy, services
+from app.notices import changes, policy, services
 from app.notices.models import Notice, NoticeStatus
+from app.search import indexing
 
 WRITERS = tuple(policy.WRITERS)
 
@@ -52,6 +53,15 @@ class NoticeArgs(Schema):
         },
     )
 
+    carries = fields.Dict(
+        load_default=dict,
+        metadata={
+            "description": "A change published with it: {tree: {id, revision}, supersessions: "
+            "[{old_part_number, new_part_number, quantity?, interchangeability?, effective_on?, "
+            "note?}]}"
+        },
+    )
+
     def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
         raise services.NoticeError(
             "The notice was not saved: some fields are not text.",
@@ -84,9 +94,37 @@ def _asked(args: dict[str, Any]) -> tuple[services.NoticeInput, dict[str, str]]:
             contact=args.get("contact") or "",
             safety=bool(args.get("safety")),
             targets=args.get("targets") or {},
+            carries=_carried(args.get("carries") or {}, problems),
         ),
         problems,
     )
+
+
+def _carried(raw: dict[str, Any], problems: dict[str, str]) -> changes.CarriedChange:
+    """The change a bulletin carries, as sent; what is malformed is added to ``problems``."""
+    tree = raw.get("tree") or {}
+    rows = raw.get("supersessions") or []
+    if not isinstance(tree, dict) or not isinstance(rows, list):
+        problems["carries"] = "{tree: {id, revision}, supersessions: [...]}"
+        return changes.CarriedChange()
+    tree_id = str(tree.get("id") or "").strip() or None
+    revision = tree.get("revision")
+    if tree_id and not isinstance(revision, int):
+        problems["carries_tree"] = "Give the draft revision's number."
+        revision = None
+    clean: list[dict[str, str]] = []
+    for number, row in enumerate(rows, start=1):
+        if (
+            not isinstance(row, dict)
+            or not row.get("old_part_number")
+            or not row.get("new_part_number")
+        ):
+            problems["carries_supersessions"] = (
+                f"row {number}: old_part_number and new_part_number are needed"
+            )
+            continue
+        clean.append({k: str(row[k]) for k in changes.LINE_COLUMNS if row.get(k) not in (None, "")})
+    return changes.CarriedChange(tree_id, revision, tuple(clean))
 
 
 def notice_document(notice: Notice, *, acknowledged_at: Any = None) -> dict[str, Any]:
@@ -107,6 +145,13 @@ def notice_document(notice: Notice, *, acknowledged_at: Any = None) -> dict[str,
         "what_to_do": notice.what_to_do,
         "contact": notice.contact,
         "targets": targets,
+        "carries": {
+            "tree": {"id": notice.carries_tree_id, "revision": notice.carries_tree_revision}
+            if notice.carries_tree_id
+            else None,
+            "supersessions": list(notice.carries_supersessions or []),
+            "release": notice.carried_release,
+        },
         "published_at": notice.published_at.isoformat() if notice.published_at else None,
         "acknowledged_at": acknowledged_at.isoformat() if acknowledged_at else None,
     }
@@ -175,6 +220,8 @@ def publish_notice(_args: dict[str, Any], notice_id: int) -> dict[str, Any]:
     session = get_session()
     notice = services.get(session, notice_id)
     sent = services.publish(session, notice, by=signed_in_user(), mailer=current_settings().mail)
+    if notice.carried_release or notice.carries_tree_id:
+        after_commit(indexing.follow_catalogue_and_trees)
     return {**notice_document(notice), "sent_to": sent}
 
 

@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import Length, Optional
 
 from app.forms import Form
+from app.notices.changes import LINE_COLUMNS, CarriedChange, read_lines
 from app.notices.models import Notice, NoticeKind, TargetKind
 from app.notices.services import NoticeInput
 
@@ -111,6 +112,18 @@ class NoticeForm(Form):
     trees = _targets_field("Diagnostic trees", "Tree slugs, such as tv-red-led-blinks.")
     centres = _targets_field("Service centres", "Centre names; none: every centre.")
     roles = _targets_field("Roles", "None: technicians and centre managers.")
+    carries_tree = StringField(
+        "Publish a tree revision with it",
+        validators=[Optional(), Length(max=100)],
+        description="A draft revision, as tree slug and number: tv-red-led-blinks 3.",
+    )
+    carries_supersessions = TextAreaField(
+        "Import supersessions with it",
+        validators=[Optional(), Length(max=20000)],
+        description="One a line: old, new, quantity, interchangeability, effective_on, note "
+        "(only old and new are needed). Imported as a delta release named after the notice "
+        "when it is published.",
+    )
 
     def asked(self) -> NoticeInput:
         """What was typed, for the service (which judges it)."""
@@ -127,7 +140,37 @@ class NoticeForm(Form):
             contact=self.contact.data or "",
             safety=bool(self.safety.data),
             targets={k: v for k, v in targets.items() if v},
+            carries=self.carried(),
         )
+
+    def carried(self) -> CarriedChange:
+        """The change typed; a malformed one is named beside its field by :meth:`apply`."""
+        tree_id, revision = None, None
+        words = (self.carries_tree.data or "").split()
+        if words:
+            tree_id = words[0]
+            if len(words) != 2 or not words[1].isdigit():
+                self._carried_problems["carries_tree"] = (
+                    "Give the tree slug and the draft's revision number: tv-red-led-blinks 3."
+                )
+            else:
+                revision = int(words[1])
+        rows, problems = read_lines(self.carries_supersessions.data or "")
+        if problems:
+            self._carried_problems["carries_supersessions"] = "; ".join(problems)
+        return CarriedChange(tree_id=tree_id, tree_revision=revision, supersessions=tuple(rows))
+
+    @property
+    def _carried_problems(self) -> dict[str, str]:
+        found: dict[str, str] | None = getattr(self, "_carried", None)
+        if found is None:
+            found = {}
+            self._carried = found
+        return found
+
+    def carried_problems(self) -> dict[str, str]:
+        """What :meth:`carried` could not read (after :meth:`asked`)."""
+        return dict(self._carried_problems)
 
     def apply(self, errors: Mapping[str, str] | list[str]) -> None:
         """Put the service's refusals beside their fields; the targets' above the targets."""
@@ -167,4 +210,12 @@ def filled_from(notice: Notice) -> dict[str, Any]:
     }
     for name, kind in TARGET_FIELDS.items():
         data[name] = ", ".join(t.value for t in notice.targets if t.kind == kind)
+    if notice.carries_tree_id:
+        data["carries_tree"] = (
+            f"{notice.carries_tree_id} {notice.carries_tree_revision or ''}".strip()
+        )
+    data["carries_supersessions"] = "\n".join(
+        ", ".join(row.get(c, "") for c in LINE_COLUMNS).rstrip(", ")
+        for row in notice.carries_supersessions or []
+    )
     return data

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models import Base, checked
@@ -66,6 +66,12 @@ class Notice(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # A bulletin may carry a change published with it: a draft tree revision, and supersession
+    # rows imported as a delta release (named by the notice's reference) when it is published.
+    carries_tree_id: Mapped[str | None] = mapped_column(String(80))
+    carries_tree_revision: Mapped[int | None]
+    carries_supersessions: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    carried_release: Mapped[str | None] = mapped_column(String(64))
 
     targets: Mapped[list[NoticeTarget]] = relationship(
         back_populates="notice", order_by="NoticeTarget.id", cascade="all, delete-orphan"

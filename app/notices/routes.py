@@ -12,13 +12,14 @@ from sqlalchemy import select
 
 from app.access import form_page, roles, signed_in, signed_in_user
 from app.auth.models import ServiceCentre
-from app.db import get_session
+from app.db import after_commit, get_session
 from app.exceptions import AppError, Conflict, NotFound
 from app.extensions import current_settings
 from app.notices import attachments, policy, preview, services
 from app.notices.forms import NoticeForm, filled_from
 from app.notices.models import Notice, NoticeStatus, TargetKind
 from app.roles import Role
+from app.search import indexing
 from diagnostics.models import PUBLISHED, TreeRevision
 
 bp = Blueprint("notices", __name__)
@@ -76,6 +77,7 @@ def _judge(form: NoticeForm) -> bool:
     if form.csrf_token.errors:
         return False
     _targets, errors = services.check(get_session(), form.asked())
+    errors.update(form.carried_problems())
     if form.effective_on.errors:
         errors.pop("effective_on", None)  # "not a date" says more than "missing"
     form.apply(errors)
@@ -207,13 +209,16 @@ def publish(notice_id: int) -> ResponseReturnValue:
             sent = services.publish(
                 session, found, by=signed_in_user(), mailer=current_settings().mail
             )
-    except Conflict as exc:
+    except AppError as exc:  # not reviewed; or the change it carries cannot be applied
         session.refresh(found)
-        return _notice_page(found, problem=exc.message, status=exc.status)
+        details = [] if isinstance(exc.errors, list) else list(exc.errors.values())
+        return _notice_page(found, problem=" ".join([exc.message, *details]), status=exc.status)
     flash(
         f"{found.reference} is published: sent to {sent} {'person' if sent == 1 else 'people'}.",
         "success",
     )
+    if found.carried_release or found.carries_tree_id:
+        after_commit(indexing.follow_catalogue_and_trees)
     return redirect(url_for("notices.notice", notice_id=notice_id))
 
 

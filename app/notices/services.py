@@ -19,7 +19,7 @@ from app.escalations.sla import Calendar
 from app.exceptions import Conflict, Invalid, NotAllowed, NotFound
 from app.mail.mailer import Mailer
 from app.models import utcnow
-from app.notices import policy
+from app.notices import changes, policy
 from app.notices.models import (
     Notice,
     NoticeAcknowledgement,
@@ -69,6 +69,7 @@ class NoticeInput:
     contact: str
     safety: bool = False
     targets: dict[str, list[str]] = field(default_factory=dict)
+    carries: changes.CarriedChange = field(default_factory=changes.CarriedChange)
 
 
 def person_of(user: User) -> policy.Person:
@@ -112,6 +113,8 @@ def check(session: Session, asked: NoticeInput) -> tuple[list[NoticeTarget], dic
                 targets.append(NoticeTarget(kind=kind, value=raw[:80]))
     if problems:
         errors["targets"] = "; ".join(problems)
+    if asked.carries:
+        errors.update(changes.check(session, asked.carries, label="bulletin-check"))
     if asked.safety and not any(
         t.kind in (TargetKind.PART, TargetKind.TREE, TargetKind.MODEL, TargetKind.PRODUCT_LINE)
         for t in targets
@@ -162,6 +165,9 @@ def _fill(notice: Notice, asked: NoticeInput, targets: list[NoticeTarget]) -> No
             notice.targets.remove(old)
     held = {(t.kind, t.value) for t in notice.targets}
     notice.targets.extend(t for t in targets if (t.kind, t.value) not in held)
+    notice.carries_tree_id = asked.carries.tree_id or None
+    notice.carries_tree_revision = asked.carries.tree_revision if asked.carries.tree_id else None
+    notice.carries_supersessions = list(asked.carries.supersessions) or None
 
 
 def create(session: Session, *, by: User, asked: NoticeInput) -> Notice:
@@ -244,6 +250,15 @@ def review(session: Session, notice: Notice, *, by: User) -> None:
         raise Conflict(f"{notice.reference} is {notice.status.value}: nothing to review.")
 
 
+def carried_change(notice: Notice) -> changes.CarriedChange:
+    """The change a bulletin carries, as stored."""
+    return changes.CarriedChange(
+        tree_id=notice.carries_tree_id,
+        tree_revision=notice.carries_tree_revision,
+        supersessions=tuple(notice.carries_supersessions or ()),
+    )
+
+
 def audience(session: Session, notice: Notice) -> list[User]:
     """The enabled accounts the notice is for: its roles (default: technicians and centre
     managers) at its centres (default: every centre)."""
@@ -280,6 +295,12 @@ def publish(session: Session, notice: Notice, *, by: User, mailer: Mailer) -> in
                 "reviews it before it is published."
             )
         raise Conflict(f"{notice.reference} is {notice.status.value} already.")
+    carried = carried_change(notice)
+    if carried:
+        # In the same transaction: the notice is published with its change, or not at all.
+        notice.carried_release = changes.apply(
+            session, carried, label=notice.reference or f"notice-{notice.id}", by=by.email
+        )
     people = audience(session, notice)
     for person in people:
         session.add(

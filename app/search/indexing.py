@@ -27,6 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import session_factory
 from diagnostics.search import TreesCorpus
 from parts_catalog import search_index, search_queue
 from parts_catalog.indexes import (
@@ -372,3 +373,10 @@ def repair(factory: sessionmaker[Session], store: IndexStore, drift: Drift) -> S
         _apply(store, live, found)
     report.applied += len(found)
     return report
+
+
+def follow_catalogue_and_trees() -> None:
+    """After a commit that changed the catalogue and a tree together (a bulletin carrying its
+    change): apply both to this node's indexes now when that is quick, else the worker does."""
+    sync_after_request(session_factory(), parts_index())
+    sync_after_request(session_factory(), trees_index())
