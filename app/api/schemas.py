@@ -200,7 +200,7 @@ class SearchArgs(Schema):
     q = fields.String(required=True, validate=validate.Length(max=200))
     kind = fields.String(
         load_default=None,
-        validate=validate.OneOf(["parts", "models", "trees"]),
+        validate=validate.OneOf(["parts", "models", "trees", "notices"]),
         metadata={"description": "Search only this kind; everything by default."},
     )
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
@@ -259,6 +259,13 @@ class SearchSchema(Schema):
         allow_none=True, metadata={"description": "A model number in q, used as a filter."}
     )
     index_available = fields.Boolean(required=True)
+    notices = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "Published notices saying the words or about the part (its whole "
+            "chain) or model asked: {id, reference, title, kind, safety, url}"
+        },
+    )
 
 
 # --- repairs and the exchange programme ----------------------------------------------------------

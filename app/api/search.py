@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from flask import url_for
+
 from app.access import signed_in
 from app.api import bp
 from app.api.schemas import SearchArgs, SearchSchema
+from app.db import get_session
+from app.notices import search as notice_search
 from app.search import queries
 from parts_catalog import search
 
@@ -18,7 +22,36 @@ from parts_catalog import search
 @signed_in
 def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> dict[str, Any]:
     """Best first: an exact number (and the part that replaces it), a number's family, then
-    words. A query that matches nothing relevant returns no results."""
+    words. A query that matches nothing relevant returns no results. ``notices`` lists the
+    published notices that say the words or are about the part or model asked
+    (``kind=notices``: only those)."""
+    said = (
+        [
+            {
+                "id": n.id,
+                "reference": n.reference,
+                "title": n.title,
+                "kind": n.kind.value,
+                "safety": n.safety,
+                "url": url_for("notices.notice", notice_id=n.id),
+            }
+            for n in notice_search.find(get_session(), q, limit=limit)
+        ]
+        if kind in (None, "notices")
+        else []
+    )
+    if kind == "notices":
+        return {
+            "query": q,
+            "results": [],
+            "did_you_mean": None,
+            "total": 0,
+            "total_is_estimate": False,
+            "ignored": [],
+            "model": None,
+            "index_available": True,
+            "notices": said,
+        }
     found = queries.run(
         q,
         kinds=[kind] if kind else tuple(queries.KIND_NAMES),
@@ -26,6 +59,7 @@ def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> d
         limit=limit,
     )
     return {
+        "notices": said,
         "query": found.query,
         "results": [
             {
