@@ -17,7 +17,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from app.access import roles, signed_in, signed_in_user
 from app.api import bp
 from app.db import get_session
-from app.exceptions import Invalid, NotFound
+from app.exceptions import Invalid
 from app.extensions import current_settings
 from app.repairs import policy as repair_policy
 from app.repairs import services as repairs
@@ -314,8 +314,6 @@ def batch_csv(reference: str) -> ResponseReturnValue:
     """The batch as CSV: a row per claim line and the total they add up to."""
     session = get_session()
     batch = claims.batch_by_reference(session, reference)
-    if batch is None:
-        raise NotFound(f"No payment batch {reference}.")
     return Response(
         claims.batch_csv(session, batch),
         mimetype="text/csv",

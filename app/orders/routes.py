@@ -36,6 +36,7 @@ from app.repairs import services as repairs
 from app.repairs.models import LinkKind
 from app.roles import Role
 from app.storable import CONTROL
+from parts_catalog.release_files import escape_cell
 
 ORDERERS = tuple(policy.ORDERERS)
 
@@ -240,12 +241,6 @@ def history() -> ResponseReturnValue:
     )
 
 
-def _cell(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading =, +, -, @ (or tab, return) would make it a
-    formula, and a reference like =HYPERLINK(...) would run when the file is opened."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/export.csv")
 @signed_in
 def export() -> ResponseReturnValue:
@@ -273,8 +268,8 @@ def export() -> ResponseReturnValue:
                         order.id,
                         order.placed_at.isoformat(),
                         order.status,
-                        _cell(order.reference or ""),
-                        _cell(line.requested),
+                        escape_cell(order.reference or ""),
+                        escape_cell(line.requested),
                         item.part_number,
                         item.quantity,
                         item.reserved,

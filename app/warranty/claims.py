@@ -38,6 +38,7 @@ from app.warranty.models import (
 )
 from app.warranty.settings import WarrantySettings
 from diagnostics import services as diagnostics
+from parts_catalog.release_files import escape_cell
 
 EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.NEEDS_INFORMATION)
 REPAIRERS = frozenset({Role.TECHNICIAN, Role.CENTRE_MANAGER})
@@ -98,10 +99,14 @@ def claims_of_batch(session: Session, batch: PaymentBatch) -> list[Claim]:
     )
 
 
-def batch_by_reference(session: Session, reference: str) -> PaymentBatch | None:
-    return session.scalar(
+def batch_by_reference(session: Session, reference: str) -> PaymentBatch:
+    """:raises NotFound: no batch of that reference."""
+    batch = session.scalar(
         select(PaymentBatch).where(PaymentBatch.reference == reference.strip().upper())
     )
+    if batch is None:
+        raise NotFound(f"No payment batch {reference}.")
+    return batch
 
 
 def rate_on(session: Session, code: str, on: date) -> LabourRate | None:
@@ -533,11 +538,6 @@ def pay(
     return batch
 
 
-def _cell(text: str) -> str:
-    """Text a spreadsheet shows as text (a leading =, +, -, @ would make it a formula)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def batch_csv(session: Session, batch: PaymentBatch) -> str:
     """The batch as CSV: one row per claim line, then the total (which the rows add up to)."""
     out = io.StringIO()
@@ -557,9 +557,9 @@ def batch_csv(session: Session, batch: PaymentBatch) -> str:
                     batch.reference or "",
                     claim.reference or "",
                     repair.reference if repair else "",
-                    _cell(claim.faulty_serial or ""),
+                    escape_cell(claim.faulty_serial or ""),
                     line.kind.value,
-                    _cell(line.description),
+                    escape_cell(line.description),
                     f"{line.amount:.2f}",
                 ]
             )

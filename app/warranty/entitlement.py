@@ -29,7 +29,7 @@ from app.warranty.models import (
     WarrantyTerm,
 )
 from diagnostics import services as diagnostics
-from parts_catalog.numbers import normalise
+from parts_catalog.numbers import compare_serials, normalise, serial_in_range
 
 
 class Status(enum.StrEnum):
@@ -145,11 +145,6 @@ def term_for(session: Session, model_number: str, product_line: str | None) -> T
     return None
 
 
-def _serial_key(serial: str) -> tuple[int, str]:
-    """Serials compare as numbers when they are digits (9 < 10), else as text of equal length."""
-    return (len(serial), serial)
-
-
 def coverage_for(session: Session, model_number: str, serial: str) -> list[Coverage]:
     """Extended coverage rows naming this unit (by its serial or a range holding it)."""
     norm = normal_serial(serial)
@@ -160,7 +155,7 @@ def coverage_for(session: Session, model_number: str, serial: str) -> list[Cover
         .where(ExtendedCoverage.model_norm == normalise(model_number))
     ):
         cover, filename = row
-        if _serial_key(cover.serial_from) <= _serial_key(norm) <= _serial_key(cover.serial_to):
+        if serial_in_range(norm, cover.serial_from, cover.serial_to):
             label = cover.note or f"extended coverage ({filename})"
             found.append(Coverage(cover.ends_on, cover.kind, label))
     return found
@@ -257,7 +252,7 @@ def import_coverage(session: Session, *, text: str, filename: str, by: str) -> C
         high = normal_serial(single or row.get("serial_to", ""))
         if not low or not high:
             problems.append(f"line {line}, serial: give a serial or both ends of a range")
-        elif _serial_key(low) > _serial_key(high):
+        elif compare_serials(low, high) > 0:
             problems.append(f"line {line}, serial_to: the range ends before it starts")
         try:
             ends_on = date.fromisoformat(row.get("ends_on", ""))

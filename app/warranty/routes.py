@@ -520,8 +520,6 @@ def batch_csv(reference: str) -> ResponseReturnValue:
     """The batch as CSV: a row per claim line, and the total they add up to."""
     session = get_session()
     batch = claims.batch_by_reference(session, reference)
-    if batch is None:
-        raise NotFound(f"No payment batch {reference}.")
     return Response(
         claims.batch_csv(session, batch),
         mimetype="text/csv",
