@@ -308,8 +308,16 @@ def edit_claim(
         settings=settings,
     )
     now = utcnow()
-    claim.version += 1
-    claim.updated_at = now
+    # The database decides between two corrections sent at once: one moves the version on.
+    done = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.version == seen_version, Claim.status.in_(EDITABLE))
+        .values(version=seen_version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"{claim.reference} was changed meanwhile: nothing was changed.")
+    session.refresh(claim, ["version", "updated_at"])
     _event(
         claim,
         f"Edited (version {claim.version}): was {before}; now labour {claim.labour_code}, "
