@@ -53,8 +53,12 @@ class PartArgs(Schema):
 
     part_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
     quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=999))
-    faulty_serial = fields.String(load_default=None, allow_none=True)
-    replacement_serial = fields.String(load_default=None, allow_none=True)
+    faulty_serial = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=40)
+    )
+    replacement_serial = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=40)
+    )
 
 
 class ClaimFields(Schema):

@@ -203,17 +203,34 @@ def edit(session: Session, notice: Notice, *, by: User, asked: NoticeInput, seen
     """
     if not policy.may_write(person_of(by)):
         raise NotAllowed("Engineers and admins write notices.")
+    stale = Conflict(f"{notice.reference} changed meanwhile or is published: nothing was saved.")
     if notice.status not in (NoticeStatus.DRAFT, NoticeStatus.REVIEWED) or notice.version != seen:
-        raise Conflict(f"{notice.reference} changed meanwhile or is published: nothing was saved.")
+        raise stale
     targets, errors = check(session, asked)
     if errors:
         raise NoticeError("The notice was not saved.", errors=errors)
+    # The database decides between two edits (or an edit and a publish) sent at once: only one
+    # moves the version on from the one the writer saw; the other changes nothing.
+    moved = session.execute(
+        update(Notice)
+        .where(
+            Notice.id == notice.id,
+            Notice.version == seen,
+            Notice.status.in_((NoticeStatus.DRAFT, NoticeStatus.REVIEWED)),
+        )
+        .values(
+            version=seen + 1,
+            status=NoticeStatus.DRAFT,
+            reviewed_by_id=None,
+            reviewed_at=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise stale
+    session.refresh(notice, ["version", "status", "reviewed_by_id", "reviewed_at", "updated_at"])
     _fill(notice, asked, targets)
-    notice.status = NoticeStatus.DRAFT
-    notice.reviewed_by_id = None
-    notice.reviewed_at = None
-    notice.version += 1
-    notice.updated_at = utcnow()
     session.flush()
 
 

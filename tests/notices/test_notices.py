@@ -4,8 +4,10 @@ get exactly one mail each through a mail outage."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth import services as accounts
@@ -27,6 +29,7 @@ from app.notices import services
 from app.notices.models import Notice, NoticeAcknowledgement
 from app.roles import Role
 from parts_catalog.importer import import_release
+from tests import database
 from tests.factories import make_centre, make_user
 from tests.parts_catalog.releases import base_release
 from tests.smtp import SmtpServer
@@ -262,3 +265,59 @@ def test_a_thousand_people_get_exactly_one_mail_each_through_an_outage(
     assert set(received.values()) == {1}
     assert all(notice.reference in m["Subject"] for m in smtp_server.inbox.messages)
     assert session.scalar(select(func.count()).select_from(NoticeAcknowledgement)) == 0
+
+
+@pytest.fixture
+def committed_draft(engine: Engine, tmp_path: Path) -> Iterator[tuple[int, int, int]]:
+    with Session(engine) as session:
+        import_release(session, path=base_release(tmp_path / "r"), label="r")
+        first = make_user(session, role=Role.ENGINEER)
+        second = make_user(session, role=Role.ENGINEER)
+        notice = services.create(session, by=first, asked=asked())
+        session.commit()
+        ids = (first.id, second.id, notice.id)
+    yield ids
+    database.delete_all_rows(engine)
+
+
+def test_two_edits_sent_at_once_save_one_and_refuse_the_other(
+    engine: Engine, committed_draft: tuple[int, int, int]
+) -> None:
+    *writers, notice_id = committed_draft
+    titles = ("Power board GL2: fit GL2A", "Power board GL2: GL2A only")
+    ready = threading.Barrier(2)
+    answers: list[str] = []
+
+    def edit(n: int) -> None:
+        for attempt in range(100):
+            with Session(engine) as session:
+                writer = session.get(User, writers[n])
+                notice = services.get(session, notice_id)
+                assert writer is not None
+                if attempt == 0:
+                    ready.wait(10)
+                try:
+                    services.edit(session, notice, by=writer, asked=asked(title=titles[n]), seen=1)
+                    session.commit()
+                    answers.append("saved")
+                    return
+                except Conflict:
+                    answers.append("conflict")
+                    return
+                except Exception as exc:
+                    session.rollback()
+                    if "locked" not in str(exc):
+                        raise
+                    time.sleep(0.01)
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    print(f"\ntwo edits of one notice at once ({engine.dialect.name}): {sorted(answers)}")
+    assert sorted(answers) == ["conflict", "saved"]
+    with Session(engine) as session:
+        notice = services.get(session, notice_id)
+        assert notice.version == 2
+        assert notice.title in titles

@@ -193,3 +193,21 @@ def test_a_claim_sent_back_is_edited_and_resubmitted(
         tech.post(f"/api/v1/claims/{ref}/submit", {"version": 2}).get_json()["status"]
         == "submitted"
     )
+
+
+def test_a_part_line_with_an_over_long_serial_is_refused_and_nothing_changes(
+    world: dict[str, Any],
+) -> None:
+    tech = world["tech"]
+    long_serial = "S" * 41
+    refused = tech.post(
+        "/api/v1/claims",
+        {
+            "repair": world["repair"],
+            "labour_code": "TV-PSU",
+            "parts": [{"part_number": "1-474-594-12", "faulty_serial": long_serial}],
+        },
+    )
+    assert refused.status_code == 422, refused.get_json()
+    assert "faulty_serial" in str(refused.get_json())
+    assert tech.get("/api/v1/claims").get_json()["claims"] == []

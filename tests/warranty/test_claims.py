@@ -7,7 +7,7 @@ import csv
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -239,12 +239,15 @@ def committed_claim(engine: Engine, tmp_path: Path) -> Iterator[tuple[int, int]]
     database.delete_all_rows(engine)
 
 
-def test_two_submits_at_once_submit_once(engine: Engine, committed_claim: tuple[int, int]) -> None:
-    tech_id, claim_id = committed_claim
+def _twice_at_once(
+    engine: Engine, ids: tuple[int, int], act: Callable[[Session, User, Claim, int], None]
+) -> list[str]:
+    """Run ``act`` from two threads at once, each as if it had seen version 1; their answers."""
+    tech_id, claim_id = ids
     ready = threading.Barrier(2)
     answers: list[str] = []
 
-    def submit() -> None:
+    def run(n: int) -> None:
         for attempt in range(100):
             with Session(engine) as session:
                 tech = session.get(User, tech_id)
@@ -254,9 +257,9 @@ def test_two_submits_at_once_submit_once(engine: Engine, committed_claim: tuple[
                 if attempt == 0:
                     ready.wait(10)
                 try:
-                    claims.submit(session, claim, by=tech, seen_version=1, settings=SETTINGS)
+                    act(session, tech, claim, n)
                     session.commit()
-                    answers.append("submitted")
+                    answers.append("done")
                     return
                 except Conflict:
                     answers.append("conflict")
@@ -267,18 +270,48 @@ def test_two_submits_at_once_submit_once(engine: Engine, committed_claim: tuple[
                         raise
                     time.sleep(0.01)
 
-    threads = [threading.Thread(target=submit) for _ in range(2)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
+    return sorted(answers)
+
+
+def test_two_submits_at_once_submit_once(engine: Engine, committed_claim: tuple[int, int]) -> None:
+    def submit(session: Session, tech: User, claim: Claim, _n: int) -> None:
+        claims.submit(session, claim, by=tech, seen_version=1, settings=SETTINGS)
+
+    answers = _twice_at_once(engine, committed_claim, submit)
     with Session(engine) as session:
-        claim = session.get(Claim, claim_id)
+        claim = session.get(Claim, committed_claim[1])
         assert claim is not None
         submitted = [e for e in claim.events if e.text.startswith("Submitted")]
-    print(f"\ntwo submits of one claim at once ({engine.dialect.name}): {sorted(answers)}")
-    assert sorted(answers) == ["conflict", "submitted"]
+    print(f"\ntwo submits of one claim at once ({engine.dialect.name}): {answers}")
+    assert answers == ["conflict", "done"]
     assert len(submitted) == 1
+
+
+def test_two_corrections_at_once_change_the_claim_once(
+    engine: Engine, committed_claim: tuple[int, int]
+) -> None:
+    faults = ("PSU-RELAY", "PSU-FUSE")
+
+    def correct(session: Session, tech: User, claim: Claim, n: int) -> None:
+        claims.edit_claim(
+            session, claim, by=tech, seen_version=1, settings=SETTINGS, fault=faults[n]
+        )
+
+    answers = _twice_at_once(engine, committed_claim, correct)
+    with Session(engine) as session:
+        claim = session.get(Claim, committed_claim[1])
+        assert claim is not None
+        edits = [e for e in claim.events if e.text.startswith("Edited")]
+        print(f"\ntwo corrections of one claim at once ({engine.dialect.name}): {answers}")
+        assert answers == ["conflict", "done"]
+        assert claim.version == 2
+        assert len(edits) == 1
+        assert claim.fault in faults
 
 
 def test_flags_are_set_at_submission_and_keep_a_claim_from_the_rules(
