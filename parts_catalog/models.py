@@ -65,6 +65,9 @@ class Release(Base):
     kind: Mapped[str] = mapped_column(String(8), default=SNAPSHOT, server_default=SNAPSHOT)
     #: Row counts and what changed against the previous release, for the release list.
     summary: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    #: Every number's resolution as of this release is kept in ``catalog_resolution_versions``
+    #: (computed at import). Releases imported before that was kept are resolved by walking.
+    precomputed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def __repr__(self) -> str:
         return f"<Release {self.id} {self.label!r}>"
@@ -165,6 +168,29 @@ class SupersessionVersion(_Versioned, Base):
     serial_from: Mapped[str | None] = mapped_column(String(40))
     serial_to: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ResolutionVersion(Base):
+    """What a number resolves to (no serial given), kept from the import of one release until a
+    later one changes it: the answer of ``services.resolve_number`` in one indexed read.
+
+    Only numbers that have a successor have a row; a number without one resolves to itself, which
+    its part version says. ``answer`` is the serialised resolution (``parts_catalog.resolutions``).
+    """
+
+    __tablename__ = "catalog_resolution_versions"
+
+    number_norm: Mapped[str] = mapped_column(NUMBER, primary_key=True)
+    valid_from: Mapped[int] = mapped_column(primary_key=True)
+    valid_to: Mapped[int | None]
+    answer: Mapped[str] = mapped_column(Text)
+
+    @classmethod
+    def as_of(cls, release_id: int) -> ColumnElement[bool]:
+        return and_(
+            cls.valid_from <= release_id,
+            or_(cls.valid_to.is_(None), cls.valid_to > release_id),
+        )
 
 
 class DrawingFile(Base):
