@@ -10,7 +10,6 @@ finds nothing rather than noise; words the catalogue has never used are set asid
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,15 @@ from parts_catalog.models import (
 from parts_catalog.numbers import normalise
 from parts_catalog.search_index import KINDS, MODEL, PART, SCHEMA, analyzer, stems
 from parts_catalog.services import resolve_number
+from parts_catalog.spelling import (
+    MODEL_NUMBER,
+    SPELLING,
+    SPELLING_AND_MODEL,
+    NearNumber,
+    near_numbers,
+    nearest_words,
+    synonym_words,
+)
 from parts_catalog.supersession import CURRENT, KIT, NLA, NO_LONGER_AVAILABLE, Resolution
 
 # How far below the best text match a result may score and still be shown: the tail of a
@@ -46,6 +54,8 @@ _SUPERSEDED_WEIGHT = 0.7
 # Facets count the stored fields of this many best results.
 FACET_WINDOW = 500
 FAMILY_LIMIT = 200  # members of a number's family listed, in number order
+SUGGESTIONS = 5  # "did you mean" offers at most this many
+_CHECKS = 4  # corrected queries tried (each a search) before giving up
 
 
 # --- synonyms ------------------------------------------------------------------------------------
@@ -154,13 +164,29 @@ class Hit:
     replacement: Replacement | None = None
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """A query to try instead ("did you mean"), and why: ``reason`` is how a number differs
+    (``spelling.DIGIT``, ``LETTER``, ``SWAP``, ``MISSING``, ``EXTRA``) or what was corrected in
+    words (``SPELLING``, ``MODEL_NUMBER``, ``SPELLING_AND_MODEL``)."""
+
+    query: str
+    reason: str
+    kind: str = ""  # part or model: the catalogue number suggested, or corrected in the words
+    key: str = ""  # that number as the catalogue spells it
+    title: str = ""  # its description (a model's name)
+    status: str = ""  # a part's status, "superseded" when something replaces it; "model"
+    found: int = 0  # results a corrected query finds (a number is one)
+
+
 @dataclass
 class Results:
     query: str
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    did_you_mean: str | None = None
+    did_you_mean: str | None = None  # the best of ``suggestions``
+    suggestions: list[Suggestion] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # words the catalogue never uses
     model: str | None = None  # a model number in the query, used as a filter
     unavailable: bool = False  # the index could not be read: only exact numbers were answered
@@ -170,6 +196,10 @@ class Results:
 # How much a field's match counts, and a near word (a typo) against the word itself.
 _FIELD_WEIGHT = {"title": 2.0, "fits": 1.0}
 _NEAR_WEIGHT = 0.3
+
+
+def _has_digit(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
 
 
 def _is_number(token: str) -> bool:
@@ -224,10 +254,22 @@ class PartSearch:
         self.filters = filters or Filters()
         self.synonyms = synonyms or {}
         self._variant_cache: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._synonym_vocabulary: list[str] | None = None
 
-    def run(self, text: str, *, limit: int = 20, offset: int = 0, facets: bool = False) -> Results:
+    def run(
+        self,
+        text: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        facets: bool = False,
+        suggest: bool = True,
+    ) -> Results:
         """Results for ``text``, best first: the number asked for (and what replaces it), the
         number's family, then words.
+
+        When nothing is found, or words (a model number among them) had to be left out, and
+        ``suggest``: ``suggestions`` holds what to try instead, each checked to find something.
 
         Without a searcher (the index is missing or damaged) exact numbers are still answered,
         from the database, and ``unavailable`` says that the rest could not be.
@@ -258,6 +300,9 @@ class PartSearch:
             hits = self._words(text, results, limit=limit + offset, facets=facets)
         results.total = max(results.total, len(hits))
         results.hits = hits[offset : offset + limit]
+        if suggest and (not hits or results.ignored):
+            results.suggestions = self._did_you_mean(text, results, found=bool(hits))
+            results.did_you_mean = results.suggestions[0].query if results.suggestions else None
         return results
 
     # numbers, from the database
@@ -480,7 +525,6 @@ class PartSearch:
             or (results.ignored and not any(self._used(s, ("title",)) for s in fixed))
         ):
             results.ignored = []
-            results.did_you_mean = self._suggest(words)
             return []
         alternatives = [tuple(fixed), *_alternatives(tuple(typed), self.synonyms)]
         query = self._words_query(alternatives)
@@ -489,7 +533,6 @@ class PartSearch:
         wanted = max(limit, 50) * 2
         found = self._search(query, limit=wanted, facets=facets)
         if found.is_empty():
-            results.did_you_mean = self._suggest(words)
             return []
         best = found[0].score
         matching = self._matching_words(alternatives)
@@ -544,6 +587,14 @@ class PartSearch:
         battery"), which becomes a filter; one token or two adjacent ones."""
         if self.filters.model:
             return tokens
+        span = self._model_span(tokens)
+        if span is None:
+            return tokens
+        start, width, results.model = span
+        return tokens[:start] + tokens[start + width :]
+
+    def _model_span(self, tokens: Sequence[str]) -> tuple[int, int, str] | None:
+        """Where a model number lies among ``tokens`` (start, width), and its spelling."""
         for width in (1, 2):
             for start in range(len(tokens) - width + 1):
                 candidate = "".join(tokens[start : start + width])
@@ -551,9 +602,8 @@ class PartSearch:
                     self._model_number(normalise(candidate)) if _is_number(candidate) else None
                 )
                 if spelled is not None:
-                    results.model = spelled
-                    return tokens[:start] + tokens[start + width :]
-        return tokens
+                    return start, width, spelled
+        return None
 
     def _model_number(self, norm: str) -> str | None:
         """The model with this normal form, as the catalogue spells it."""
@@ -633,27 +683,150 @@ class PartSearch:
     def _synonym_word(self, stem: str) -> bool:
         return any(stem in phrase for phrase in self.synonyms)
 
-    def _suggest(self, words: Sequence[str]) -> str | None:
-        """The query with each unknown word replaced by the nearest the catalogue uses, when
-        that finds something."""
-        assert self.searcher is not None
-        corrector = self.searcher.corrector("title")
-        corrected = []
-        for word in words:
-            lowered = word.lower()
-            if _is_number(word) or not re.fullmatch(r"[a-z]+", lowered):
-                corrected.append(lowered)
+    # did you mean
+
+    def _did_you_mean(self, text: str, results: Results, *, found: bool) -> list[Suggestion]:
+        """Numbers one edit from a number that found nothing, then the query with its words
+        and model number corrected, when that finds something; at most ``SUGGESTIONS``."""
+        suggestions: list[Suggestion] = []
+        if not found and _looks_like_a_number(text):
+            for near in near_numbers(
+                self.session, normalise(text), release_id=self.release.id, kinds=self.kinds
+            ):
+                suggestions.append(
+                    Suggestion(
+                        query=near.number,
+                        reason=near.edit,
+                        kind=near.kind,
+                        key=near.number,
+                        title=near.title,
+                        status="superseded" if near.superseded else near.status,
+                        found=1,
+                    )
+                )
+        corrected = self._corrected(text.split(), must_be_whole=found)
+        if corrected is not None:
+            seen = {normalise(s.query) for s in suggestions}
+            if normalise(corrected.query) not in seen:
+                suggestions.append(corrected)
+        return suggestions[:SUGGESTIONS]
+
+    def _corrected(self, tokens: Sequence[str], *, must_be_whole: bool) -> Suggestion | None:
+        """``tokens`` with each word the catalogue does not know put in the nearest word it (or
+        the synonym list) knows, and a model number it does not know in the nearest model's;
+        the first such query that finds something (with every word used, when the query as
+        typed found something without some of its words)."""
+        slots = self._slots(tokens)
+        if all(len(slot) == 1 for slot in slots):
+            return None
+        # Each slot's best correction; then, one slot at a time, its second best.
+        best = [slot[1] if len(slot) > 1 else slot[0] for slot in slots]
+        choices = [best] + [
+            [*best[:n], slot[2], *best[n + 1 :]] for n, slot in enumerate(slots) if len(slot) > 2
+        ]
+        typed = " ".join(tokens).lower()
+        for choice in choices[:_CHECKS]:
+            query = " ".join(c.text for c in choice)
+            if query.lower() == typed:
                 continue
-            suggestions = corrector.suggest(lowered, limit=1, maxdist=2, prefix=1)
-            corrected.append(suggestions[0] if suggestions else lowered)
-        suggestion = " ".join(corrected)
-        if suggestion == " ".join(w.lower() for w in words):
+            check = PartSearch(
+                self.session,
+                self.searcher,
+                self.release,
+                kinds=self.kinds,
+                filters=self.filters,
+                synonyms=self.synonyms,
+            ).run(query, limit=1, suggest=False)
+            if not check.hits or (must_be_whole and check.ignored):
+                continue
+            model = next((c.model for c in choice if c.model is not None), None)
+            words = any(c.why == SPELLING for c in choice)
+            reason = MODEL_NUMBER if not words else SPELLING_AND_MODEL if model else SPELLING
+            return Suggestion(
+                query=query,
+                reason=reason,
+                kind=MODEL if model else "",
+                key=model.number if model else "",
+                title=model.title if model else "",
+                status="model" if model else "",
+                found=check.total,
+            )
+        return None
+
+    def _slots(self, tokens: Sequence[str]) -> list[list[_Choice]]:
+        """``tokens`` as slots of alternatives (the text as typed first, then corrections): a
+        model number the catalogue knows is kept as typed; one it does not know, alone or with
+        its neighbour ("ilce 7m4", "kdl 55w80c"), offers the nearest models; a word it does not
+        know, the nearest words."""
+        span = self._model_span(tokens)
+        slots: list[list[_Choice]] = []
+        model_seen = span is not None  # one model per query: other numbers are kept as typed
+        i = 0
+        while i < len(tokens):
+            if span is not None and i == span[0]:
+                slots.append([_Choice(" ".join(tokens[i : i + span[1]]))])
+                i += span[1]
+                continue
+            fixed = None if model_seen else self._model_fix(tokens, i)
+            if fixed is not None:
+                width, near = fixed
+                slots.append(
+                    [_Choice(" ".join(tokens[i : i + width]))]
+                    + [_Choice(n.number, MODEL_NUMBER, n) for n in near]
+                )
+                model_seen = True
+                i += width
+                continue
+            word = tokens[i]
+            slots.append([_Choice(word), *(_Choice(w, SPELLING) for w in self._word_fixes(word))])
+            i += 1
+        return slots
+
+    def _model_fix(self, tokens: Sequence[str], i: int) -> tuple[int, list[NearNumber]] | None:
+        """The models one edit from a number at ``tokens[i]`` (how many tokens it takes, the
+        models): a word and the digits after it together ("kdl 55w80c", "ilce 7m4"), or a
+        token with digits alone, else with the token after it."""
+        here = tokens[i]
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if _has_digit(here):
+            widths: tuple[int, ...] = (1, 2) if after else (1,)
+        elif _has_digit(after):
+            widths = (2,)
+        else:
             return None
-        alternatives = _alternatives(stems(suggestion), self.synonyms)
-        if not alternatives[0]:
-            return None
-        found = self._search(self._words_query(alternatives), limit=1, facets=False)
-        return None if found.is_empty() else suggestion
+        for width in widths:
+            norm = normalise("".join(tokens[i : i + width]))
+            near = near_numbers(self.session, norm, release_id=self.release.id, kinds=[MODEL])
+            if near:
+                return width, near[:2]
+        return None
+
+    def _word_fixes(self, word: str) -> list[str]:
+        """Up to two words nearest to ``word`` when neither the index nor the synonym list
+        knows it (none for a known word, a number, a stop word, or a word of two letters)."""
+        lowered = word.lower()
+        if self.searcher is None or len(lowered) < 3 or not lowered.isalpha():
+            return []
+        if all(self._known_stem(s) for s in stems(lowered)):
+            return []
+        reader = self.searcher.reader()
+        vocabulary: dict[str, int] = {}
+        spelled = SCHEMA["title"].spelling_fieldname("title")
+        for candidate in reader.terms_within(spelled, lowered, 2, prefix=1):
+            candidate_stems = stems(candidate)
+            vocabulary[candidate] = (
+                reader.doc_frequency("title", candidate_stems[0]) if candidate_stems else 0
+            )
+        if self._synonym_vocabulary is None:
+            self._synonym_vocabulary = synonym_words(self.session)
+        for candidate in self._synonym_vocabulary:
+            vocabulary.setdefault(candidate, 1)
+        return nearest_words(lowered, list(vocabulary.items()))
+
+    def _known_stem(self, stem: str) -> bool:
+        assert self.searcher is not None
+        reader = self.searcher.reader()
+        return any((name, stem) in reader for name in _FIELD_WEIGHT) or self._synonym_word(stem)
 
     def _facets(self, found: Any, results: Results) -> None:
         """Counts to narrow the results by, over the best ``FACET_WINDOW`` matches: counting
@@ -704,6 +877,15 @@ class PartSearch:
             safety_critical=bool(hit.get("safety")),
             highlights=highlights,
         )
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """One alternative for a slot of a query: the text as typed (no ``why``), or a correction."""
+
+    text: str
+    why: str = ""
+    model: NearNumber | None = None
 
 
 class _BestCollector(TopCollector):  # type: ignore[misc]
