@@ -32,9 +32,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 
-#: Browser features the portal never uses; a page of it cannot ask for them.
+#: Browser features the portal never uses are refused to every page; the camera is the portal's
+#: own (scan.js reads a rating plate's barcode), never an embedded page's.
 PERMISSIONS_POLICY = ", ".join(
-    f"{feature}=()"
+    f"{feature}=()" if feature != "camera" else "camera=(self)"
     for feature in (
         "accelerometer",
         "camera",
