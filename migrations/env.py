@@ -13,6 +13,7 @@ import app.mail.models
 import app.notices.models
 import app.orders.models
 import app.repairs.models
+import app.search.models
 import app.warranty.models
 import diagnostics.models
 import parts_catalog.models

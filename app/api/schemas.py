@@ -248,10 +248,51 @@ class SearchResultSchema(Schema):
     replacement = fields.Nested(ReplacementSchema, allow_none=True)
 
 
+class CorrectionSchema(Schema):
+    query = fields.String(required=True, metadata={"description": "What to search instead."})
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            [
+                *("digit", "letter", "swap", "missing", "extra"),
+                *("spelling", "model", "spelling_and_model"),
+            ]
+        ),
+        metadata={
+            "description": "How it differs from q: a number one digit or letter different, two "
+            "characters swapped, a character missing or one too many; or q with its words "
+            "(spelling), its model number (model) or both corrected"
+        },
+    )
+    kind = fields.String(
+        required=True,
+        metadata={"description": "part or model: the number suggested or corrected; or empty"},
+    )
+    key = fields.String(required=True, metadata={"description": "That number as spelled."})
+    title = fields.String(
+        required=True, metadata={"description": "The part's description or the model's name."}
+    )
+    status = fields.String(
+        required=True,
+        metadata={"description": "active, discontinued, nla, superseded, model; or empty"},
+    )
+    found = fields.Integer(required=True, metadata={"description": "Results it finds."})
+
+
 class SearchSchema(Schema):
     query = fields.String(required=True)
     results = fields.List(fields.Nested(SearchResultSchema), required=True)
-    did_you_mean = fields.String(allow_none=True, required=True)
+    did_you_mean = fields.String(
+        allow_none=True, required=True, metadata={"description": "The first of corrections."}
+    )
+    corrections = fields.List(
+        fields.Nested(CorrectionSchema),
+        required=True,
+        metadata={
+            "description": "Did you mean: when q found nothing or left words out, queries that "
+            "find something, best first (at most 5)"
+        },
+    )
     total = fields.Integer(required=True)
     total_is_estimate = fields.Boolean(required=True)
     ignored = fields.List(fields.String(), required=True)

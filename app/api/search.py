@@ -22,7 +22,9 @@ from parts_catalog import search
 @signed_in
 def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> dict[str, Any]:
     """Best first: an exact number (and the part that replaces it), a number's family, then
-    words. A query that matches nothing relevant returns no results. ``notices`` lists the
+    words. A query that matches nothing relevant returns no results, and ``corrections`` what
+    to try instead (a number one digit off, words misspelt); it is counted, words only, among
+    the week's misses engineers see. ``notices`` lists the
     published notices that say the words or are about the part or model asked
     (``kind=notices``: only those)."""
     said = (
@@ -45,6 +47,7 @@ def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> d
             "query": q,
             "results": [],
             "did_you_mean": None,
+            "corrections": [],
             "total": 0,
             "total_is_estimate": False,
             "ignored": [],
@@ -57,6 +60,9 @@ def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> d
         kinds=[kind] if kind else tuple(queries.KIND_NAMES),
         filters=search.Filters(**filters),
         limit=limit,
+    )
+    queries.note_miss(
+        q, found, narrowed=any(v is not None for v in filters.values()), answered=bool(said)
     )
     return {
         "notices": said,
@@ -72,6 +78,7 @@ def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> d
             for hit in found.hits
         ],
         "did_you_mean": found.did_you_mean,
+        "corrections": [asdict(s) for s in found.suggestions],
         "total": found.total,
         "total_is_estimate": found.total_is_estimate,
         "ignored": found.ignored,

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from flask import current_app
 
 from app.db import get_session
+from app.models import utcnow
+from app.search import misses
 from app.search.indexing import parts_index, trees_index
 from diagnostics.search import KIND as TREE
 from diagnostics.search import search_trees
@@ -44,7 +46,18 @@ def run(
         found.total += len(trees)
         if trees:
             found.did_you_mean = None
+            found.suggestions = []
     return found
+
+
+def note_miss(text: str, found: search.Results, *, narrowed: bool, answered: bool) -> None:
+    """Count ``text`` among this week's misses (``app.search.misses``) when the catalogue and
+    the trees found nothing for it. Not a miss: a search ``narrowed`` by filters or past its
+    first page, one ``answered`` otherwise (notices, a unit's history), or one the index could
+    not serve."""
+    if found.hits or found.unavailable or narrowed or answered or not text.strip():
+        return
+    misses.record(get_session(), text, on=utcnow().date())
 
 
 def _trees(text: str, *, limit: int, model: str | None) -> list[search.Hit]:

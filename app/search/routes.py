@@ -10,14 +10,15 @@ from flask_login import current_user
 
 from app.access import form_page, roles, signed_in
 from app.db import get_session
+from app.models import utcnow
 from app.notices import search as notice_search
 from app.notices import services as notices
 from app.notices.models import Notice
 from app.repairs.lookup import unit_in
 from app.roles import Role
-from app.search import bp, queries
+from app.search import bp, misses, queries
 from app.search.forms import DeleteForm, SynonymForm
-from parts_catalog import search, synonyms
+from parts_catalog import search, spelling, synonyms
 from parts_catalog.errors import CatalogError
 from parts_catalog.search_index import MODEL, PART
 
@@ -25,6 +26,18 @@ PAGE_SIZE = 25
 SUGGESTIONS = 8
 SYNONYM_KEEPERS = (Role.ENGINEER, Role.ADMIN)
 NOTICES = "notices"  # the page's kind for notices (the catalogue's kinds are queries.KIND_NAMES)
+MISS_READERS = (Role.ENGINEER, Role.ADMIN)
+#: How each "did you mean" differs from what was typed, in words (parts_catalog.spelling).
+REASONS = {
+    spelling.DIGIT: "one digit different",
+    spelling.LETTER: "one letter different",
+    spelling.SWAP: "two characters swapped",
+    spelling.MISSING: "a character missing",
+    spelling.EXTRA: "one character too many",
+    spelling.SPELLING: "spelling corrected",
+    spelling.MODEL_NUMBER: "model number corrected",
+    spelling.SPELLING_AND_MODEL: "spelling and model number corrected",
+}
 
 
 def _filters() -> search.Filters:
@@ -53,24 +66,45 @@ def results() -> ResponseReturnValue:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     filters = _filters()
     found = None
+    typed = None  # the query as typed, when the page shows its one correction's results
+    correction = None
     session = get_session()
     # Notices: searched in the database by words and by the numbers they target; with
     # ``kind=notices`` alone, otherwise beside the catalogue's results.
     notices_found = notice_search.find(session, text) if text and kind in ("", NOTICES) else []
+    # A model with a serial names a unit: its history across centres is offered first.
+    unit = unit_in(session, text) if text else None
     if text and kind != NOTICES:
+        kinds = [kind] if kind in queries.KIND_NAMES else tuple(queries.KIND_NAMES)
         found = queries.run(
             text,
-            kinds=[kind] if kind in queries.KIND_NAMES else tuple(queries.KIND_NAMES),
+            kinds=kinds,
             filters=filters,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
             facets=True,
         )
+        queries.note_miss(
+            text,
+            found,
+            narrowed=filters.any() or page > 1,
+            answered=bool(notices_found) or unit is not None,
+        )
+        only = found.suggestions[0] if len(found.suggestions) == 1 else None
+        if only and not found.hits and page == 1 and request.args.get("as_typed") != "1":
+            # One thing meant: its results at once, with a way back to the query as typed.
+            corrected = queries.run(
+                only.query, kinds=kinds, filters=filters, limit=PAGE_SIZE, facets=True
+            )
+            if corrected.hits:
+                typed, correction, text, found = text, only, only.query, corrected
     return render_template(
         "search/results.html",
-        # A model with a serial names a unit: its history across centres is offered first.
-        unit=unit_in(get_session(), text) if text else None,
+        unit=unit,
         query=text,
+        typed=typed,
+        correction=correction,
+        reasons=REASONS,
         kind=kind,
         page=page,
         page_size=PAGE_SIZE,
@@ -160,3 +194,14 @@ def delete_synonym(synonym_id: int) -> ResponseReturnValue:
     if removed is not None:
         flash(f"Removed: “{removed.words}” → “{removed.means}”.", "success")
     return redirect(url_for("search.synonym_list"))
+
+
+@bp.get("/misses")
+@roles(*MISS_READERS)
+def miss_list() -> ResponseReturnValue:
+    """The commonest searches that found nothing, this week and the weeks before."""
+    return render_template(
+        "search/misses.html",
+        weeks=misses.commonest(get_session(), today=utcnow().date()),
+        may_edit_synonyms=current_user.role in SYNONYM_KEEPERS,
+    )

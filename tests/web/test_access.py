@@ -182,6 +182,7 @@ EXPECTED: dict[str, str | frozenset[Role]] = {
     "search.suggest": SIGNED_IN,
     "search.synonym_list": KEEPERS,
     "search.delete_synonym": KEEPERS,
+    "search.miss_list": KEEPERS,
     # The exchange programme: approvers decide requests and receive units; keepers keep the
     # rules and the symptom codes.
     "repair_admin.queue": APPROVERS,

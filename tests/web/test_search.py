@@ -196,9 +196,14 @@ def test_the_results_page(client: FlaskClient) -> None:
     assert "A-2072-533-A" in narrowed
     assert "1-480-001-11" not in narrowed
     assert "Clear filters" in narrowed
-    nothing = client.get("/search?q=mane").get_data(as_text=True)
+    # One thing meant: its results at once, and the query as typed a link away.
+    corrected = client.get("/search?q=mane").get_data(as_text=True)
+    assert "Showing results for <strong>main</strong>" in corrected
+    assert "<mark>MAIN</mark>" in corrected
+    assert 'href="/search?q=mane&amp;as_typed=1"' in corrected
+    nothing = client.get("/search?q=mane&as_typed=1").get_data(as_text=True)
     assert "Nothing in the catalogue matches" in nothing
-    assert 'Did you mean <a href="/search?q=main' in nothing
+    assert '<a href="/search?q=main">main</a>' in nothing
 
 
 @pytest.mark.usefixtures("signed_in")
