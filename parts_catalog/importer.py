@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -44,7 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
-from parts_catalog import diagrams
+from parts_catalog import diagrams, resolutions
+from parts_catalog.bulk import writer
 from parts_catalog.errors import InvalidRelease, TooManyDrops
 from parts_catalog.models import (
     DELTA,
@@ -267,6 +266,8 @@ class ImportReport:
     release_id: int | None = None
     #: Parts listed once the release applies.
     listed: int = 0
+    #: Numbers whose resolution this release changed (or set, on a first release).
+    resolved: int = 0
 
     def summary_line(self) -> str:
         verb = "Valid; would import" if self.dry_run else "Imported"
@@ -386,6 +387,13 @@ def import_release(
             say("Applying diagrams and hotspots")
             for name, change in diagrams.apply(session, views, problems, release.id).items():
                 report.changes[name] = Change(change.added, change.removed, change.changed)
+        previous = session.scalar(
+            select(Release.precomputed).where(Release.id < release.id).order_by(Release.id.desc())
+        )
+        # A release after one that kept no answers (or the first) resolves every number.
+        refreshed = resolutions.refresh(conn, release, full=not previous, progress=say)
+        release.precomputed = True
+        report.resolved = refreshed.changed
         report.listed = _listed(conn)
         release.summary = {
             "parts_listed": report.listed,
@@ -443,7 +451,7 @@ def _load(
     # A delta's repeated rows are told apart from the rows it leaves out by what was taken.
     every = list(current) if mode.delta else []
     drops = mode.drops.setdefault(target.spec.name, set()) if mode.delta else None
-    write = _writer(conn, target.stage)
+    write = writer(conn, target.stage)
     batch: list[tuple[Any, ...]] = []
     staged = 0
     for line, digest, row in read_rows(
@@ -463,50 +471,19 @@ def _load(
     if mode.delta and not problems:
         repeats = [(_REPEATED + target.spec.name, d) for d in every if d not in current]
         if repeats:
-            _writer(conn, stage_gone)(repeats)
+            writer(conn, stage_gone)(repeats)
         for start in range(0, len(drops or ()), 500):
             lines = sorted(drops or ())[start : start + 500]
             conn.execute(
                 update(target.stage).where(target.stage.c.line.in_(lines)).values(dropped=True)
             )
     elif current and not problems:
-        _writer(conn, stage_gone)([(target.spec.name, digest) for digest in current])
+        writer(conn, stage_gone)([(target.spec.name, digest) for digest in current])
     for index in target.stage.indexes:
         conn.execute(CreateIndex(index))
     repeated = before - len(current)
     say(f"{target.spec.name}: {staged + repeated:,} rows, {staged:,} changed or new")
     return staged + repeated, repeated
-
-
-def _writer(conn: Connection, table: Table) -> Callable[[list[tuple[Any, ...]]], None]:
-    """Bulk insert of plain tuples in the table's column order, past SQLAlchemy's per-row work:
-    ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
-    names = [c.name for c in table.columns if c.server_default is None]
-    if conn.dialect.name == "postgresql":
-        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-
-        def copy(rows: list[tuple[Any, ...]]) -> None:
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(statement) as stream:
-                for row in rows:
-                    stream.write_row(row)
-
-        return copy
-    insert_sql = str(insert(table).compile(conn, column_keys=names))  # "... VALUES (?, ?, ...)"
-
-    def executemany(rows: list[tuple[Any, ...]]) -> None:
-        conn.exec_driver_sql(insert_sql, [tuple(_sqlite_value(v) for v in row) for row in rows])
-
-    return executemany
-
-
-def _sqlite_value(value: object) -> object:
-    # What SQLAlchemy's Numeric and Date types store on SQLite, for the raw driver.
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def _analyze(conn: Connection) -> None:

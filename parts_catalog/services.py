@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from parts_catalog import resolutions
 from parts_catalog.errors import NoReleases, UnknownModel, UnknownPart, UnknownRelease
 from parts_catalog.models import (
     FitmentVersion,
@@ -235,7 +236,39 @@ def supersessions(session: Session, number: str, *, release: Release, direction:
 def resolve_number(
     session: Session, number: str, *, release: Release, serial: str | None = None
 ) -> Resolution:
-    """What to order today for ``number``: DESIGN.md's resolution, as of ``release``."""
+    """What to order today for ``number``: DESIGN.md's resolution, as of ``release``.
+
+    One read of the answer kept at import (``parts_catalog.resolutions``); a release that keeps
+    none, or a serial that a serial range on the way could decide, is resolved by walking.
+    """
+    kept = resolutions.lookup(session, number, release)
+    if kept is not None and (serial is None or resolutions.serial_blind(kept)):
+        return kept
+    return resolve_by_walking(session, number, release=release, serial=serial)
+
+
+def resolve_many(
+    session: Session, numbers: Iterable[str], *, release: Release, serial: str | None = None
+) -> dict[str, Resolution]:
+    """:func:`resolve_number` for many numbers (a page's worth), by the number as asked: the
+    kept answers in one read per 500 numbers."""
+    asked = list(dict.fromkeys(numbers))
+    kept = resolutions.lookup_many(session, asked, release) or {}
+    found = {}
+    for number in asked:
+        resolution = kept.get(number)
+        if resolution is None or not (serial is None or resolutions.serial_blind(resolution)):
+            resolution = resolve_by_walking(session, number, release=release, serial=serial)
+        found[number] = resolution
+    return found
+
+
+def resolve_by_walking(
+    session: Session, number: str, *, release: Release, serial: str | None = None
+) -> Resolution:
+    """The pure resolver over the rows reachable from ``number`` as of ``release``, read hop by
+    hop: exact for any release and serial, and the definition the kept answers are checked
+    against."""
     norm = normalise(number)
     rows = _edges(session, release.id, norm, forward=True)
     norms = {norm} | {
