@@ -38,6 +38,7 @@ TOP = 25  # misses shown per week
 KEEP_WEEKS = 26
 
 _PHONE_TOKEN = re.compile(r"[0-9+().\-]+")
+_NUMBER_TOKEN = re.compile(r"[0-9a-z./\-]+")  # a part or model number's characters
 _PHONE_DIGITS = 10
 _PHONE_PUNCTUATION = str.maketrans("", "", "-.()")
 _DIGIT_RUN = re.compile(rf"[0-9]{{{_PHONE_DIGITS}}}")
@@ -72,7 +73,7 @@ def scrub(text: str) -> tuple[str, str] | None:
     if not kept:
         return None
     with_digits = [any(ch.isdigit() for ch in t) for t in kept]
-    if all(with_digits):
+    if all(with_digits) and all(_NUMBER_TOKEN.fullmatch(t) for t in kept):
         return normalise("".join(kept))[:QUERY_LENGTH], NUMBER
     kind = MIXED if any(with_digits) else WORDS
     return " ".join(kept)[:QUERY_LENGTH], kind
