@@ -33,11 +33,12 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
+    union,
     update,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable, DropTable
+from sqlalchemy.sql.selectable import CTE
 
 from parts_catalog.bulk import writer
 from parts_catalog.models import PartVersion, Release, ResolutionVersion, SupersessionVersion
@@ -205,6 +206,42 @@ def serial_blind(resolution: Resolution) -> bool:
     return not any(edge.is_ranged for edge in resolution.chain)
 
 
+def _touched_upwards(rid: int) -> CTE:
+    """Parts with a version opened or closed by release ``rid``, parts whose edges it changed,
+    and upwards from them by the edges before or after it: every number that may see a change."""
+    seeds = union(
+        select(_parts.c.number_norm.label("norm")).where(_parts.c.valid_from == rid),
+        select(_parts.c.number_norm).where(_parts.c.valid_to == rid),
+        select(_edges.c.old_norm).where(_edges.c.valid_from == rid),
+        select(_edges.c.old_norm).where(_edges.c.valid_to == rid),
+    ).subquery("seeds")
+    up = select(seeds.c.norm).cte("up", recursive=True)
+    edge = _edges.alias("e")
+    return up.union(
+        select(edge.c.old_norm)
+        .join(up, edge.c.new_norm == up.c.norm)
+        .where(or_(edge.c.valid_to.is_(None), edge.c.valid_to == rid))
+    )
+
+
+def _reachable_downwards() -> CTE:
+    """From the affected numbers that have a successor now, every part their answers reach."""
+    affected = _affected.alias("a")
+    edge = _edges.alias("e")
+    has_successor = (
+        select(edge.c.old_norm)
+        .where(edge.c.old_norm == affected.c.norm, edge.c.valid_to.is_(None))
+        .exists()
+    )
+    down = select(affected.c.norm).where(has_successor).cte("down", recursive=True)
+    step = _edges.alias("s")
+    return down.union(
+        select(step.c.new_norm)
+        .join(down, step.c.old_norm == down.c.norm)
+        .where(step.c.valid_to.is_(None))
+    )
+
+
 # --- keeping them true ----------------------------------------------------------------------------
 
 
@@ -246,42 +283,9 @@ def refresh(
     else:
         # Touched: parts with a version opened or closed here, parts whose edges changed here.
         # Upwards from them by the edges before or after the release: who may see a change.
-        conn.execute(
-            text(
-                f"""
-                INSERT INTO {_affected.name} (norm)
-                WITH RECURSIVE up(norm) AS (
-                    SELECT number_norm FROM {_parts.name} WHERE valid_from = :rid
-                    UNION SELECT number_norm FROM {_parts.name} WHERE valid_to = :rid
-                    UNION SELECT old_norm FROM {_edges.name} WHERE valid_from = :rid
-                    UNION SELECT old_norm FROM {_edges.name} WHERE valid_to = :rid
-                    UNION
-                    SELECT e.old_norm FROM {_edges.name} e JOIN up ON e.new_norm = up.norm
-                    WHERE e.valid_to IS NULL OR e.valid_to = :rid
-                )
-                SELECT norm FROM up
-                """
-            ),
-            {"rid": rid},
-        )
+        conn.execute(insert(_affected).from_select(["norm"], select(_touched_upwards(rid).c.norm)))
         # Downwards from those that have a successor now: what their answers are made of.
-        conn.execute(
-            text(
-                f"""
-                INSERT INTO {_reach.name} (norm)
-                WITH RECURSIVE down(norm) AS (
-                    SELECT a.norm FROM {_affected.name} a WHERE EXISTS (
-                        SELECT 1 FROM {_edges.name} e
-                        WHERE e.old_norm = a.norm AND e.valid_to IS NULL
-                    )
-                    UNION
-                    SELECT e.new_norm FROM {_edges.name} e JOIN down ON e.old_norm = down.norm
-                    WHERE e.valid_to IS NULL
-                )
-                SELECT norm FROM down
-                """
-            )
-        )
+        conn.execute(insert(_reach).from_select(["norm"], select(_reachable_downwards().c.norm)))
     reach = _reach.c.norm
     edge_rows = conn.execute(
         select(
