@@ -1,4 +1,5 @@
-"""``flask --app wsgi search ...``: rebuild, follow the change log, check, and the writer loop.
+"""``flask --app wsgi search ...``: rebuild, follow the change log, check, and the writer loop;
+and pruning the counts of searches that found nothing.
 
 Each command works on this node's indexes (parts and models; diagnostic trees; every one
 unless ``--index`` names one). Every node runs its own ``search worker``.
@@ -14,7 +15,8 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import session_factory
-from app.search import indexing
+from app.models import utcnow
+from app.search import indexing, misses
 from parts_catalog.indexes import IndexStore, IndexUnavailable, WriterBusy
 
 search_cli = AppGroup("search", help="The search indexes.")
@@ -178,3 +180,18 @@ def worker_command(interval: float) -> None:
             click.echo(f"Search worker: {type(exc).__name__}: {exc}; retrying.", err=True)
             time.sleep(max(interval, 10.0))
         time.sleep(interval)
+
+
+@search_cli.command("prune-misses")
+@click.option(
+    "--keep-weeks",
+    type=click.IntRange(1, 520),
+    default=misses.KEEP_WEEKS,
+    show_default=True,
+    help="Weeks of search misses to keep, this one included.",
+)
+def prune_misses(keep_weeks: int) -> None:
+    """Delete the counts of searches that found nothing from weeks older than --keep-weeks."""
+    with session_factory().begin() as session:
+        removed = misses.prune(session, today=utcnow().date(), keep_weeks=keep_weeks)
+    click.echo(f"Removed {removed:,} count(s) of search misses older than {keep_weeks} week(s).")

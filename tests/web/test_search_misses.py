@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,6 +84,18 @@ def test_misses_count_by_week(session: Session) -> None:
     assert [(w.starts_on, w.total) for w in weeks] == [(next_monday, 1), (monday, 3)]
     assert misses.prune(session, today=next_monday, keep_weeks=1) == 1
     assert counted(session) == {("words", "power suply"): 1}
+
+
+def test_old_weeks_are_pruned_by_command(runner: FlaskCliRunner, session: Session) -> None:
+    today = utcnow().date()
+    misses.record(session, "this week", on=today)
+    misses.record(session, "last week", on=today - timedelta(weeks=1))
+    misses.record(session, "long ago", on=today - timedelta(weeks=30))
+    session.commit()
+    result = runner.invoke(args=["search", "prune-misses", "--keep-weeks", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 count(s) of search misses older than 2 week(s)." in result.output
+    assert set(counted(session)) == {("words", "this week"), ("words", "last week")}
 
 
 # --- through the portal --------------------------------------------------------------------------
