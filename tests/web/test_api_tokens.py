@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from app.auth import services
-from app.auth.models import User
+from app.auth.models import ApiToken, User
 from app.roles import Role
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import PASSWORD, make_user
@@ -129,3 +133,65 @@ def test_nobody_revokes_another_persons_token(
     )
     assert refused.status_code == 404
     assert me(app.test_client(), token) == 200
+
+
+@pytest.fixture
+def token_writes(session: Session) -> Iterator[list[str]]:
+    """The UPDATEs of api_tokens sent during the test (listened to on the test's connection)."""
+    writes: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            writes.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", note)
+    yield writes
+    event.remove(bind, "before_cursor_execute", note)
+
+
+def test_a_tokens_use_is_noted_once_a_minute_not_per_request(
+    app: Flask, session: Session, token_writes: list[str]
+) -> None:
+    owner = make_user(session)
+    [token] = tokens_for(session, owner, 1)
+    writes = token_writes
+    assert [me(app.test_client(), token) for _ in range(5)] == [200] * 5
+    assert len(writes) == 1  # the first use; the next four within the minute write nothing
+    [listed] = services.api_tokens(session, owner)
+    session.refresh(listed)
+    assert listed.last_used_at is not None
+    noted = listed.last_used_at
+    # The minute passes (the row is set back): the use is noted again, once.
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == listed.id)
+        .values(last_used_at=noted - timedelta(minutes=2))
+    )
+    session.commit()
+    writes.clear()
+    # This process learns the older time from its next look-up, and notes the use on the one
+    # after: one write in three requests.
+    assert [me(app.test_client(), token) for _ in range(3)] == [200] * 3
+    assert len(writes) == 1
+    session.refresh(listed)
+    assert listed.last_used_at is not None
+    assert listed.last_used_at >= noted
+
+
+def test_revoking_or_disabling_closes_a_token_at_once_though_its_use_was_just_noted(
+    app: Flask, session: Session
+) -> None:
+    revoked_owner, disabled_owner = make_user(session), make_user(session)
+    [revoked] = tokens_for(session, revoked_owner, 1)
+    [disabled] = tokens_for(session, disabled_owner, 1)
+    assert me(app.test_client(), revoked) == 200
+    assert me(app.test_client(), disabled) == 200
+    assert services.revoke_api_tokens(session, revoked_owner) == 1
+    disabled_owner.is_enabled = False
+    session.commit()
+    assert me(app.test_client(), revoked) == 401
+    assert me(app.test_client(), disabled) == 401
+    disabled_owner.is_enabled = True  # enabled again, the token (never revoked) opens again
+    session.commit()
+    assert me(app.test_client(), disabled) == 200
