@@ -746,3 +746,37 @@ def give_feedback(
     walk_session.feedback = note.strip() or None
     walk_session.feedback_at = utcnow()
     session.flush()
+
+
+# --- what waits for a person ---------------------------------------------------------------------
+
+
+def unfinished_walks(session: Session, *, by: str, limit: int = 10) -> list[DiagnosticSession]:
+    """The walks ``by`` started that have not reached a terminal, the most recently answered
+    first (for the home page's "walks to resume")."""
+    return list(
+        session.scalars(
+            select(DiagnosticSession)
+            .where(DiagnosticSession.started_by == by, DiagnosticSession.outcome.is_(None))
+            .options(selectinload(DiagnosticSession.revision))
+            .order_by(DiagnosticSession.updated_at.desc(), DiagnosticSession.id)
+            .limit(limit)
+        )
+    )
+
+
+def drafts_by(session: Session, *, by: str) -> list[TreeRevision]:
+    """Draft revisions ``by`` created or last saved, the most recently changed first."""
+    return list(
+        session.scalars(
+            select(TreeRevision)
+            .where(
+                TreeRevision.status == DRAFT,
+                (TreeRevision.created_by == by) | (TreeRevision.updated_by == by),
+            )
+            .order_by(
+                func.coalesce(TreeRevision.updated_at, TreeRevision.created_at).desc(),
+                TreeRevision.id,
+            )
+        )
+    )

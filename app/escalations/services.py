@@ -4,9 +4,10 @@ in business hours, the first tier's queue for the product line, and the acknowle
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -14,6 +15,8 @@ from app.escalations import policy
 from app.escalations.models import (
     OPEN,
     PRIORITIES,
+    RESOLVED,
+    WAITING,
     EscalationDraft,
     EventKind,
     Priority,
@@ -28,6 +31,7 @@ from app.idempotency import KeyReused, checked_key, fingerprint, insert_once, re
 from app.roles import Role
 from diagnostics import services as diagnostics
 from diagnostics.errors import UnknownSession
+from diagnostics.models import DiagnosticSession, TreeRevision
 from parts_catalog.sqltypes import utcnow
 
 __all__ = ["KeyReused"]  # the idempotency helper's, raised by open_ticket
@@ -344,3 +348,105 @@ def discard_draft(session: Session, user: User, walk: str | None) -> None:
     if draft is not None:
         session.delete(draft)
         session.flush()
+
+
+# --- what waits for a person ---------------------------------------------------------------------
+
+
+def is_late(now: datetime) -> ColumnElement[bool]:
+    """An open ticket past a target: breached, unanswered past its first response, or
+    unresolved past its resolution with the clock running (the queues' "late")."""
+    return (Ticket.status != RESOLVED) & or_(
+        Ticket.breached_at.is_not(None),
+        Ticket.first_responded_at.is_(None) & (Ticket.first_response_due < now),
+        Ticket.paused_at.is_(None) & (Ticket.resolution_due < now),
+    )
+
+
+@dataclass(frozen=True)
+class TicketDue:
+    """An open ticket with whether it is late (:func:`is_late`, decided by the database)."""
+
+    ticket: Ticket
+    late: bool
+
+
+def _open_due(
+    session: Session, *conditions: ColumnElement[bool], now: datetime, limit: int
+) -> list[TicketDue]:
+    rows = session.execute(
+        select(Ticket, is_late(now))
+        .where(Ticket.status.in_((OPEN, WAITING)), *conditions)
+        .order_by(Ticket.first_response_due, Ticket.id)
+        .limit(limit)
+    )
+    return [TicketDue(ticket, bool(late)) for ticket, late in rows]
+
+
+def open_sent_by(
+    session: Session, user: User, *, now: datetime, limit: int = 50
+) -> list[TicketDue]:
+    """A person's own tickets not yet resolved, the soonest due first."""
+    return _open_due(session, Ticket.author_id == user.id, now=now, limit=limit)
+
+
+def assigned_to(session: Session, user: User, *, now: datetime, limit: int = 50) -> list[TicketDue]:
+    """The open tickets ``user`` is assigned, whatever their tier, the soonest due first."""
+    return _open_due(session, Ticket.assignee_id == user.id, now=now, limit=limit)
+
+
+def unassigned_in(
+    session: Session, tier: str, *, now: datetime, limit: int = 20
+) -> list[TicketDue]:
+    """A tier's open tickets nobody has taken yet, the soonest due first."""
+    return _open_due(
+        session, Ticket.tier == tier, Ticket.assignee_id.is_(None), now=now, limit=limit
+    )
+
+
+def late_in(session: Session, *, tier: str | None, now: datetime, limit: int = 50) -> list[Ticket]:
+    """Late tickets of a tier (every tier: ``None``), the longest overdue first."""
+    query = select(Ticket).where(is_late(now))
+    if tier is not None:
+        query = query.where(Ticket.tier == tier)
+    return list(session.scalars(query.order_by(Ticket.first_response_due, Ticket.id).limit(limit)))
+
+
+def late_of_centre(
+    session: Session, centre_id: int, *, now: datetime, limit: int = 50
+) -> list[Ticket]:
+    """A service centre's late tickets, the longest overdue first."""
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(Ticket.centre_id == centre_id, is_late(now))
+            .order_by(Ticket.first_response_due, Ticket.id)
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class TreeEscalations:
+    tree_id: str
+    title: str
+    tickets: int
+
+
+def most_escalated_trees(
+    session: Session, *, since: datetime, limit: int = 10
+) -> list[TreeEscalations]:
+    """The trees whose walks led to the most tickets opened since ``since``, most first (the
+    title is the newest revision's that a walk was on)."""
+    count = func.count(Ticket.id)
+    rows = session.execute(
+        select(TreeRevision.tree_id, func.max(TreeRevision.title), count)
+        .select_from(Ticket)
+        .join(DiagnosticSession, DiagnosticSession.id == Ticket.diagnostic_session)
+        .join(TreeRevision, TreeRevision.id == DiagnosticSession.revision_id)
+        .where(Ticket.created_at >= since)
+        .group_by(TreeRevision.tree_id)
+        .order_by(count.desc(), TreeRevision.tree_id)
+        .limit(limit)
+    )
+    return [TreeEscalations(tree_id, title, tickets) for tree_id, title, tickets in rows]

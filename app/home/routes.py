@@ -9,27 +9,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.access import public, signed_in, signed_in_user
 from app.db import get_session
+from app.extensions import current_settings
 from app.home import bp
-from app.notices import services as notices
-from app.repairs import policy as repair_policy
-from app.repairs import services as repairs
+from app.home.queue import queue_for
 from app.search import indexing
+from parts_catalog.sqltypes import utcnow
 
 
 @bp.get("/")
 @signed_in
 def index() -> ResponseReturnValue:
-    user = signed_in_user()
-    open_repairs = None
-    if user.role in repair_policy.REPAIRERS:
-        # The centre's repairs in progress, the person's own first, newest first within each.
-        open_repairs = sorted(
-            repairs.open_repairs(get_session(), user),
-            key=lambda r: (r.technician_id != user.id, -r.opened_at.timestamp()),
-        )
-    # Published notices sent to this person, safety first, until they acknowledge each.
-    waiting = notices.unacknowledged(get_session(), user)
-    return render_template("home/index.html", open_repairs=open_repairs, waiting_notices=waiting)
+    """The person's work queue, by role: each item one tap from being acted on."""
+    work = queue_for(get_session(), signed_in_user(), now=utcnow())
+    zone = current_settings().escalations.calendar.zone
+    return render_template("home/index.html", queue=work, zone=zone)
 
 
 @bp.get("/healthz")

@@ -616,3 +616,17 @@ def remind(
         count += 1
     session.flush()
     return count
+
+
+def drafts_by(session: Session, user: User) -> list[Notice]:
+    """The notices ``user`` wrote that are not yet published, the most recently changed first."""
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(
+                Notice.author_id == user.id,
+                Notice.status.in_((NoticeStatus.DRAFT, NoticeStatus.REVIEWED)),
+            )
+            .order_by(Notice.updated_at.desc(), Notice.id)
+        )
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import ClassVar, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, false, select, true, update
+from sqlalchemy import ColumnElement, and_, case, false, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
@@ -928,3 +928,40 @@ def decide_return(
             "Nothing was changed."
         )
     return request
+
+
+#: An order on its way: placed and not yet delivered or cancelled.
+IN_FLIGHT = (PLACED, PICKING, OrderStatus.SHIPPED)
+
+
+def in_flight(session: Session, user: User, *, limit: int = 50) -> list[Order]:
+    """Orders the person may see that are on their way (placed, picking, shipped), the nearest
+    to arriving first: shipped, then picking, then placed, the oldest first within each."""
+    nearness = case((Order.status == OrderStatus.SHIPPED, 0), (Order.status == PICKING, 1), else_=2)
+    return list(
+        session.scalars(
+            select(Order)
+            .where(visible_to(user), Order.status.in_(IN_FLIGHT))
+            .order_by(nearness, Order.placed_at, Order.id)
+            .limit(limit)
+        )
+    )
+
+
+def pending_returns(session: Session, user: User) -> list[ReturnRequest]:
+    """Returns not yet decided, the oldest first: every one for admins, the centre's for anyone
+    else (as :func:`open_returns`)."""
+    query = (
+        select(ReturnRequest)
+        .where(ReturnRequest.status == ReturnStatus.REQUESTED)
+        .order_by(ReturnRequest.requested_at, ReturnRequest.id)
+        .options(selectinload(ReturnRequest.item).selectinload(OrderItem.line))
+    )
+    if not policy.sees_all_returns(person_of(user)):
+        query = (
+            query.join(ReturnRequest.item)
+            .join(OrderItem.line)
+            .join(OrderLine.order)
+            .where(Order.centre_id == user.centre_id, Order.centre_id.is_not(None))
+        )
+    return list(session.scalars(query))

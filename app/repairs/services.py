@@ -32,6 +32,7 @@ from app.repairs.models import (
     RepairLink,
     RepairStatus,
     SymptomCode,
+    UnitReturn,
 )
 from app.repairs.settings import RepairSettings
 from app.storable import CONTROL
@@ -798,4 +799,20 @@ def _walk_entry(walk: DiagnosticSession, *, own: bool) -> WalkEntry:
         end=node.text,
         fixed=walk.fixed,
         own=own,
+    )
+
+
+def unit_returns_due(session: Session, centre_id: int) -> list[UnitReturn]:
+    """Defective units a centre owes back for exchanges (not yet received), soonest due first."""
+    return list(
+        session.scalars(
+            select(UnitReturn)
+            .join(UnitReturn.authorisation)
+            .join(ExchangeAuthorisation.repair)
+            .where(Repair.centre_id == centre_id, UnitReturn.received_on.is_(None))
+            .options(
+                selectinload(UnitReturn.authorisation).selectinload(ExchangeAuthorisation.repair)
+            )
+            .order_by(UnitReturn.due_on, UnitReturn.id)
+        )
     )
