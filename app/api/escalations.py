@@ -7,6 +7,8 @@ answered in the API's one error shape ``{error, message, status, errors}`` by ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from flask import request
@@ -16,7 +18,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from app.access import signed_in, signed_in_user
 from app.api import bp
 from app.db import get_session
-from app.escalations import services
+from app.escalations import path, services
 from app.escalations.models import PRIORITIES, Priority, Ticket
 from app.extensions import current_settings
 
@@ -107,6 +109,14 @@ class TimelineEntrySchema(Schema):
     text = fields.String()
 
 
+class PathRowSchema(Schema):
+    step = fields.Integer()
+    question = fields.String()
+    answer = fields.String()
+    measured = fields.String(metadata={"description": "The value with its unit, or empty."})
+    walk = fields.String(metadata={"description": "The walk's id (/diagnose/sessions/<walk>)."})
+
+
 class EscalationSchema(Schema):
     reference = fields.String()
     status = fields.String()
@@ -121,9 +131,13 @@ class EscalationSchema(Schema):
     first_response_due = fields.String(metadata={"format": "date-time"})
     resolution_due = fields.String(metadata={"format": "date-time"})
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    diagnostic_path = fields.List(
+        fields.Nested(PathRowSchema),
+        metadata={"description": "The walk it came from, as it stood when the ticket opened."},
+    )
 
 
-def ticket_document(ticket: Ticket) -> dict[str, Any]:
+def ticket_document(ticket: Ticket, rows: Sequence[path.PathRow] = ()) -> dict[str, Any]:
     return {
         "reference": ticket.reference,
         "status": ticket.status.value,
@@ -147,6 +161,7 @@ def ticket_document(ticket: Ticket) -> dict[str, Any]:
             for e in ticket.events
             if e.public
         ],
+        "diagnostic_path": [asdict(row) for row in rows],
     }
 
 
@@ -160,15 +175,16 @@ def open_escalation(args: dict[str, Any]) -> ResponseReturnValue:
     per field in ``errors``. ``Idempotency-Key`` (at most 80 characters): the same key and
     content again answers with that ticket (201, as the first time); the key with other content
     is a 409; a longer key is a 422 (it is never cut)."""
+    session = get_session()
     ticket, _new = services.open_ticket(
-        get_session(),
+        session,
         signed_in_user(),
         _submission(args),
         settings=current_settings().escalations,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     # A repeated request answers as the first did: the same ticket, 201.
-    return ticket_document(ticket), 201
+    return ticket_document(ticket, path.path_of(session, ticket)), 201
 
 
 @bp.route("/escalations/<reference>", methods=["GET"])
@@ -177,4 +193,6 @@ def open_escalation(args: dict[str, Any]) -> ResponseReturnValue:
 def get_escalation(reference: str) -> ResponseReturnValue:
     """The ticket and its public timeline: for its author, their centre's manager and agents
     (404 for anyone else)."""
-    return ticket_document(services.ticket_for(get_session(), signed_in_user(), reference))
+    session = get_session()
+    ticket = services.ticket_for(session, signed_in_user(), reference)
+    return ticket_document(ticket, path.path_of(session, ticket))

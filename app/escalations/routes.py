@@ -32,7 +32,7 @@ from app.access import form_page, keeps_through_sign_in, roles, signed_in, signe
 from app.auth import parking
 from app.auth.models import User
 from app.db import get_session, keep_on_error
-from app.escalations import attachments, inbound, reports, services, workflow
+from app.escalations import attachments, inbound, path, reports, services, workflow
 from app.escalations.forms import EscalationForm, ReplyForm
 from app.escalations.models import TIERS, EscalationDraft, InboundMail, Ticket, Tier
 from app.escalations.settings import EscalationSettings
@@ -291,6 +291,7 @@ def _ticket_page(found: Ticket, form: ReplyForm, *, status: int = 200) -> Respon
         assignee=session.get(User, found.assignee_id) if found.assignee_id else None,
         ticket_files=attachments.of_ticket(session, found),
         repair_offer=offers.for_ticket(session, user, found),
+        path=path.path_of(session, found),
     ), status
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.escalations import policy
+from app.escalations import path, policy
 from app.escalations.models import OPEN, RESOLVED, WAITING, EventKind, Ticket, TicketEvent, Tier
 from app.escalations.services import (
     AGENTS,
@@ -133,6 +133,7 @@ def _mail_assignee(
     assignee = session.get(User, ticket.assignee_id) if ticket.assignee_id else None
     if assignee is None or not assignee.is_enabled:
         return
+    rows = path.path_of(session, ticket)
     settings.mail.queue(
         session,
         to=assignee.email,
@@ -143,6 +144,9 @@ def _mail_assignee(
         text=text,
         zone=settings.calendar.zone,
         link=settings.mail.link("escalations.ticket", reference=ticket.reference),
+        path=rows,
+        path_lines=path.as_text(rows),
+        walk_link=settings.mail.link("diagnose.walk", session_id=rows[0].walk) if rows else None,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment
+from jinja2 import Environment, TemplateNotFound
 from sqlalchemy.orm import Session
 
 from app.mail.models import OutboxMessage
@@ -40,6 +40,14 @@ class Mailer:
     def render(self, template: str, **context: Any) -> str:
         return self.templates.get_template(f"mail/{template}.txt").render(**context)
 
+    def render_html(self, template: str, **context: Any) -> str | None:
+        """``mail/<template>.html`` (escaped as a page is), or None where the mail is text only."""
+        try:
+            found = self.templates.get_template(f"mail/{template}.html")
+        except TemplateNotFound:
+            return None
+        return found.render(**context)
+
     def queue(
         self,
         session: Session,
@@ -50,9 +58,16 @@ class Mailer:
         reply_to: str | None = None,
         **context: Any,
     ) -> OutboxMessage:
-        """Render ``mail/<template>.txt`` and add it to the outbox, in the session's transaction:
-        it goes out only if the transaction commits."""
+        """Render ``mail/<template>.txt`` (and ``.html`` beside it, where there is one) and add
+        it to the outbox, in the session's transaction: it goes out only if the transaction
+        commits."""
         body = self.render(template, **context)
         return enqueue(
-            session, to=to, subject=subject, body=body, domain=self.domain, reply_to=reply_to
+            session,
+            to=to,
+            subject=subject,
+            body=body,
+            domain=self.domain,
+            reply_to=reply_to,
+            body_html=self.render_html(template, **context),
         )

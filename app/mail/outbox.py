@@ -45,7 +45,14 @@ class DeliveryReport:
 
 
 def enqueue(
-    session: Session, *, to: str, subject: str, body: str, domain: str, reply_to: str | None = None
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    domain: str,
+    reply_to: str | None = None,
+    body_html: str | None = None,
 ) -> OutboxMessage:
     message = OutboxMessage(
         message_id=make_msgid(domain=domain),
@@ -53,6 +60,7 @@ def enqueue(
         reply_to=reply_to,
         subject=subject,
         body_text=body,
+        body_html=body_html,
     )
     session.add(message)
     session.flush()
@@ -70,6 +78,8 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["Date"] = format_datetime(message.created_at)
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body_text)
+    if message.body_html:
+        email.add_alternative(message.body_html, subtype="html")
     return email
 
 
