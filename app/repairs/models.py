@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models import Base, checked
+from app.models import Base, LineOrModelScope, checked
 
 
 class RepairStatus(enum.StrEnum):
@@ -187,7 +187,7 @@ class RepairLink(Base):
     repair: Mapped[Repair] = relationship(back_populates="links")
 
 
-class ExchangeRule(Base):
+class ExchangeRule(LineOrModelScope, Base):
     """The exchange programme for a product line, or for models matching a glob (which wins).
 
     :param eligible: whether the units may be exchanged at all.
@@ -202,8 +202,6 @@ class ExchangeRule(Base):
     __tablename__ = "exchange_rules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_line: Mapped[str | None] = mapped_column(String(40))
-    model_pattern: Mapped[str | None] = mapped_column(String(80))
     eligible: Mapped[bool] = mapped_column(default=True)
     value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     exchange_only: Mapped[bool] = mapped_column(default=False, server_default=false())

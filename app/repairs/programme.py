@@ -9,15 +9,18 @@ here; services flush, never commit.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
-from app.exceptions import Invalid, NotAllowed, NotFound
+from app.exceptions import Conflict, Invalid, NotAllowed, NotFound
 from app.models import utcnow
 from app.repairs import policy
 from app.repairs.models import ExchangeAuthorisation, ExchangeRule, UnitReturn
@@ -79,7 +82,7 @@ def _check(session: Session, asked: RuleAsked, *, rule_id: int | None) -> RuleAs
         errors["note"] = "At most 2000 characters."
     if not errors:
         # Two rules for one scope would leave the older one dead (the newest wins): say so.
-        # Two keepers adding the same scope at once make two rules, and the newer still wins.
+        # Two keepers adding the same scope at once: the scope's unique constraint decides.
         for rule in all_rules(session):
             same_line = line is not None and (rule.product_line or "").lower() == line.lower()
             same_pattern = pattern is not None and rule.model_pattern == pattern
@@ -135,25 +138,43 @@ def _apply(rule: ExchangeRule, asked: RuleAsked, *, by: User) -> None:
 
 
 def add_rule(session: Session, asked: RuleAsked, *, by: User) -> ExchangeRule:
-    """:raises Invalid: naming every field with a problem."""
+    """:raises Invalid: naming every field with a problem; :class:`Conflict` when another
+    keeper added a rule for the same scope meanwhile."""
     _may_keep(by)
     clean = _check(session, asked, rule_id=None)
     rule = ExchangeRule()
     _apply(rule, clean, by=by)
-    session.add(rule)
-    session.flush()
+    with _one_per_scope(session, clean):
+        session.add(rule)
+        session.flush()
     return rule
 
 
 def edit_rule(session: Session, rule: ExchangeRule, asked: RuleAsked, *, by: User) -> None:
     """Change a rule; requests decided already keep the rule as it was (in their inputs).
 
-    :raises Invalid: naming every field with a problem.
+    :raises Invalid: naming every field with a problem; :class:`Conflict` when its new scope
+    was given a rule of its own meanwhile.
     """
     _may_keep(by)
     clean = _check(session, asked, rule_id=rule.id)
-    _apply(rule, clean, by=by)
-    session.flush()
+    with _one_per_scope(session, clean):
+        _apply(rule, clean, by=by)
+        session.flush()
+
+
+@contextmanager
+def _one_per_scope(session: Session, asked: RuleAsked) -> Iterator[None]:
+    """The scope's unique constraint decides between two keepers saving the same scope at once
+    (the look-up in ``_check`` cannot: both may pass it)."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError:
+        scope = asked.product_line or asked.model_pattern
+        field = "product_line" if asked.product_line else "model_pattern"
+        said = f"There is a rule for {scope} already (added just now): edit that one."
+        raise Conflict(said, errors={field: said}) from None
 
 
 def remove_rule(session: Session, rule: ExchangeRule, *, by: User) -> None:

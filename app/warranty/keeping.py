@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.exceptions import Conflict, Invalid, NotAllowed
-from app.models import utcnow
+from app.models import scope_key, utcnow
 from app.repairs.models import Repair
 from app.roles import Role
 from app.storable import CONTROL
@@ -183,25 +183,25 @@ def set_term(
             errors[name] = f"Months from 0 to {MAX_MONTHS}."
     if errors:
         raise Invalid("The term was not kept: " + " ".join(errors.values()), errors=errors)
-    term = session.scalar(
-        select(WarrantyTerm).where(
-            WarrantyTerm.model_pattern == pattern
-            if pattern
-            else WarrantyTerm.model_pattern.is_(None),
-            WarrantyTerm.product_line.is_(None)
-            if line is None
-            else WarrantyTerm.product_line == line,
-        )
-    )
+    scope = scope_key(line, pattern)
+    term = session.scalar(select(WarrantyTerm).where(WarrantyTerm.scope == scope))
     if term is None:
-        term = WarrantyTerm(
-            product_line=line,
-            model_pattern=pattern,
-            parts_months=0,
-            labour_months=0,
-            updated_at=utcnow(),
-        )
-        session.add(term)
+        try:
+            # The scope's unique constraint decides between two keepers adding it at once:
+            # the second changes the term the first made.
+            with session.begin_nested():
+                term = WarrantyTerm(
+                    product_line=line,
+                    model_pattern=pattern,
+                    parts_months=parts_months,
+                    labour_months=labour_months,
+                    updated_by=who,
+                    updated_at=utcnow(),
+                )
+                session.add(term)
+                session.flush()
+        except IntegrityError:
+            term = session.scalars(select(WarrantyTerm).where(WarrantyTerm.scope == scope)).one()
     term.parts_months = parts_months
     term.labour_months = labour_months
     term.updated_by = who

