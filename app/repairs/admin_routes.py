@@ -234,9 +234,9 @@ def rules() -> ResponseReturnValue:
     try:
         with session.begin_nested():
             rule = programme.add_rule(session, _rule_asked(form), by=signed_in_user())
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:
         _field_errors(form, exc)
-        return _rules_page(form, status=422)
+        return _rules_page(form, status=exc.status)
     flash(f"Rule for {_scope(rule)} added: requests are decided by it from now on.", "success")
     return redirect(url_for("repair_admin.rules"))
 
@@ -256,7 +256,7 @@ def edit_rule(rule_id: int) -> ResponseReturnValue:
         try:
             with session.begin_nested():
                 programme.edit_rule(session, rule, _rule_asked(form), by=signed_in_user())
-        except Invalid as exc:
+        except (Invalid, Conflict) as exc:
             _field_errors(form, exc)
         else:
             flash(f"Rule for {_scope(rule)} changed; decisions taken keep the old one.", "success")
