@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -483,6 +484,65 @@ def test_an_exchange_approver_s_queue_is_their_notices(session: Session, world: 
     assert queue.is_empty
 
 
+def _statements(connection: Connection, person: User, now: datetime) -> int:
+    """How many statements one person's queue takes, read through a fresh session (nothing
+    already loaded hides a lazy load)."""
+    count = 0
+
+    def counted(*_: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(connection, "before_cursor_execute", counted)
+    try:
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as fresh:
+            queue_for(fresh, fresh.get_one(User, person.id), now=now)
+    finally:
+        event.remove(connection, "before_cursor_execute", counted)
+    return count - 1  # the person's own row
+
+
+def _more_of_everything(session: Session, world: World, start: int) -> None:
+    """Four more of every kind, for both centres and both tiers."""
+    p, now = world.people, world.now
+    hum = diagnostics.get_revision(session, "hum")
+    settings = RepairSettings(redo_days=90)
+    for n, tech in enumerate((p["tech_a"], p["tech_b"]) * 2, start=start):
+        diagnostics.start(session, hum, by=tech.email, centre_id=tech.centre_id)
+        asked = repairs.NewRepair("KDL-55W800C", f"40200{n}", "Hums")
+        repair, _ = repairs.open_repair(session, by=tech, asked=asked, settings=settings)
+        _unit_return(session, repair, f"RMA-X-{n}", now.date())
+        order = _order(session, tech, OrderStatus.SHIPPED, now)
+        _return(session, order, ReturnStatus.REQUESTED, now)
+        tier = Tier.TIER1 if n % 2 else Tier.TIER2
+        agent = p["agent1"] if tier == Tier.TIER1 else p["agent2"]
+        _ticket(session, n, tech, now, tier=tier, first_due=timedelta(hours=-1))
+        _ticket(session, n + 50, tech, now, tier=tier, first_due=timedelta(hours=1), assignee=agent)
+        errata.report_wrong_fitment(
+            session,
+            part_number="1-474-594-11",
+            model_number=f"KDL-{n}",
+            ref_no=None,
+            release_label="r1",
+            note=None,
+            reported_by=tech.email,
+        )
+        _notice(session, n, p["engineer"], NoticeStatus.PUBLISHED, now, to=tuple(p.values()))
+        _notice(session, n + 50, p["engineer"], NoticeStatus.DRAFT, now)
+    session.commit()
+
+
+def test_a_queue_takes_as_many_statements_for_many_items_as_for_a_few(
+    connection: Connection, session: Session, world: World
+) -> None:
+    _more_of_everything(session, world, 10)
+    few = {n: _statements(connection, person, world.now) for n, person in world.people.items()}
+    _more_of_everything(session, world, 20)
+    many = {n: _statements(connection, person, world.now) for n, person in world.people.items()}
+    assert many == few
+    assert max(many.values()) <= 15
+
+
 def _section(page: str, section_id: str) -> str:
     """The HTML of one section of the home page ("" when it is not there)."""
     match = re.search(rf'<section [^>]*id="{section_id}".*?</section>', page, re.S)
@@ -527,7 +587,7 @@ def test_each_role_s_page_shows_its_queue_and_acts_in_one_tap(
     assert labels["safety_notice"] in notices_html
     # A safety notice is read before it is acknowledged: no one-tap button for it.
     assert "Acknowledge</button>" not in notices_html
-    assert "?next=/\"" in notices_html  # reading it comes back home
+    assert '?next=/"' in notices_html  # reading it comes back home
     assert labels["repair_a"] not in page
     assert labels["ticket_a"] not in page
 
