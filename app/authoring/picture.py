@@ -30,8 +30,8 @@ from diagnostics.trees import CHOICE, MEASURE, Tree
 NODE_W, NODE_H, MARGIN = 170, 54, 20
 GAP_X = 30  # between two boxes side by side
 GAP_SLOT = 10  # between an edge's slot (or label) and anything beside it
-GAP_Y = 26  # between a layer of boxes and a layer of labels
-STUB = 7  # an edge leaves and meets a rank straight for this long, then slants
+GAP_Y = 32  # between a layer of boxes and a layer of labels
+STUB = 6  # an edge leaves and meets a rank straight for this long, then slants
 LABEL_H = 16
 DUMMY_W = 6  # the slot of an edge passing a layer
 LOOP_W = 14  # room right of a box for an edge from the node to itself
@@ -484,7 +484,7 @@ def _box(
         problem,
         node_id == start,
         node is None,
-        heading=_fit_text(f"{'⚠ ' if problem else ''}{node_id} · {kind}", room, HEADING_PX, 1.1),
+        heading=_fit_text(f"{'⚠ ' if problem else ''}{node_id} · {kind}", room, HEADING_PX, 1.16),
         text=" ".join((node.text if node else "not a node").split()),
     )
 
@@ -572,15 +572,24 @@ def _simplified(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return kept
 
 
-# Rough widths of a sans-serif's glyphs, in ems: enough to give a label its room (the
-# template clips each text to its box, so a wider font is cut short rather than overlapping).
+# Widths of glyphs, in ems, a little over those of DejaVu Sans (a wide sans-serif, and what
+# system-ui often falls back to): enough to give a text its room. The template clips each text
+# to its box besides, so a wider font is cut short rather than overlapping.
 _NARROW = set("iljtfrI.,:;!|'`() ")
 _WIDE = set("MWmw@%") | {"—", "…", "⚠"}
 
 
 def _text_width(text: str, px: float, bold: float = 1.0) -> float:
     ems = sum(
-        0.32 if c in _NARROW else 0.95 if c in _WIDE else 0.72 if c.isupper() else 0.58
+        0.36
+        if c in _NARROW
+        else 1.0
+        if c in _WIDE
+        else 0.66
+        if c.isdigit()
+        else 0.76
+        if c.isupper()
+        else 0.64
         for c in text
     )
     return round(ems * px * bold + 0.5)
