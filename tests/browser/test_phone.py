@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -18,6 +19,7 @@ from app.roles import Role
 from diagnostics import services, trees
 from parts_catalog.importer import import_release
 from tests.browser.conftest import (
+    TOUCH_TARGET_PX,
     VIEWPORTS,
     LiveServer,
     assert_fits,
@@ -244,3 +246,157 @@ def test_without_javascript_the_menu_is_open_on_a_phone(
     expect(menu.get_by_role("link", name="Escalate")).to_be_visible()
     assert_fits(page)
     context.close()
+
+
+#: Who the crawler signs in as (the demo's people): what each role's menu leads to.
+CRAWLED = ("tech", "manager", "engineer", "tier1", "tier2", "admin", "approver", "reviewer")
+#: The narrowest phone the portal is made for.
+NARROWEST = {"width": 360, "height": 740}
+#: Pages the menu's pages lead to that a crawl should not open: files, not pages.
+NOT_PAGES = re.compile(
+    r"/(export|download|files?|attachments?|drawings?)(/|$)|\.(csv|pdf|json|ya?ml|png|svg)$"
+)
+#: Pages a technician reaches by typing into a form.
+BY_FORM = (
+    "/search?q=power+board",
+    "/search?q=KDL-55W800C",
+    "/catalog/models/KDL-55W800C",
+    "/diagnose?model=KDL-55W800C",
+    "/diagnose?q=no+picture",
+    "/diagnose/trees/tv-no-sound",
+    "/repairs/new",
+)
+
+
+def _links(page: Page, selector: str) -> list[str]:
+    # From the attribute: an SVG's <a> (a hotspot on an exploded view) has no string href.
+    hrefs: list[str] = page.eval_on_selector_all(
+        selector, "links => links.map(a => new URL(a.getAttribute('href'), document.baseURI).href)"
+    )
+    return hrefs
+
+
+def _shape(url: str) -> str:
+    """One page per kind: /orders/1 and /orders/2 are laid out alike."""
+    path = urlsplit(url).path
+    return "/".join("#" if re.search(r"\d", part) else part for part in path.split("/"))
+
+
+def test_no_page_any_role_reaches_scrolls_sideways_on_a_phone(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    """Every page of each role's menu, and one page of each kind they lead to (a repair, an
+    order, a ticket, a part, a tree, a user...), on the narrowest phone with the demo's data:
+    none is wider than the screen, and every control a finger must hit is 44 px high."""
+    loaded = live_server.app.test_cli_runner().invoke(args=["demo", "load"])
+    assert loaded.exit_code == 0, loaded.output
+    _demo_work(live_server)
+    live_server.update_search_index()
+    too_wide: list[str] = []
+    too_small: list[str] = []
+    seen: set[str] = set()
+    for local in CRAWLED:
+        context = browser.new_context(viewport=NARROWEST, has_touch=True)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        live_server.sign_in(page, f"{local}@benchside.example", f"demo-{local}-pass")
+        expect(page).to_have_url(live_server.url + "/")
+        pages = [*_links(page, "nav[aria-label=Main] a"), live_server.url + "/account"]
+        if local == "tech":  # pages reached by a form, not a link
+            pages += [live_server.url + path for path in BY_FORM]
+        # The menu's pages, then one page of each kind they lead to, and one more step on.
+        for depth in range(3):
+            linked: list[str] = []
+            for url in pages:
+                _check(page, url, local, too_wide, too_small)
+                for href in _links(page, "main a[href]") if depth < 2 else []:
+                    shape = _shape(href)
+                    if (
+                        href.startswith(live_server.url)
+                        and not NOT_PAGES.search(urlsplit(href).path)
+                        and shape not in seen
+                    ):
+                        seen.add(shape)
+                        linked.append(href)
+            pages = linked
+        context.close()
+    assert len(seen) > 50  # the crawl did reach the pages behind the menus
+    assert too_wide == []
+    assert too_small == []
+
+
+#: The controls a finger must hit that are less than a finger high, as "tag.class text height".
+SMALL_TARGETS = """least => Array.from(document.querySelectorAll(
+      'main button, main select, main textarea, main summary, main a[href],'
+      + ' main input:not([type=hidden]):not([type=checkbox]):not([type=radio])'))
+    .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+    .filter(e => !e.closest('svg'))  // an exploded view's hotspots are drawn to its scale
+    // A link inside a sentence is as tall as its text (WCAG 2.5.8 exempts it).
+    .filter(e => e.tagName !== 'A' || !Array.from(e.parentElement.childNodes)
+        .some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim()))
+    .filter(e => e.getBoundingClientRect().height < least)
+    .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' “'
+        + (e.textContent || e.name || '').trim().slice(0, 30) + '” '
+        + Math.round(e.getBoundingClientRect().height) + ' px')"""
+
+
+def _check(page: Page, url: str, who: str, too_wide: list[str], too_small: list[str]) -> None:
+    response = page.goto(url)
+    if response is None or "text/html" not in (response.headers.get("content-type") or ""):
+        return
+    page.wait_for_load_state()
+    scroll_width, screen = page.evaluate(
+        "[document.scrollingElement.scrollWidth, window.innerWidth]"
+    )
+    small = page.evaluate(SMALL_TARGETS, TOUCH_TARGET_PX)
+    if small:
+        too_small.append(f"{who} {page.url}: {', '.join(small)}")
+    if scroll_width > screen:
+        # The outermost elements that stick out: where the fix belongs.
+        culprits = page.evaluate(
+            """width => Array.from(document.querySelectorAll('body *'))
+                .filter(e => e.getBoundingClientRect().right > width + 1)
+                .filter(e => e.parentElement.getBoundingClientRect().right <= width + 1)
+                .slice(0, 3)
+                .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+                          + ' ' + Math.round(e.getBoundingClientRect().right))""",
+            screen,
+        )
+        too_wide.append(f"{who} {page.url}: {scroll_width} px ({', '.join(culprits)})")
+
+
+def _demo_work(live_server: LiveServer) -> None:
+    """What the demo lacks for the crawl: an order and an escalation of the demo's technician."""
+    from app.auth.models import User
+    from app.escalations import services as escalations
+    from app.orders import services as orders
+    from app.orders.services import OrderError
+    from parts_catalog.models import PartVersion
+    from tests.escalations import escalation_settings
+
+    with live_server.session() as session:
+        tech = session.scalars(select(User).where(User.email == "tech@benchside.example")).one()
+        numbers = session.scalars(
+            select(PartVersion.number)
+            .where(PartVersion.unit_price.is_not(None), PartVersion.valid_to.is_(None))
+            .order_by(PartVersion.number)
+            .limit(20)
+        )
+        for number in numbers:
+            try:
+                orders.place(session, tech, [orders.Asked(number, 2)], reference="bench 3")
+            except OrderError:
+                continue
+            break
+        escalations.open_ticket(
+            session,
+            tech,
+            escalations.Submission(
+                subject="Shuts down after 3 s",
+                description="12.1 V at CN6101; F5001 fine.",
+                category="technical",
+                model_number="KDL-55W800C",
+            ),
+            settings=escalation_settings(live_server.app),
+        )
+        session.commit()
