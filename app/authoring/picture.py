@@ -209,7 +209,7 @@ def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
     ranks = _ranks([*slots.values(), *(s for r in routes for s in r.slots)])
     _initial_order(ranks, nodes, successors, start, routes, slots)
     rounds = _HUGE_ROUNDS if sum(len(r) for r in ranks) > _HUGE else None
-    _reduce_crossings(ranks, rounds or _SWEEPS)
+    _reduce_crossings(ranks, rounds or _SWEEPS, transpose=rounds is None)
     _place(ranks, rounds or _STRAIGHTEN)
     tops, height = _rank_tops(ranks)
 
@@ -333,8 +333,11 @@ def _initial_order(
     for node_id, slot in slots.items():
         slot.order = order[node_id]
     for route in routes:
+        # Along the way from its top to its bottom: a long edge starts out beside the short
+        # ones that go where it goes.
+        top, bottom = order[route.top], order[route.bottom]
         for step, slot in enumerate(route.slots, start=1):
-            slot.order = order[route.top] + step / (len(route.slots) + 1)
+            slot.order = top + (bottom - top) * step / (len(route.slots) + 1)
     for rank in ranks:
         rank.sort(key=lambda s: s.order)
         _renumber(rank)
@@ -345,8 +348,9 @@ def _renumber(rank: list[_Slot]) -> None:
         slot.order = i
 
 
-def _reduce_crossings(ranks: list[list[_Slot]], sweeps: int) -> None:
-    """Barycentre sweeps down and up; the order with the fewest crossings is kept."""
+def _reduce_crossings(ranks: list[list[_Slot]], sweeps: int, *, transpose: bool) -> None:
+    """Barycentre sweeps down and up, each followed by swaps of neighbours that cross less
+    (``transpose``); the order with the fewest crossings is kept."""
     best = [list(rank) for rank in ranks]
     fewest = _crossings(ranks)
     for sweep in range(sweeps):
@@ -363,12 +367,36 @@ def _reduce_crossings(ranks: list[list[_Slot]], sweeps: int) -> None:
             # Stable: slots with the same barycentre keep their order.
             rank.sort(key=lambda s: s.order)
             _renumber(rank)
+        if transpose:
+            _transpose(ranks)
         count = _crossings(ranks)
         if count < fewest:
             fewest, best = count, [list(rank) for rank in ranks]
     for r, rank in enumerate(best):
         ranks[r] = rank
         _renumber(rank)
+
+
+def _transpose(ranks: list[list[_Slot]]) -> None:
+    """Swap neighbours in a rank wherever that crosses fewer edges, until no swap helps."""
+    for _ in range(4):
+        swapped = False
+        for rank in ranks:
+            for i in range(len(rank) - 1):
+                left, right = rank[i], rank[i + 1]
+                if _pair_crossings(right, left) < _pair_crossings(left, right):
+                    rank[i], rank[i + 1] = right, left
+                    right.order, left.order = i, i + 1
+                    swapped = True
+        if not swapped:
+            return
+
+
+def _pair_crossings(left: _Slot, right: _Slot) -> int:
+    """How many of their edges cross with ``left`` placed left of ``right``."""
+    return sum(a.order > b.order for a in left.up for b in right.up) + sum(
+        a.order > b.order for a in left.down for b in right.down
+    )
 
 
 def _crossings(ranks: list[list[_Slot]]) -> int:
