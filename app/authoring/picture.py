@@ -207,9 +207,22 @@ def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
         routes.append(route)
 
     ranks = _ranks([*slots.values(), *(s for r in routes for s in r.slots)])
-    _initial_order(ranks, nodes, successors, start, routes, slots)
+    # Two starts (the answers in order, then mirrored): sweeps and swaps find a local best,
+    # and a tree drawn the other way round is often the one without a crossing.
     rounds = _HUGE_ROUNDS if sum(len(r) for r in ranks) > _HUGE else None
-    _reduce_crossings(ranks, rounds or _SWEEPS, transpose=rounds is None)
+    best: tuple[int, list[list[_Slot]]] | None = None
+    for mirrored in (False, True):
+        _initial_order(ranks, nodes, successors, start, routes, slots, mirrored=mirrored)
+        _reduce_crossings(ranks, rounds or _SWEEPS, transpose=rounds is None)
+        count = _crossings(ranks)
+        if best is None or count < best[0]:
+            best = (count, [list(rank) for rank in ranks])
+        if count == 0 or rounds is not None:
+            break
+    assert best is not None
+    ranks = best[1]
+    for rank in ranks:
+        _renumber(rank)
     _place(ranks, rounds or _STRAIGHTEN)
     tops, height = _rank_tops(ranks)
 
@@ -220,8 +233,11 @@ def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
     return Picture(max(width, NODE_W + 2 * MARGIN), height, boxes, edges)
 
 
-def _reachable(start: str, successors: dict[str, list[str]]) -> dict[str, int]:
-    """The nodes the start reaches, numbered in depth-first order (their first placing)."""
+def _reachable(
+    start: str, successors: dict[str, list[str]], *, mirrored: bool = False
+) -> dict[str, int]:
+    """The nodes the start reaches, numbered in depth-first order (their first placing), the
+    answers taken in order (or, ``mirrored``, last first)."""
     seen: dict[str, int] = {}
     stack = [start]
     while stack:
@@ -229,7 +245,8 @@ def _reachable(start: str, successors: dict[str, list[str]]) -> dict[str, int]:
         if node_id in seen:
             continue
         seen[node_id] = len(seen)
-        stack.extend(reversed([s for s in successors.get(node_id, []) if s not in seen]))
+        children = [s for s in successors.get(node_id, []) if s not in seen]
+        stack.extend(children if mirrored else reversed(children))
     return seen
 
 
@@ -323,12 +340,14 @@ def _initial_order(
     start: str | None,
     routes: list[_Route],
     slots: dict[str, _Slot],
+    *,
+    mirrored: bool,
 ) -> None:
     """Depth-first order from the start (then the rest): a tree's branches side by side."""
     order: dict[str, int] = {}
     for root in ([start] if start else []) + list(nodes):
         if root not in order:
-            for node_id in _reachable(root, successors):
+            for node_id in _reachable(root, successors, mirrored=mirrored):
                 order.setdefault(node_id, len(order))
     for node_id, slot in slots.items():
         slot.order = order[node_id]

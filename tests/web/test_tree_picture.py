@@ -154,6 +154,23 @@ def test_no_demo_tree_hides_anything() -> None:
         assert {box.id for box in picture.boxes} == set(tree.nodes)
         wanted = sum(len(n.successors()) for n in tree.nodes.values())
         assert len(picture.edges) <= wanted  # two answers to one node share an edge
+        assert crossings(picture) == 0, path.name  # each of them can be drawn without
+
+
+def crossings(picture: Picture) -> int:
+    """Pairs of edges whose segments cross (touching at a shared end does not count)."""
+
+    def side(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    segments = [(i, s) for i, edge in enumerate(picture.edges) for s in edge.segments()]
+    count = 0
+    for k, (i, (p1, p2)) in enumerate(segments):
+        for j, (p3, p4) in segments[k + 1 :]:
+            sides = (side(p3, p4, p1), side(p3, p4, p2), side(p1, p2, p3), side(p1, p2, p4))
+            if i != j and 0 not in sides:
+                count += (sides[0] > 0) != (sides[1] > 0) and (sides[2] > 0) != (sides[3] > 0)
+    return count
 
 
 def test_a_wide_and_deep_tree_hides_nothing_and_runs_straight() -> None:
