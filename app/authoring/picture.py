@@ -221,8 +221,8 @@ def draw(tree: Tree, problem_nodes: set[str]) -> Picture:
             break
     assert best is not None
     ranks = best[1]
-    for rank in ranks:
-        _renumber(rank)
+    for members in ranks:
+        _renumber(members)
     _place(ranks, rounds or _STRAIGHTEN)
     tops, height = _rank_tops(ranks)
 
