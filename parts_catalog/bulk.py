@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Date, Numeric, Table, insert
 
 
 def writer(conn: Connection, table: Table) -> Callable[[list[tuple[Any, ...]]], None]:
@@ -25,11 +25,23 @@ def writer(conn: Connection, table: Table) -> Callable[[list[tuple[Any, ...]]], 
 
         return copy
     insert_sql = str(insert(table).compile(conn, column_keys=names))  # "... VALUES (?, ?, ...)"
+    # Only the columns whose values the driver cannot take as they are get converted: most
+    # tables have none, and their rows go to the driver untouched.
+    typed = [i for i, name in enumerate(names) if isinstance(table.c[name].type, (Numeric, Date))]
 
     def executemany(rows: list[tuple[Any, ...]]) -> None:
-        conn.exec_driver_sql(insert_sql, [tuple(_sqlite_value(v) for v in row) for row in rows])
+        if typed:
+            rows = [_sqlite_row(row, typed) for row in rows]
+        conn.exec_driver_sql(insert_sql, rows)
 
     return executemany
+
+
+def _sqlite_row(row: tuple[Any, ...], typed: list[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for i in typed:
+        values[i] = _sqlite_value(values[i])
+    return tuple(values)
 
 
 def _sqlite_value(value: object) -> object:

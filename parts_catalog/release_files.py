@@ -28,7 +28,7 @@ import xxhash
 
 from parts_catalog.drawings import media_type_of
 from parts_catalog.errors import Problem
-from parts_catalog.numbers import compare_serials, normalise, plain_dashes, starts_a_formula
+from parts_catalog.numbers import FORMULA_STARTS, compare_serials, normalise, plain_dashes
 from parts_catalog.supersession import INTERCHANGEABILITY, ONE_WAY
 
 PART_STATUSES = ("active", "discontinued", "nla")
@@ -567,12 +567,15 @@ def read_rows(
 
             digest_of = xxhash.xxh3_64_intdigest
 
-            def parse(start: int, data: bytes) -> tuple[int, Row] | None:
-                """One record that is not a repeat: decode, check, convert."""
+            def parse(start: int, data: bytes, digest: int | None = None) -> tuple[int, Row] | None:
+                """One record that is not a repeat: decode, check, convert. ``digest``: the
+                record's, already computed and looked up."""
                 nonlocal line
                 fields: list[str] | None = None
                 try:
-                    if b'"' in data:
+                    if digest is not None:
+                        data = data.rstrip(b"\r\n")
+                    elif b'"' in data:
                         try:
                             text, fields = quoted.read(data)
                         finally:
@@ -587,9 +590,10 @@ def read_rows(
                     else:
                         data = data.rstrip(b"\r\n")
                         versioned_data = versioned_bytes(data)
-                    digest = digest_of(versioned_data, seed) - _SIGNED
-                    if unchanged.pop(digest, None) is not None:
-                        return None  # repeats a current version exactly
+                    if digest is None:
+                        digest = digest_of(versioned_data, seed) - _SIGNED
+                        if unchanged.pop(digest, None) is not None:
+                            return None  # repeats a current version exactly
                     if fields is None:
                         fields = _decode(data).split(",")
                 except _Undecodable:
@@ -608,8 +612,10 @@ def read_rows(
                         spec.name, start, None, f"has {len(fields)} fields, the header has {width}"
                     )
                     return None
-                # Cells exported by the catalogue may carry a formula escape: undone here.
-                values = {h: unescape_cell(v.strip()) for h, v in zip(header, fields, strict=True)}
+                values = dict(zip(header, map(str.strip, fields), strict=True))
+                if b"'" in data:
+                    # Cells exported by the catalogue may carry a formula escape: undone here.
+                    values = {h: unescape_cell(v) for h, v in values.items()}
                 report = _RowReport(problems, spec.name, start)
                 dropping = _action(values.pop(ACTION, ""), report)
                 # A drop names its row by the key alone; other values may be left empty.
@@ -636,11 +642,11 @@ def read_rows(
                     keys = map(bytes.rstrip, chunk, repeat(b"\r\n"))
                     if not every_column:
                         keys = map(versioned_bytes, keys)
-                    digests = map(minus, map(digest_of, keys, repeat(seed)), repeat(_SIGNED))
+                    digests = list(map(minus, map(digest_of, keys, repeat(seed)), repeat(_SIGNED)))
                     misses = map(is_, map(pop, digests, repeat(None)), repeat(None))
                     line += len(chunk)
                     for index in compress(count(), misses):
-                        parsed = parse(base + index + 1, chunk[index])
+                        parsed = parse(base + index + 1, chunk[index], digests[index])
                         if parsed is not None:
                             yield base + index + 1, *parsed
                     continue
@@ -710,7 +716,7 @@ def _number(values: dict[str, str], column: str, report: Callable[[str, str], No
     if "\x00" in text:
         report(column, "contains a NUL character")
         return None
-    if starts_a_formula(text):
+    if text.startswith(FORMULA_STARTS):  # ``starts_a_formula``, its dashes already plain
         report(
             column,
             f"{text!r} starts with {text[0]!r}, which spreadsheets run as a formula; "

@@ -13,9 +13,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from parts_catalog.numbers import (
+    _DASHES,
+    _SEPARATORS,
     compare_serials,
     describe_serial_range,
     normalise,
+    plain_dashes,
     serial_in_range,
 )
 from tests.properties.budget import PURE
@@ -163,3 +166,11 @@ def test_a_serial_range_is_described_by_its_ends(low: str | None, high: str | No
     else:
         assert words is not None
         assert all(end in words for end in (low, high) if end)
+
+
+@PURE
+@given(st.text(st.characters(max_codepoint=127)) | st.text())
+@example("ab c.d/e-f\tg\x0bh\x0ci")
+def test_the_quick_ascii_path_normalises_as_the_general_one(text: str) -> None:
+    assert normalise(text) == text.translate(_SEPARATORS).upper()
+    assert plain_dashes(text) == text.translate(_DASHES)
