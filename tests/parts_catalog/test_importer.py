@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from parts_catalog.errors import InvalidRelease
 from parts_catalog.importer import import_release
-from parts_catalog.models import PartVersion, Release, StockLevel, SupersessionVersion
+from parts_catalog.models import (
+    FitmentVersion,
+    PartVersion,
+    Release,
+    StockLevel,
+    SupersessionVersion,
+)
 from parts_catalog.services import release_for, resolve_number
 from tests.parts_catalog.releases import (
     BASE_PARTS,
@@ -65,6 +71,28 @@ def test_dry_run_validates_and_stores_nothing(session: Session, tmp_path: Path) 
     report = import_release(session, path=base_release(tmp_path / "r1"), label="dry", dry_run=True)
     assert report.summary_line().startswith("Valid; would import release dry")
     assert nothing_stored(session)
+
+
+def test_a_first_release_builds_the_indexes_it_dropped(session: Session, tmp_path: Path) -> None:
+    """A first release loads empty tables without their indexes and builds them after; a dry
+    run (rolled back like a refused import) leaves them as they were."""
+
+    def indexes() -> dict[str, set[str]]:
+        inspector = inspect(session.connection())
+        return {
+            model.__tablename__: {
+                ix["name"] or "" for ix in inspector.get_indexes(model.__tablename__)
+            }
+            for model in (PartVersion, FitmentVersion, SupersessionVersion)
+        }
+
+    before = indexes()
+    assert all(before.values())
+    import_release(session, path=base_release(tmp_path / "r1"), label="dry", dry_run=True)
+    assert indexes() == before
+    import_release(session, path=base_release(tmp_path / "r1"), label="r1")
+    assert indexes() == before
+    assert count(session, FitmentVersion) == 3
 
 
 def test_second_release_writes_only_what_changed(session: Session, tmp_path: Path) -> None:
