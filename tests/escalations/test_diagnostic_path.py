@@ -5,7 +5,9 @@ the walk as it stood when the ticket was opened."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -228,3 +230,36 @@ def test_text_lines_wrap_a_long_question_within_its_column() -> None:
     assert all(line[: answer_at - 2].strip() for line in wrapped)  # the question goes on
     assert lines[-1].split() == ["2", "Fixed?", "No"]
     assert path.as_text([]) == []
+
+
+def test_the_html_part_escapes_what_people_wrote(app: Flask) -> None:
+    """The subject, the message and the walk's texts are people's words: shown, never run."""
+    mail = escalation_settings(app).mail
+    ticket = SimpleNamespace(
+        reference="ESC-2026-000001",
+        subject="<script>alert(1)</script>",
+        tier="tier1",
+        priority="normal",
+        product_line=None,
+        first_response_due=datetime(2026, 12, 7, 9, tzinfo=UTC),
+        resolution_due=datetime(2026, 12, 8, 9, tzinfo=UTC),
+    )
+    rows = [path.PathRow(1, "Is <b>it</b> on?", "<img src=x>", "", "w")]
+    html = mail.render_html(
+        "escalation_for_agent",
+        ticket=ticket,
+        what="Assigned to you",
+        text="a & b",
+        zone=escalation_settings(app).calendar.zone,
+        link="http://localhost/escalations/ESC-2026-000001",
+        path=rows,
+        path_lines=path.as_text(rows),
+        walk_link="http://localhost/diagnose/sessions/w",
+    )
+    assert html is not None
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "<img" not in html
+    assert "Is &lt;b&gt;it&lt;/b&gt; on?" in html
+    assert "a &amp; b" in html
+    assert mail.render_html("escalation_received") is None  # text only: no HTML part
