@@ -535,15 +535,18 @@ class PartSearch:
         if found.is_empty():
             return []
         best = found[0].score
-        matching = self._matching_words(alternatives)
-        hits = []
+        scored: list[tuple[float, WhooshHit]] = []
         for hit in found:
             if hit.score < best * RELATIVE_FLOOR:
                 break
-            hits.append(self._word_hit(hit, matching))
-        hits.sort(key=lambda h: (-h.score, h.key))
-        if len(hits) < found.scored_length() or found.scored_length() < wanted:
-            results.total = len(hits)  # all there is (the tail below the floor is not shown)
+            scored.append((self._word_score(hit), hit))
+        scored.sort(key=lambda pair: (-pair[0], pair[1]["key"]))
+        # Highlights for the hits asked for only: finding the words in a hundred titles and
+        # fits took most of a word search's time, for a page that shows ten of them.
+        matching = self._matching_words(alternatives)
+        hits = [self._word_hit(hit, matching, score) for score, hit in scored[: max(limit, 1)]]
+        if len(scored) < found.scored_length() or found.scored_length() < wanted:
+            results.total = len(scored)  # all there is (the tail below the floor is not shown)
         elif found.has_exact_length() or facets:
             results.total = len(found)  # a page with counts beside it must not guess
         else:
@@ -554,19 +557,21 @@ class PartSearch:
             self._facets(found, results)
         return hits
 
-    def _word_hit(self, hit: WhooshHit, matched: set[str]) -> Hit:
+    def _word_score(self, hit: WhooshHit) -> float:
+        """The index's score, weighed down for parts no longer current or superseded."""
         weight = 1.0
         if hit["kind"] == PART:
             weight = _STATUS_WEIGHT.get(hit["status"], 0.6)
             if hit.get("replaced_by"):
                 weight *= _SUPERSEDED_WEIGHT
+        return round(hit.score * weight, 3)
+
+    def _word_hit(self, hit: WhooshHit, matched: set[str], score: float) -> Hit:
         highlights = [Highlight("title", hit["title"], _word_spans(hit["title"], matched))]
         fits_spans = _word_spans(hit.get("fits") or "", matched)
         if fits_spans:
             highlights.append(Highlight("fits", hit["fits"], fits_spans))
-        return self._hit(
-            hit, why="words", score=round(hit.score * weight, 3), highlights=tuple(highlights)
-        )
+        return self._hit(hit, why="words", score=score, highlights=tuple(highlights))
 
     def _correct(self, word: str) -> str:
         """``word``, or the catalogue's word one edit (or swap) away when it has none such."""
