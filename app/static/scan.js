@@ -140,7 +140,8 @@
     var cancel = document.createElement("button");
     cancel.type = "button";
     cancel.textContent = "Type it instead";
-    cancel.addEventListener("click", function () { dialog.close(); });
+    // The camera goes off at once: the dialogue's close event comes a moment later.
+    cancel.addEventListener("click", function () { stop(); dialog.close(); });
     dialog.append(title, video, status, cancel);
     dialog.addEventListener("close", function () {
       stop();
@@ -184,6 +185,7 @@
     }
     target.note.textContent = "Read from the barcode: " + said.join(", ") + ".";
     var submit = input.hasAttribute("data-scan-submit") && input.form;
+    stop();
     dialog.close();
     if (submit) input.form.requestSubmit();
   }

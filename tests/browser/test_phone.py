@@ -28,6 +28,7 @@ from tests.browser.conftest import (
     is_phone,
     open_menu,
 )
+from tests.browser.test_scan import DETECTOR
 from tests.diagnostics.test_trees import TREE
 from tests.factories import make_user
 from tests.parts_catalog.releases import base_release
@@ -297,6 +298,7 @@ def test_no_page_any_role_reaches_scrolls_sideways_on_a_phone(
     seen: set[str] = set()
     for local in CRAWLED:
         context = browser.new_context(viewport=NARROWEST, has_touch=True)
+        context.add_init_script(DETECTOR)  # the Scan buttons of a phone that reads barcodes
         page = context.new_page()
         page.set_default_timeout(10_000)
         live_server.sign_in(page, f"{local}@benchside.example", f"demo-{local}-pass")
