@@ -49,7 +49,7 @@ class Item:
     :param due: a response target or a due time, if it has one (``due_on``: a due day), and
         what it is the target of (``due_label``).
     :param late: past its target.
-    :param flag: a word that matters before anything else ("Safety", "Waiting for you").
+    :param flag: a word that matters before anything else ("Safety", "Waiting for your answer").
     :param acknowledge: the action is acknowledging a notice (a form, not a link).
     """
 
