@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Locator,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -39,7 +46,10 @@ CHROMIUM_ARGS = [
 ]
 
 #: The bench's screens: a phone held in one hand and a tablet propped up beside the unit.
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "tablet": {"width": 820, "height": 1180}}
+VIEWPORTS: dict[str, ViewportSize] = {
+    "phone": {"width": 390, "height": 844},
+    "tablet": {"width": 820, "height": 1180},
+}
 #: The smallest height of anything a finger must hit (WCAG 2.5.5, Apple's and Google's guides).
 TOUCH_TARGET_PX = 44
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import func, select
 
 from app.escalations.models import Ticket
@@ -252,7 +252,7 @@ def test_without_javascript_the_menu_is_open_on_a_phone(
 #: Who the crawler signs in as (the demo's people): what each role's menu leads to.
 CRAWLED = ("tech", "manager", "engineer", "tier1", "tier2", "admin", "approver", "reviewer")
 #: The narrowest phone the portal is made for.
-NARROWEST = {"width": 360, "height": 740}
+NARROWEST: ViewportSize = {"width": 360, "height": 740}
 #: Pages the menu's pages lead to that a crawl should not open: files, not pages.
 NOT_PAGES = re.compile(
     r"/(export|download|files?|attachments?|drawings?)(/|$)|\.(csv|pdf|json|ya?ml|png|svg)$"
@@ -283,11 +283,13 @@ def _shape(url: str) -> str:
     return "/".join("#" if re.search(r"\d", part) else part for part in path.split("/"))
 
 
-def test_no_page_any_role_reaches_scrolls_sideways_on_a_phone(
-    browser: Browser, live_server: LiveServer
+@pytest.mark.parametrize("screen", [NARROWEST, VIEWPORTS["tablet"]], ids=["phone", "tablet"])
+def test_no_page_any_role_reaches_scrolls_sideways(
+    browser: Browser, live_server: LiveServer, screen: ViewportSize
 ) -> None:
     """Every page of each role's menu, and one page of each kind they lead to (a repair, an
-    order, a ticket, a part, a tree, a user...), on the narrowest phone with the demo's data:
+    order, a ticket, a part, a tree, a user...), on the narrowest phone and a tablet with the
+    demo's data:
     none is wider than the screen, and every control a finger must hit is 44 px high."""
     loaded = live_server.app.test_cli_runner().invoke(args=["demo", "load"])
     assert loaded.exit_code == 0, loaded.output
@@ -297,7 +299,7 @@ def test_no_page_any_role_reaches_scrolls_sideways_on_a_phone(
     too_small: list[str] = []
     seen: set[str] = set()
     for local in CRAWLED:
-        context = browser.new_context(viewport=NARROWEST, has_touch=True)
+        context = browser.new_context(viewport=screen, has_touch=True)
         context.add_init_script(DETECTOR)  # the Scan buttons of a phone that reads barcodes
         page = context.new_page()
         page.set_default_timeout(10_000)

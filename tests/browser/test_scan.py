@@ -161,6 +161,44 @@ def test_a_plate_fills_the_diagnose_form_and_typing_instead_turns_the_camera_off
     expect(page.get_by_text("KDL-55W800C · serial 4012345 · code blink:2")).to_be_visible()
 
 
+#: What rating plates print, as the detector hands it over -> (model, serial) in the repair form.
+GS = "\x1d"
+PLATES = [
+    ("MODEL: KDL-55W800C SN: 4012345", ("KDL-55W800C", "4012345")),
+    ("Model No.=KDL-55W800C;S/N=4012345", ("KDL-55W800C", "4012345")),
+    ("M/N: XBR-55X900E\nSerial No: 7009001", ("XBR-55X900E", "7009001")),
+    ("https://plate.example/u?model=KDL-55W800C&sn=4012345", ("KDL-55W800C", "4012345")),
+    (f"]d20104012345678901{GS}240KDL-55W800C{GS}214012345", ("KDL-55W800C", "4012345")),
+    (f"0104012345678901{GS}10LOT7{GS}21 4012345 ", ("", "4012345")),
+    # Just a number: the field whose Scan button was pressed (the serial here) takes it.
+    ("4012345", ("", "4012345")),
+]
+
+
+def test_the_plate_formats_scan_js_reads(
+    phone: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    page = phone
+    page.add_init_script(DETECTOR)
+    _sign_in(live_server, page, _technician(live_server, tmp_path))
+    page.goto(live_server.url + "/repairs/new")
+    model = page.get_by_role("textbox", name="Model number")
+    serial = page.get_by_role("textbox", name="Serial number")
+    read = []
+    for raw, _ in PLATES:
+        model.fill("")
+        serial.fill("")
+        page.get_by_role("button", name="Scan the serial number").tap()
+        _show(page, raw)
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        read.append((raw, (model.input_value(), serial.input_value())))
+    assert read == PLATES
+    # Longer than the field allows: cut to its length, as typing would be.
+    page.get_by_role("button", name="Scan the model number").tap()
+    _show(page, "X" * 60)
+    expect(model).to_have_value("X" * 40)
+
+
 def test_a_refused_camera_says_so_and_the_number_is_typed(
     phone: Page, live_server: LiveServer, tmp_path: Path
 ) -> None:
