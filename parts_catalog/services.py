@@ -28,9 +28,12 @@ from parts_catalog.models import (
 from parts_catalog.numbers import normalise
 from parts_catalog.supersession import Edge, PartState, Resolution, resolve
 
+#: Asked by nearly every catalogue request: built once (building it cost more than running it).
+_LATEST_RELEASE = select(Release).order_by(Release.id.desc()).limit(1)
+
 
 def latest_release(session: Session) -> Release | None:
-    return session.scalar(select(Release).order_by(Release.id.desc()).limit(1))
+    return session.scalar(_LATEST_RELEASE)
 
 
 def release_for(session: Session, label: str | None = None) -> Release:
