@@ -564,7 +564,8 @@ class PartSearch:
             weight = _STATUS_WEIGHT.get(hit["status"], 0.6)
             if hit.get("replaced_by"):
                 weight *= _SUPERSEDED_WEIGHT
-        return round(hit.score * weight, 3)
+        score: float = hit.score
+        return round(score * weight, 3)
 
     def _word_hit(self, hit: WhooshHit, matched: set[str], score: float) -> Hit:
         highlights = [Highlight("title", hit["title"], _word_spans(hit["title"], matched))]
