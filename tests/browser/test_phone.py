@@ -121,6 +121,10 @@ def test_walk_from_a_blink_code_to_the_fix(
         page.get_by_role("button", name="Add these parts to the cart"),
         page.get_by_role("link", name="Printable summary"),
     )
+    # Printed from the phone or the tablet: the fix, without the header or its menu button.
+    page.emulate_media(media="print")
+    expect(page.locator(".topbar")).to_be_hidden()
+    expect(page.get_by_text("Replace the power board")).to_be_visible()
 
 
 def test_walk_from_a_symptom_into_the_cart_and_order(
