@@ -129,6 +129,8 @@ stage_models = _temp(
     Column("support_ends_on", Date),
     Column("exchange_value", Numeric(12, 2)),
 )
+_FITMENT_KEY = ("model_norm", "part_norm", "ref_no", "diagram", "serial_from", "serial_to")
+_SUPERSESSION_KEY = ("old_norm", "new_norm", "serial_from", "serial_to")
 stage_fitments = _temp(
     "stage_fitments",
     _n("model_norm"),
@@ -166,10 +168,14 @@ Index("ix_stage_gone_digest", stage_gone.c.digest)
 # Indexed after loading (see ``_load``): building an index once beats updating it per row.
 Index("ix_stage_parts_number_norm", stage_parts.c.number_norm)
 Index("ix_stage_models_number_norm", stage_models.c.number_norm)
-Index("ix_stage_fitments_model_part", stage_fitments.c.model_norm, stage_fitments.c.part_norm)
+# On a row's whole key, then its line: checking for rows named twice reads the index alone, in
+# order (no sort, no look-up of the rows); the key's first columns still find a model's rows.
+Index("ix_stage_fitments_key", *(stage_fitments.c[k] for k in _FITMENT_KEY), stage_fitments.c.line)
 Index("ix_stage_fitments_part_norm", stage_fitments.c.part_norm)
 Index(
-    "ix_stage_supersessions_old_new", stage_supersessions.c.old_norm, stage_supersessions.c.new_norm
+    "ix_stage_supersessions_key",
+    *(stage_supersessions.c[k] for k in _SUPERSESSION_KEY),
+    stage_supersessions.c.line,
 )
 Index("ix_stage_supersessions_new_norm", stage_supersessions.c.new_norm)
 
@@ -234,7 +240,7 @@ TARGETS = (
         FITMENTS,
         stage_fitments,
         FitmentVersion,
-        ("model_norm", "part_norm", "ref_no", "diagram", "serial_from", "serial_to"),
+        _FITMENT_KEY,
         ("quantity",),
         convert_fitment,
     ),
@@ -242,7 +248,7 @@ TARGETS = (
         SUPERSESSIONS,
         stage_supersessions,
         SupersessionVersion,
-        ("old_norm", "new_norm", "serial_from", "serial_to"),
+        _SUPERSESSION_KEY,
         ("quantity", "interchangeability", "effective_on", "note"),
         convert_supersession,
     ),
@@ -339,6 +345,11 @@ def import_release(
             # A 256 MiB page cache while importing (index updates on millions of rows); the
             # connection goes back to its usual cache afterwards.
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        else:
+            # Memory for the checks' sorts and hashes and for building indexes, in this
+            # transaction only: the defaults (4 MiB, 64 MiB) spill millions of rows to disk.
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
         _create_staging(conn)
         for target in TARGETS:
             name = target.spec.name
@@ -561,8 +572,11 @@ def _check(
             "part",
         ),
     ):
+        # Each number once (read from an index on it), then the lines of the numbers not known.
+        numbers = select(stage.c[norm].label("norm")).distinct().subquery()
+        missing = select(numbers.c.norm).where(not_(known(numbers.c.norm)))
         unknown = select(stage.c.line, stage.c[number]).where(
-            not_(known(stage.c[norm])), stage.c.dropped.is_(False)
+            stage.c[norm].in_(missing), stage.c.dropped.is_(False)
         )
         for line, spelled in conn.execute(unknown.order_by(stage.c.line)):
             problems.add(
