@@ -1,13 +1,18 @@
-"""Catalogue benchmark: import, 1% delta import, resolution and part-page latency at scale.
+"""Catalogue benchmark: import, 1% delta import and resolution at scale, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/catalog.py                     # the issue's size: 1,000,000 parts
-    .venv/bin/python bench/catalog.py --scale 0.1         # a tenth, for a quick look
-    .venv/bin/python bench/catalog.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+    .venv/bin/python bench/catalog.py                          # 100,000 parts (or BENCH_PARTS)
+    .venv/bin/python bench/catalog.py --parts 1000000          # the issue's size
+    .venv/bin/python bench/catalog.py --figures figures.jsonl  # also append the figures there
 
-Generates a synthetic catalogue (parts, models, fitments, supersessions with chains up to 8 long,
-kits and merges), imports it into a fresh database, imports a second release that changes 1% of
-every file, then measures resolution in-process and through the API, and the part page. Imports
-run in a child process so that its peak memory is measured alone. Prints figures; asserts nothing.
+Generates a synthetic catalogue (parts; a model per 20 parts; three fitments and a fifth of a
+supersession per part, with chains up to 8 long, kits and merges), imports it into a fresh
+SQLite database, imports a second release that changes 1% of every file, then measures
+resolution in-process and through the API, and the part page. Then the same imports and the
+in-process resolution on PostgreSQL (database ``bench_catalog``), when a server answers at
+127.0.0.1:5432 and BENCH_POSTGRES is not "0". Imports run in a child process (``flask catalog
+import``), so that its peak memory is measured alone. Prints figures; asserts nothing. With
+``--figures``, appends one JSON line a figure: figure, value, unit, target (the issue's, or
+null), lower_is_better, source.
 """
 
 from __future__ import annotations
@@ -15,15 +20,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
+import os
 import random
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -180,103 +189,205 @@ def run_import(env: dict[str, str], folder: Path, label: str) -> tuple[float, fl
     return seconds, max(peak, before) / 1024, summary
 
 
-def percentiles(samples: list[float]) -> str:
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """(p50, p99) in milliseconds."""
     ordered = sorted(samples)
     p50 = statistics.median(ordered)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms (n={len(ordered)})"
+    return p50 * 1000, p99 * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--database-url", default="")
-    parser.add_argument("--workdir", default="")
-    parser.add_argument("--queries", type=int, default=2000)
-    args = parser.parse_args()
-    sizes = {
-        "parts": int(1_000_000 * args.scale),
-        "models": int(50_000 * args.scale),
-        "fitments": int(3_000_000 * args.scale),
-        "supersessions": int(200_000 * args.scale),
-    }
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="benchside-bench-"))
-    instance = workdir / "instance"
-    shutil.rmtree(instance, ignore_errors=True)
-    instance.mkdir(parents=True)
-    url = args.database_url or f"sqlite:///{instance / 'bench.db'}"
+#: The issue's targets (issue 20), by figure; figures not named here have none.
+TARGETS = {
+    "resolution in-process p99 (SQLite)": 0.5,
+    "full import (SQLite)": 60.0,
+    "1% delta import (SQLite)": 10.0,
+    "full import (PostgreSQL)": 60.0,
+    "1% delta import (PostgreSQL)": 10.0,
+}
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_catalog"
+
+
+def default_parts() -> int:
+    return int(os.environ.get("BENCH_PARTS", "").strip() or 100_000)
+
+
+def load() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f} on {os.cpu_count()} cores"
+
+
+def postgres_answers() -> bool:
+    if os.environ.get("BENCH_POSTGRES", "").strip() == "0":
+        return False
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
+            pass
+    except OSError:
+        return False
+    import psycopg
+
+    try:
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+            if c.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_catalog'").fetchone():
+                return True
+            c.execute("CREATE DATABASE bench_catalog")
+    except psycopg.Error as exc:
+        print(f"PostgreSQL answers but cannot be used ({exc}); its figures are left out.")
+        return False
+    return True
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def add(self, name: str, value: float, unit: str) -> None:
+        self.lines.append(
+            {
+                "figure": name,
+                "value": round(value, 3 if unit == "ms" else 1),
+                "unit": unit,
+                "target": TARGETS.get(name),
+                "lower_is_better": True,
+                "source": "catalog",
+            }
+        )
+
+    def write(self, path: str) -> None:
+        with open(path, "a") as out:
+            for line in self.lines:
+                out.write(json.dumps(line) + "\n")
+
+
+def imports(url: str, instance: Path, workdir: Path, db: str, figures: Figures) -> dict[str, str]:
+    """A fresh database at ``url``, the full release and the 1% one imported; the child's env."""
+    from tests.database import drop_everything, migrate
+
     env = {
         "PATH": "/usr/bin:/bin",
         "BENCHSIDE_INSTANCE": str(instance),
         "DATABASE_URL": url,
         "SECRET_KEY": "bench",
     }
-    print(f"Catalogue benchmark: {', '.join(f'{v:,} {k}' for k, v in sizes.items())}")
-    print(f"Database: {url.split('@')[-1]}")
-
-    from tests.database import drop_everything, migrate
-
     drop_everything(url)
     migrate(url)
-    start = time.perf_counter()
-    generate(workdir / "r1", **sizes, seed=1)
-    generate(workdir / "r2", **sizes, seed=1, change=0.01)
-    print(f"Generated two releases in {time.perf_counter() - start:.1f} s")
-
+    print(f"{db}: {url.split('@')[-1]}")
     seconds, peak, summary = run_import(env, workdir / "r1", "bench.1")
-    print(f"Full import:      {seconds:7.1f} s, peak {peak:,.0f} MiB   ({summary})")
+    print(f"  Full import:      {seconds:7.1f} s, peak {peak:,.0f} MiB, {load()}   ({summary})")
+    figures.add(f"full import ({db})", seconds, "s")
     seconds, _peak, summary = run_import(env, workdir / "r2", "bench.2")
-    print(f"1% delta import:  {seconds:7.1f} s                ({summary})")
+    print(f"  1% delta import:  {seconds:7.1f} s, {load()}   ({summary})")
+    figures.add(f"1% delta import ({db})", seconds, "s")
+    return env
 
-    import os
 
-    os.environ.update(env)
-    from app import create_app
-    from app.db import get_session
-    from app.roles import Role
+def resolution_in_process(url: str, numbers: list[str], db: str, figures: Figures) -> None:
+    from sqlalchemy.orm import Session
+
+    from app.db import make_engine
     from parts_catalog import services
-    from tests.conftest import make_test_config
-    from tests.factories import PASSWORD, make_user
 
-    config = make_test_config(url, instance)
-    config.WTF_CSRF_ENABLED = False
-    app = create_app(config)
-    rng = random.Random(7)
-    base = sizes["parts"] // 2
-    numbers = [
-        part_number(rng.choice([rng.randrange(sizes["parts"]), base + rng.randrange(base // 3)]))
-        for _ in range(args.queries)
-    ]
-    with app.app_context():
-        session = get_session()
+    engine = make_engine(url)
+    with Session(engine) as session:
         release = services.release_for(session)
+        for number in numbers[:100]:  # warm the caches and the compiled statements
+            services.resolve_number(session, number, release=release)
         samples = []
         for number in numbers:
             t = time.perf_counter()
             services.resolve_number(session, number, release=release)
             samples.append(time.perf_counter() - t)
-        print(f"Resolution, in-process:    {percentiles(samples)}")
+    engine.dispose()
+    p50, p99 = percentiles(samples)
+    print(f"  Resolution, in-process:  p50 {p50:.3f} ms, p99 {p99:.3f} ms (n={len(samples)})")
+    figures.add(f"resolution in-process p50 ({db})", p50, "ms")
+    figures.add(f"resolution in-process p99 ({db})", p99, "ms")
+
+
+def through_the_portal(
+    url: str, instance: Path, numbers: list[str], queries: int, figures: Figures
+) -> None:
+    """Resolution through the API and the part page, in-process through Flask's test client."""
+    from app import create_app
+    from app.db import get_session
+    from app.roles import Role
+    from tests.conftest import make_test_config
+    from tests.factories import PASSWORD, make_user
+
+    logging.disable(logging.INFO)  # the request log would print a line per request
+    config = make_test_config(url, instance)
+    config.WTF_CSRF_ENABLED = False
+    app = create_app(config)
+    with app.app_context():
+        session = get_session()
         make_user(session, email="bench@example.com", role=Role.TECHNICIAN)
         session.commit()
     client = app.test_client()
     client.post("/login", data={"email": "bench@example.com", "password": PASSWORD})
-    for label, path in (
-        ("Resolution, API:        ", "/api/v1/parts/{}/resolution"),
-        ("Part page (HTML):       ", "/catalog/parts/{}"),
+    for label, name, path in (
+        ("Resolution, API:  ", "resolution API", "/api/v1/parts/{}/resolution"),
+        ("Part page (HTML): ", "part page", "/catalog/parts/{}"),
     ):
         samples = []
-        for number in numbers[: args.queries // 2]:
+        for number in numbers[: queries // 2]:
             t = time.perf_counter()
             response = client.get(path.format(number))
             samples.append(time.perf_counter() - t)
             if response.status_code != 200:
                 raise SystemExit(f"{path.format(number)} answered {response.status_code}")
-        print(f"{label}   {percentiles(samples)}")
+        p50, p99 = percentiles(samples)
+        print(f"  {label}      p50 {p50:.2f} ms, p99 {p99:.2f} ms (n={len(samples)})")
+        figures.add(f"{name} p99, test client (SQLite)", p99, "ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--parts", type=int, default=default_parts(), help="catalogue size")
+    parser.add_argument("--figures", default="", help="append figures here as JSON lines")
+    parser.add_argument("--workdir", default="", help="keep the releases and databases here")
+    parser.add_argument("--queries", type=int, default=2000)
+    args = parser.parse_args()
+    parts = args.parts
+    sizes = {
+        "parts": parts,
+        "models": max(1, parts // 20),
+        "fitments": parts * 3,
+        "supersessions": parts // 5,
+    }
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="benchside-bench-"))
+    instance = workdir / "instance"
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir(parents=True)
+    print(f"Catalogue benchmark: {', '.join(f'{v:,} {k}' for k, v in sizes.items())}; {load()}")
+    start = time.perf_counter()
+    generate(workdir / "r1", **sizes, seed=1)
+    generate(workdir / "r2", **sizes, seed=1, change=0.01)
+    print(f"Generated two releases in {time.perf_counter() - start:.1f} s")
+    rng = random.Random(7)
+    base = parts // 2
+    numbers = [
+        part_number(rng.choice([rng.randrange(parts), base + rng.randrange(max(1, base // 3))]))
+        for _ in range(args.queries)
+    ]
+    figures = Figures()
+
+    sqlite_url = f"sqlite:///{instance / 'bench.db'}"
+    imports(sqlite_url, instance, workdir, "SQLite", figures)
+    resolution_in_process(sqlite_url, numbers, "SQLite", figures)
+    through_the_portal(sqlite_url, instance, numbers, args.queries, figures)
     size = sum(p.stat().st_size for p in instance.glob("*.db*"))
-    if size:
-        print(f"SQLite file: {size / 2**20:,.0f} MiB")
+    print(f"  SQLite file: {size / 2**20:,.0f} MiB")
+
+    if postgres_answers():
+        imports(POSTGRES_URL, instance, workdir, "PostgreSQL", figures)
+        resolution_in_process(POSTGRES_URL, numbers, "PostgreSQL", figures)
+    else:
+        print("PostgreSQL: no server at 127.0.0.1:5432 (or BENCH_POSTGRES=0); left out.")
+    if args.figures:
+        figures.write(args.figures)
     print(json.dumps({"workdir": str(workdir)}))
 
 
