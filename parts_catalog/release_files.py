@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from itertools import compress, count, repeat
-from operator import is_
+from operator import is_, itemgetter
 from operator import sub as minus
 from pathlib import Path
 from typing import IO, Any
@@ -556,6 +556,8 @@ def read_rows(
             seed = xxhash.xxh3_64_intdigest(",".join(header[i] for i in versioned).encode())
             action = header.index(ACTION) if ACTION in header else -1
 
+            picked = itemgetter(*versioned) if len(versioned) > 1 else None
+
             def versioned_bytes(data: bytes) -> bytes:
                 if every_column:
                     return data
@@ -563,7 +565,7 @@ def read_rows(
                 # A short row is parsed and refused; a drop is never taken for a repeat.
                 if len(cells) != width or (action >= 0 and cells[action].strip()):
                     return b"\0" + data  # never a current digest
-                return b"\x1f".join([cells[i] for i in versioned])
+                return b"\x1f".join(picked(cells) if picked else [cells[i] for i in versioned])
 
             digest_of = xxhash.xxh3_64_intdigest
 
