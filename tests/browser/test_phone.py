@@ -287,7 +287,11 @@ def _shape(url: str) -> str:
     return "/".join("#" if re.search(r"\d", part) else part for part in path.split("/"))
 
 
-@pytest.mark.parametrize("screen", [NARROWEST, VIEWPORTS["tablet"]], ids=["phone", "tablet"])
+@pytest.mark.parametrize(
+    "screen",
+    [NARROWEST, VIEWPORTS["tablet"], {"width": 1180, "height": 820}],
+    ids=["phone", "tablet", "tablet-landscape"],
+)
 def test_no_page_any_role_reaches_scrolls_sideways(
     browser: Browser, live_server: LiveServer, screen: ViewportSize
 ) -> None:
@@ -335,8 +339,9 @@ def test_no_page_any_role_reaches_scrolls_sideways(
 
 #: The controls a finger must hit that are less than a finger high, as "tag.class text height".
 SMALL_TARGETS = """least => Array.from(document.querySelectorAll(
-      'main button, main select, main textarea, main summary, main a[href],'
-      + ' main input:not([type=hidden]):not([type=checkbox]):not([type=radio])'))
+      'button, select, textarea, summary, a[href],'
+      + ' input:not([type=hidden]):not([type=checkbox]):not([type=radio])'))
+    .filter(e => !e.closest('.skip, .footer'))  // the skip link shows only when focused
     .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
     .filter(e => !e.closest('svg'))  // an exploded view's hotspots are drawn to its scale
     // A link inside a sentence is as tall as its text (WCAG 2.5.8 exempts it).
