@@ -147,6 +147,8 @@ def test_a_plate_fills_the_diagnose_form_and_typing_instead_turns_the_camera_off
     # A plate that cannot be read: type it instead; the camera goes off at once.
     code_form.get_by_role("button", name="Scan the serial number").tap()
     expect(page.get_by_role("dialog").get_by_role("status")).to_contain_text("Hold the barcode")
+    assert_fits(page)
+    assert_touchable(page.get_by_role("button", name="Type it instead"))
     page.get_by_role("button", name="Type it instead").tap()
     expect(page.get_by_role("dialog")).to_be_hidden()
     assert page.evaluate(CAMERA_OFF)
