@@ -13,11 +13,12 @@ starts gunicorn with gunicorn.conf.py, as sync workers (2, one thread each), ser
 and a bare Flask app at ``/__hello`` from the same processes (bench/load_wsgi.py), and drives it
 with wrk at 8 connections (a Python load generator when wrk is not installed; ``make bench``
 installs wrk): hello, the resolution API (Bearer token), the word search API (Bearer token) and
-the part page (a signed-in browser's cookie), one after the other, --rounds times. Prints the
-median requests/s of each and its share of hello's; with --figures, appends them as JSON lines
-(bench/table.py reads them). With --profile N, then runs N requests of each kind in this
-process through Flask's test client and prints CPU time and SQL statements a request, and the
-share of the portal's functions in it (cProfile): where the gap to hello goes. Asserts nothing.
+the part page (a signed-in browser's cookie), each right after a hello, --rounds times. Prints
+the median requests/s of each and the median of its shares of the hello just before it; with
+--figures, appends them as JSON lines (bench/table.py reads them). With --profile N, then runs
+N requests of each kind in this process through Flask's test client and prints CPU time and SQL
+statements a request, and the share of the portal's functions in it (cProfile): where the gap
+to hello goes. Asserts nothing.
 
 (Not bench/http.py: a module of that name in bench/ would stand in for the standard library's
 ``http`` package in every script run from bench/.)
@@ -91,8 +92,8 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=default_parts(), help="catalogue size")
     parser.add_argument("--figures", default="", help="append figures here as JSON lines")
     parser.add_argument("--database-url", default="", help="default: SQLite in the instance")
-    parser.add_argument("--seconds", type=int, default=10, help="per endpoint and round (10)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is kept (3)")
+    parser.add_argument("--seconds", type=int, default=5, help="per endpoint and round (5)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is kept (5)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
     parser.add_argument("--python-load", action="store_true", help="no wrk, even if installed")
@@ -161,26 +162,38 @@ def main() -> None:
         driver = "wrk" if wrk else "a Python load generator (wrk is not installed)"
         print(f"- load: {args.connections} connections, {args.seconds} s each, {driver}")
         rates: dict[str, list[float]] = {name: [] for name in targets}
+        shares: dict[str, list[float]] = {name: [] for name in targets if name != "hello"}
         for paths, headers in targets.values():  # warm: searchers open, caches full
             load(wrk, base, paths, headers, connections=args.connections, seconds=2, lua=workdir)
+
+        def rate_of(name: str) -> float:
+            paths, headers = targets[name]
+            rate = load(
+                wrk,
+                base,
+                paths,
+                headers,
+                connections=args.connections,
+                seconds=args.seconds,
+                lua=workdir,
+            )
+            rates[name].append(rate)
+            return rate
+
         for n in range(args.rounds):
             measured = []
-            for name, (paths, headers) in targets.items():
-                rate = load(
-                    wrk,
-                    base,
-                    paths,
-                    headers,
-                    connections=args.connections,
-                    seconds=args.seconds,
-                    lua=workdir,
-                )
-                rates[name].append(rate)
-                measured.append(f"{name} {rate:,.0f}")
-            print(f"  round {n + 1}: " + ", ".join(measured) + " req/s")
+            for name in shares:
+                # Hello just before each endpoint: on a shared machine the load from elsewhere
+                # drifts within seconds, and a share of a hello measured a minute earlier
+                # would carry that drift.
+                hello = rate_of("hello")
+                rate = rate_of(name)
+                shares[name].append(100 * rate / hello)
+                measured.append(f"hello {hello:,.0f} {name} {rate:,.0f}")
+            print(f"  round {n + 1}: " + ", ".join(measured) + " req/s", flush=True)
         stop(server)
         server = None
-        report(rates, args, url)
+        report(rates, shares, args, url)
         if args.profile:
             profile_requests(token, numbers, args.profile)
     finally:
@@ -402,23 +415,30 @@ def python_load(
     return sum(d for d, _ in results) / seconds
 
 
-def report(rates: dict[str, list[float]], args: argparse.Namespace, url: str) -> None:
-    median = {name: statistics.median(values) for name, values in rates.items()}
-    hello = median["hello"]
+def report(
+    rates: dict[str, list[float]],
+    shares: dict[str, list[float]],
+    args: argparse.Namespace,
+    url: str,
+) -> None:
     print()
     print(
         f"gunicorn, {args.workers} sync workers, {args.connections} connections, "
-        f"{args.parts:,} parts, {describe(url)}; median of {args.rounds} rounds of {args.seconds} s"
+        f"{args.parts:,} parts, {describe(url)}; median of {args.rounds} rounds of "
+        f"{args.seconds} s, each endpoint's share of the hello measured just before it; "
+        f"load average {load_average()}"
     )
     print(f"{'endpoint':18} {'req/s':>8} {'of hello':>9} {'target':>7}")
     figures: list[dict[str, Any]] = []
-    for name, rate in median.items():
-        spread = f"  ({min(rates[name]):,.0f}-{max(rates[name]):,.0f})"
+    for name, measured in rates.items():
+        rate = statistics.median(measured)
+        spread = f"  ({min(measured):,.0f}-{max(measured):,.0f} req/s"
         figures.append(figure(f"{name} through gunicorn", rate, "req/s", None))
         if name == "hello":
-            print(f"{name:18} {rate:8,.0f} {'':>9} {'':>7}{spread}")
+            print(f"{name:18} {rate:8,.0f} {'':>9} {'':>7}{spread})")
             continue
-        share = 100 * rate / hello
+        share = statistics.median(shares[name])
+        spread += f", {min(shares[name]):.1f}-{max(shares[name]):.1f}%)"
         target = TARGETS[name]
         print(f"{name:18} {rate:8,.0f} {share:8.1f}% {target:6.0f}%{spread}")
         figures.append(figure(f"{name} / hello req/s", share, "%", target))
@@ -426,6 +446,10 @@ def report(rates: dict[str, list[float]], args: argparse.Namespace, url: str) ->
         with open(args.figures, "a") as out:
             for line in figures:
                 out.write(json.dumps(line) + "\n")
+
+
+def load_average() -> str:
+    return ", ".join(f"{n:.1f}" for n in os.getloadavg())
 
 
 def figure(name: str, value: float, unit: str, target: float | None) -> dict[str, Any]:
