@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import xxhash
-from sqlalchemy import and_, func, insert, literal, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
@@ -35,10 +35,10 @@ from parts_catalog.sqltypes import UTCDateTime, utcnow
 INDEX_NAME = "parts"
 # Raised with every change to SCHEMA or to what documents hold: an index written under another
 # version is reported and rebuilt, never read with the wrong fields.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PART, MODEL = "part", "model"
 KINDS = (PART, MODEL)
-_CHUNK = 2_000
+_CHUNK = 5_000
 
 analyzer = StemmingAnalyzer()
 
@@ -53,10 +53,12 @@ SCHEMA = Schema(
     kind=ID(stored=True),
     key=STORED(),  # the number as the catalogue spells it
     norm=ID(stored=True),
-    title=TEXT(analyzer=analyzer, stored=True, spelling=True),
+    # Words without their positions (phrase=False): no query asks for a phrase, and positions
+    # cost a pickle per posting to write and space to keep.
+    title=TEXT(analyzer=analyzer, stored=True, spelling=True, phrase=False),
     # Where a part is used (product lines, model names) or a model's line and chassis: found by
     # words, but worth less than the part's own description.
-    fits=TEXT(analyzer=analyzer, stored=True, field_boost=0.4),
+    fits=TEXT(analyzer=analyzer, stored=True, field_boost=0.4, phrase=False),
     category=ID(stored=True),
     status=ID(stored=True),
     product_line=KEYWORD(stored=True, commas=True),
@@ -103,8 +105,29 @@ def _models(session: Session, release_id: int) -> dict[str, _Model]:
     return {norm: _Model(number, name, line, chassis) for norm, number, name, line, chassis in rows}
 
 
+class _PartRow(Protocol):
+    """What a part's document is made of: a ``PartVersion`` or a row of its columns."""
+
+    number_norm: str
+    number: str
+    description: str
+    category: str | None
+    status: str
+    safety_critical: bool
+
+
+_PART_COLUMNS = (
+    PartVersion.number_norm,
+    PartVersion.number,
+    PartVersion.description,
+    PartVersion.category,
+    PartVersion.status,
+    PartVersion.safety_critical,
+)
+
+
 def _part_document(
-    part: PartVersion,
+    part: _PartRow,
     fitted: Sequence[_Model],
     fitted_norms: Sequence[str],
     replaced_by: Sequence[str],
@@ -148,36 +171,56 @@ def _model_document(norm: str, model: _Model) -> dict[str, Any]:
     )
 
 
+def _successor_edges(release_id: int) -> Select[str, Any]:
+    """(old normal form, each new number as the release spells it) of the supersessions."""
+    new = PartVersion.__table__.alias("new")
+    return select(
+        SupersessionVersion.old_norm,
+        func.coalesce(new.c.number, SupersessionVersion.new_norm),
+    ).outerjoin(
+        new,
+        and_(
+            new.c.number_norm == SupersessionVersion.new_norm,
+            new.c.valid_from <= release_id,
+            or_(new.c.valid_to.is_(None), new.c.valid_to > release_id),
+        ),
+    )
+
+
 def _part_documents(
-    session: Session, release_id: int, parts: Sequence[PartVersion], models: Mapping[str, _Model]
+    session: Session,
+    release_id: int,
+    parts: Sequence[_PartRow],
+    models: Mapping[str, _Model],
+    *,
+    span: tuple[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """The documents of ``parts``; ``span`` (first, last normal form) says they are every
+    part of the release in that range, which is then read by range rather than by a list."""
     fitted: dict[str, list[str]] = defaultdict(list)
     successors: dict[str, list[str]] = defaultdict(list)
-    new = PartVersion.__table__.alias("new")
-    for norms in _chunks([p.number_norm for p in parts], 500):
+    edges = _successor_edges(release_id).where(SupersessionVersion.as_of(release_id))
+    if span is not None:
+        lists: Iterable[tuple[ColumnElement[bool], ColumnElement[bool]]] = [
+            (
+                FitmentVersion.part_norm.between(*span),
+                SupersessionVersion.old_norm.between(*span),
+            )
+        ]
+    else:
+        lists = (
+            (FitmentVersion.part_norm.in_(norms), SupersessionVersion.old_norm.in_(norms))
+            for norms in _chunks([p.number_norm for p in parts], 500)
+        )
+    for fitment_rows, edge_rows in lists:
         rows = session.execute(
             select(FitmentVersion.part_norm, FitmentVersion.model_norm)
-            .where(FitmentVersion.as_of(release_id), FitmentVersion.part_norm.in_(norms))
+            .where(FitmentVersion.as_of(release_id), fitment_rows)
             .distinct()
         )
         for part_norm, model_norm in rows:
             fitted[part_norm].append(model_norm)
-        edges = session.execute(
-            select(
-                SupersessionVersion.old_norm,
-                func.coalesce(new.c.number, SupersessionVersion.new_norm),
-            )
-            .outerjoin(
-                new,
-                and_(
-                    new.c.number_norm == SupersessionVersion.new_norm,
-                    new.c.valid_from <= release_id,
-                    or_(new.c.valid_to.is_(None), new.c.valid_to > release_id),
-                ),
-            )
-            .where(SupersessionVersion.as_of(release_id), SupersessionVersion.old_norm.in_(norms))
-        )
-        for old_norm, new_number in edges:
+        for old_norm, new_number in session.execute(edges.where(edge_rows)):
             successors[old_norm].append(new_number)
     for part in parts:
         norms = fitted.get(part.number_norm, [])
@@ -194,29 +237,77 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
+@dataclass(frozen=True)
+class Shard:
+    """A share of a rebuild: the parts of ``release_id`` with ``after < norm <= upto`` (no
+    bound when None), and the models when ``models``. Plain data, for another process."""
+
+    release_id: int
+    after: str | None = None
+    upto: str | None = None
+    models: bool = True
+
+
+def shards(session: Session, release: Release, count: int, *, least: int = _CHUNK) -> list[Shard]:
+    """``release``'s documents in up to ``count`` shares of about as many parts each, at least
+    ``least`` each (the models in the first), which together are ``documents(session,
+    release)``."""
+    total = session.scalar(select(func.count()).where(PartVersion.as_of(release.id))) or 0
+    count = max(1, min(count, total // max(least, 1)))
+    bounds: list[str | None] = [None]
+    for k in range(1, count):
+        bounds.append(
+            session.scalar(
+                select(PartVersion.number_norm)
+                .where(PartVersion.as_of(release.id))
+                .order_by(PartVersion.number_norm)
+                .offset(total * k // count - 1)
+                .limit(1)
+            )
+        )
+    bounds.append(None)
+    return [
+        Shard(release.id, after=bounds[i], upto=bounds[i + 1], models=i == 0)
+        for i in range(len(bounds) - 1)
+    ]
+
+
+def shard_documents(session: Session, shard: Shard) -> Iterator[dict[str, Any]]:
+    """The documents of ``shard``: its models, then its parts in number order.
+
+    Streams in chunks (memory stays flat whatever the catalogue's size).
+    """
+    release_id = shard.release_id
+    models = _models(session, release_id)
+    if shard.models:
+        for norm, model in sorted(models.items()):
+            yield _model_document(norm, model)
+    after = shard.after
+    while True:
+        query = (
+            select(*_PART_COLUMNS)
+            .where(PartVersion.as_of(release_id))
+            .order_by(PartVersion.number_norm)
+            .limit(_CHUNK)
+        )
+        if after is not None:
+            query = query.where(PartVersion.number_norm > after)
+        if shard.upto is not None:
+            query = query.where(PartVersion.number_norm <= shard.upto)
+        parts: Sequence[_PartRow] = session.execute(query).all()
+        if not parts:
+            return
+        span = (parts[0].number_norm, parts[-1].number_norm)
+        yield from _part_documents(session, release_id, parts, models, span=span)
+        after = parts[-1].number_norm
+
+
 def documents(session: Session, release: Release) -> Iterator[dict[str, Any]]:
     """Every document of the index as of ``release``: models, then parts in number order.
 
     Streams in chunks (memory stays flat whatever the catalogue's size).
     """
-    models = _models(session, release.id)
-    for norm, model in sorted(models.items()):
-        yield _model_document(norm, model)
-    after = ""
-    while True:
-        parts = list(
-            session.scalars(
-                select(PartVersion)
-                .where(PartVersion.as_of(release.id), PartVersion.number_norm > after)
-                .order_by(PartVersion.number_norm)
-                .limit(_CHUNK)
-            )
-        )
-        if not parts:
-            return
-        yield from _part_documents(session, release.id, parts, models)
-        after = parts[-1].number_norm
-        session.expunge_all()
+    return shard_documents(session, Shard(release.id))
 
 
 def documents_for(session: Session, release: Release, doc_ids: Iterable[str]) -> dict[str, Any]:
@@ -321,6 +412,10 @@ class PartsCorpus:
     schema = SCHEMA
     version = SCHEMA_VERSION
 
+    def __init__(self, *, shard_least: int = _CHUNK) -> None:
+        """``shard_least``: the fewest parts worth a process of their own in a rebuild."""
+        self.shard_least = shard_least
+
     def source(self, session: Session) -> tuple[int | None, str | None]:
         release = latest_release(session)
         return (release.id, release.label) if release else (None, None)
@@ -336,6 +431,14 @@ class PartsCorpus:
     def documents(self, session: Session) -> Iterator[dict[str, Any]]:
         release = self._release(session)
         return documents(session, release) if release else iter(())
+
+    def shards(self, session: Session, count: int) -> list[Shard]:
+        release = self._release(session)
+        return shards(session, release, count, least=self.shard_least) if release else []
+
+    def shard_documents(self, session: Session, shard: Any) -> Iterator[dict[str, Any]]:
+        assert isinstance(shard, Shard)
+        return shard_documents(session, shard)
 
     def documents_for(self, session: Session, doc_ids: Iterable[str]) -> dict[str, Any]:
         release = self._release(session)

@@ -17,7 +17,8 @@ machine. Applying a change twice is harmless, so a writer that dies midway only 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +39,7 @@ from parts_catalog.indexes import (
     IndexUnavailable,
     WriterBusy,
     compare,
+    write_generation,
 )
 from parts_catalog.sqltypes import utcnow
 
@@ -81,13 +83,6 @@ def _corpus(store: IndexStore) -> Corpus:
     return store.corpus
 
 
-def _counted(docs: Iterable[dict[str, Any]], progress: Progress | None) -> Iterator[dict[str, Any]]:
-    for n, doc in enumerate(docs, start=1):
-        if progress is not None and n % 1_000 == 0:
-            progress(1_000)
-        yield doc
-
-
 def document_total(factory: sessionmaker[Session], store: IndexStore) -> int:
     """How many documents a rebuild writes (for a progress bar)."""
     with factory() as session:
@@ -124,23 +119,16 @@ def _rebuild_locked(
         change_id = search_queue.high_water(session)
         release_id, release_label = corpus.source(session)
         generation = store.new_generation()
-        options: dict[str, Any] = {"limitmb": 256}
-        if processes > 1:
-            options |= {"procs": processes, "multisegment": True}
-        writer = store.writer(generation, **options)
-        try:
-            search_index.write_documents(
-                writer, _counted(corpus.documents(session), progress), fresh=True
-            )
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-        meta = store.record(
-            generation, release_id=release_id, release_label=release_label, change_id=change_id
-        )
-        store.publish(generation)
-        return meta
+    try:
+        write_generation(factory, store, generation, processes=processes, progress=progress)
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)  # never live: nobody reads it
+        raise
+    meta = store.record(
+        generation, release_id=release_id, release_label=release_label, change_id=change_id
+    )
+    store.publish(generation)
+    return meta
 
 
 @dataclass
