@@ -1,18 +1,24 @@
 """Search benchmark: index build time and size, and a mixed query set against SQLite FTS5.
 
-    .venv/bin/python bench/search.py                 # the issue's size: 1,000,000 parts
-    .venv/bin/python bench/search.py --scale 0.1     # a tenth, for a quick look
-    .venv/bin/python bench/search.py --workdir DIR   # reuse DIR's generated catalogue
+    .venv/bin/python bench/search.py                     # 100,000 parts (or BENCH_PARTS)
+    .venv/bin/python bench/search.py --parts 1000000     # the issue's size
+    .venv/bin/python bench/search.py --workdir DIR       # reuse DIR's generated catalogue
+    .venv/bin/python bench/search.py --figures figures.jsonl
 
-Generates the synthetic catalogue of bench/catalog.py, imports it (SQLite), rebuilds the Whoosh
-index as `flask search reindex` does (two writer processes), then times the same queries through
-Benchside's search (numbers answered by the database first, a searcher kept open) and through a
-plain SQLite FTS5 table of the same parts. Prints figures; asserts nothing.
+Generates the synthetic catalogue of bench/catalog.py (per part: 0.05 models, 3 fitments, 0.2
+supersessions), imports it (SQLite), rebuilds the Whoosh index as `flask search reindex` does
+(two writer processes), then times the same queries through Benchside's search (numbers
+answered by the database first, a searcher kept open) and through a plain SQLite FTS5 table of
+the same parts. Prints figures, with the machine's load average beside them (the build's time
+depends on what else runs); with --figures, appends them as JSON lines (bench/table.py reads
+them). Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import sqlite3
 import statistics
@@ -40,6 +46,30 @@ TEXT_QUERIES = [
     ("lens block assy", "lens AND block AND assy"),
     ("ffc cable", "ffc AND cable"),
 ]
+
+
+#: The issue's targets (issue 20): index build at 1,000,000 parts in s, p99 latencies in ms.
+TARGETS = {"index build": 120.0, "number look-ups p99": 3.0, "word searches p99": 20.0}
+
+
+def default_parts() -> int:
+    return int(os.environ.get("BENCH_PARTS", "").strip() or 100_000)
+
+
+def load_average() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} (1 / 5 min, {os.cpu_count()} cores)"
+
+
+def figure(name: str, value: float, unit: str) -> dict[str, object]:
+    return {
+        "figure": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "target": TARGETS.get(name),
+        "lower_is_better": True,
+        "source": "bench/search.py",
+    }
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -75,16 +105,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--workdir", default="")
+    parser.add_argument("--parts", type=int, default=default_parts(), help="catalogue size")
+    parser.add_argument("--figures", default="", help="append figures here as JSON lines")
+    parser.add_argument("--workdir", default="", help="keep (or reuse) the catalogue here")
     parser.add_argument("--queries", type=int, default=2000)
-    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=2, help="index writer processes (2)")
     args = parser.parse_args()
     sizes = {
-        "parts": int(1_000_000 * args.scale),
-        "models": int(50_000 * args.scale),
-        "fitments": int(3_000_000 * args.scale),
-        "supersessions": int(200_000 * args.scale),
+        "parts": args.parts,
+        "models": max(args.parts // 20, 1),
+        "fitments": args.parts * 3,
+        "supersessions": args.parts // 5,
     }
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="benchside-search-"))
     instance = workdir / "search-instance"
@@ -118,8 +149,6 @@ def main() -> None:
         )
         print(f"Imported the catalogue in {time.perf_counter() - started:.1f} s")
 
-    import os
-
     os.environ.update(env)
     from app import create_app
     from app.db import get_session, session_factory
@@ -139,7 +168,7 @@ def main() -> None:
         size = sum(p.stat().st_size for p in live.iterdir()) / 2**20
         print(
             f"Whoosh build ({args.processes} processes): {build:.1f} s, "
-            f"{meta.documents:,} documents, {size:,.0f} MiB"
+            f"{meta.documents:,} documents, {size:,.0f} MiB; load average {load_average()}"
         )
         fts_db = workdir / "fts.db"
         fts_db.unlink(missing_ok=True)
@@ -204,6 +233,22 @@ def main() -> None:
                 f"{label:10} {n:6,} {w50:10.2f} / {w99:8.2f} {f50:8.2f} / {f99:7.2f} "
                 f"{w99 / f99:9.1f}  {found['whoosh']:,} / {found['fts5']:,}"
             )
+        print(f"load average {load_average()}")
+        names = {"numbers": "number look-ups", "text": "word searches"}
+        figures = [
+            figure("index build", build, "s"),
+            figure("FTS5 build", fts_build, "s"),
+        ]
+        for label, _n, w50, w99, _f50, f99, _found in rows:
+            figures += [
+                figure(f"{names[label]} p50", w50, "ms"),
+                figure(f"{names[label]} p99", w99, "ms"),
+                figure(f"{names[label]} FTS5 p99", f99, "ms"),
+            ]
+        if args.figures:
+            with open(args.figures, "a") as out:
+                for item in figures:
+                    out.write(json.dumps(item) + "\n")
 
 
 if __name__ == "__main__":
