@@ -329,7 +329,10 @@ def write_generation(
     corpus = store.corpus
     assert corpus is not None, "an index the writer fills has a corpus"
     with factory() as session:
-        if processes > 1 and isinstance(corpus, ShardedCorpus):
+        # A child process opens its own connections from an engine; a session bound to one
+        # connection (a test's transaction) cannot be shared with another process.
+        forkable = isinstance(factory.kw.get("bind"), Engine)
+        if processes > 1 and forkable and isinstance(corpus, ShardedCorpus):
             shares: list[Any] = corpus.shards(session, processes)
         else:
             shares = [None]
@@ -540,7 +543,10 @@ def write_segment(
 
 
 _Analysed = Iterable[tuple[bytes, int, float, bytes]]  # (term, frequency, weight, value bytes)
-_Postings = tuple["array[int]", list[tuple[float, bytes]]]
+_Pair = tuple[float, bytes]  # a posting's weight and value bytes
+# A term's postings: (document number, pair) while it has one (most terms: numbers, ids), then
+# (document numbers, pairs).
+_Postings = tuple[int, _Pair] | tuple["array[int]", list[_Pair]]
 _SPELLING_VALUE = pack_uint(1)  # a spelling word's posting: a Frequency of one
 
 
@@ -583,9 +589,12 @@ class _FieldPlan:
         for text, pair in terms:
             entry = by_term.get(text)
             if entry is None:
-                entry = by_term[text] = (array("I"), [])
-            entry[0].append(docnum)
-            entry[1].append(pair)
+                by_term[text] = (docnum, pair)
+            elif isinstance(entry[0], int):
+                by_term[text] = (array("I", (entry[0], docnum)), [entry[1], pair])
+            else:
+                entry[0].append(docnum)
+                entry[1].append(pair)
         if self.lengths is not None:
             column = self.lengths
             if len(column) < docnum:
@@ -609,7 +618,7 @@ class _FieldPlan:
             for word in self.field.spellable_words(value):
                 text = word.encode("utf-8")
                 if text not in self.spelling:
-                    self.spelling[text] = (array("I", [0]), [(1.0, _SPELLING_VALUE)])
+                    self.spelling[text] = (0, (1.0, _SPELLING_VALUE))
         return known
 
 
@@ -703,8 +712,13 @@ def _write_postings(
         by_term = postings[name]
         for text in sorted(by_term):
             docnums, pairs = by_term[text]
+            items: Iterable[tuple[int, _Pair]] = (
+                ((docnums, cast(_Pair, pairs)),)
+                if isinstance(docnums, int)
+                else zip(docnums, cast(list[_Pair], pairs), strict=True)
+            )
             writer.start_term(text)
-            for docnum, (weight, vbytes) in zip(docnums, pairs, strict=True):
+            for docnum, (weight, vbytes) in items:
                 # A length as Whoosh's writer passes it: read back from its one-byte form.
                 coded = column[docnum] if column is not None and docnum < len(column) else 0
                 writer.add(docnum, weight, vbytes, byte_to_length(coded) if coded else 0)
