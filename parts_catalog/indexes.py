@@ -235,6 +235,8 @@ class IndexStore:
         toc = whoosh_index.TOC(self.schema, list(segments), ix.latest_generation() + 1)
         toc.write(storage, whoosh_index._DEF_INDEX_NAME)
         whoosh_index.clean_files(storage, whoosh_index._DEF_INDEX_NAME, toc.generation, segments)
+        # The segment writers' scratch directory, empty by now (Whoosh's writer removes it too).
+        shutil.rmtree(generation / f"{whoosh_index._DEF_INDEX_NAME}.tmp", ignore_errors=True)
 
     def document_count(self, generation: Path) -> int:
         ix = whoosh_index.open_dir(str(generation), schema=self.schema)
