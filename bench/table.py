@@ -112,7 +112,9 @@ def measured(figure: dict[str, Any]) -> str:
     value = figure.get("value")
     if not isinstance(value, int | float):
         return "not measured"
-    return f"{value:,.1f} {figure.get('unit', '')}".strip()
+    # Three significant figures below 100 (0.051 ms is not 0.1 ms), whole numbers above.
+    shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{shown} {figure.get('unit', '')}".strip()
 
 
 def target(figure: dict[str, Any]) -> str:
