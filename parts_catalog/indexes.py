@@ -578,15 +578,29 @@ class _FieldPlan:
         # value -> its terms with (weight, value bytes), and its length
         self.analysed: dict[Any, tuple[list[tuple[bytes, tuple[float, bytes]]], int]] = {}
         self.pairs: dict[tuple[float, bytes], tuple[float, bytes]] = {}  # one of each
+        # A value that is one term as it stands (an id, a number): no analysis to keep.
+        self.whole: _Pair | None = None
+        if (
+            self.indexed
+            and not self.scorable
+            and self.spelling is None
+            and type(fieldobj.analyzer) is IDTokenizer
+            and type(fieldobj.format) is formats.Existence
+        ):
+            self.whole = (fieldobj.format.field_boost, b"")
 
     def add(self, docnum: int, value: Any) -> int:
         """Index ``value`` as this field of document ``docnum``; returns its length."""
         if not self.indexed:
             return 0
-        known = self.analysed.get(value)
-        if known is None:
-            known = self._analyse(value)
-        terms, length = known
+        if self.whole is not None and isinstance(value, str):
+            terms: list[tuple[bytes, _Pair]] = [(value.encode("utf-8"), self.whole)]
+            length = 0
+        else:
+            known = self.analysed.get(value)
+            if known is None:
+                known = self._analyse(value)
+            terms, length = known
         by_term = self.terms
         for text, pair in terms:
             entry = by_term.get(text)
