@@ -9,6 +9,9 @@ writer in at a time and a process that finds it busy gives up, losing its update
 wait for ``writer.lock`` instead, and what they apply comes from a log in the database that
 survives any of them failing. The store is one machine's: each node of a cluster keeps its own,
 following the database's log from the position its ``meta.json`` records.
+
+A rebuild writes its generation's segments itself (``write_segment``), one per process
+(``write_generation``), rather than through Whoosh's writer, which serves the small updates.
 """
 
 from __future__ import annotations
