@@ -73,6 +73,52 @@ def test_the_segment_writer_writes_what_whoosh_writes(session: Session, tmp_path
     assert _answers(session, mine) == _answers(session, theirs)
 
 
+def test_awkward_values_are_indexed_as_whoosh_indexes_them(tmp_path: Path) -> None:
+    awkward = [
+        "",
+        " ",
+        "a, ,b,,c ",
+        "The power-board of 3.5mm*x, and AN",
+        "Ünïcode STRASSE straße",
+        "  lead  spaces\tand\nlines ",
+        "x",
+        "BOARD board Board boards",
+    ]
+    docs = [
+        search_index.stamped(
+            {
+                "doc_id": f"part:{n}",
+                "kind": "part",
+                "key": value or "-",
+                "norm": value,
+                "title": value,
+                "fits": f"{value} {awkward[-1 - n]}",
+                "category": value.lower(),
+                "status": "active",
+                "product_line": value,
+                "models": f"{value},{awkward[n - 1]}",
+                "safety": False,
+                "replaced_by": "",
+            }
+        )
+        for n, value in enumerate(awkward)
+    ]
+    whooshs = IndexStore(tmp_path / "whoosh", search_index.INDEX_NAME, search_index.SCHEMA)
+    theirs = whooshs.new_generation()
+    writer = whooshs.writer(theirs)
+    search_index.write_documents(writer, docs, fresh=True)
+    writer.commit()
+    ours = IndexStore(tmp_path / "ours", search_index.INDEX_NAME, search_index.SCHEMA)
+    mine = ours.new_generation()
+    ours.commit_segments(mine, [write_segment(mine, ours.schema, docs)])
+    for store, generation in ((whooshs, theirs), (ours, mine)):
+        store.record(generation, release_id=None, release_label=None)
+        store.publish(generation)
+
+    assert _postings(ours.searcher()) == _postings(whooshs.searcher())
+    assert list(ours.searcher().all_stored_fields()) == docs
+
+
 def test_shards_together_are_every_document_once(session: Session, tmp_path: Path) -> None:
     demo.load(session, tmp_path / "releases")
     release = release_for(session)
