@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -51,3 +52,27 @@ def _sqlite_value(value: object) -> object:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+@contextmanager
+def streaming_writer(
+    conn: Connection, table: Table
+) -> Iterator[Callable[[list[tuple[Any, ...]]], None]]:
+    """:func:`writer` for many batches in a row, with nothing else run on ``conn`` meanwhile.
+
+    On PostgreSQL one ``COPY`` stays open throughout: the server stores one batch while the
+    caller makes the next, where a ``COPY`` per batch waits for the server each time.
+    """
+    if conn.dialect.name != "postgresql":
+        yield writer(conn, table)
+        return
+    names = [c.name for c in table.columns if c.server_default is None]
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(statement) as stream:
+
+        def copy(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                stream.write_row(row)
+
+        yield copy

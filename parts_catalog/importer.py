@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, DropTable
 
 from parts_catalog import diagrams, resolutions
-from parts_catalog.bulk import writer
+from parts_catalog.bulk import streaming_writer, writer
 from parts_catalog.errors import InvalidRelease, TooManyDrops
 from parts_catalog.models import (
     DELTA,
@@ -467,23 +467,24 @@ def _load(
     # A delta's repeated rows are told apart from the rows it leaves out by what was taken.
     every = list(current) if mode.delta else []
     drops = mode.drops.setdefault(target.spec.name, set()) if mode.delta else None
-    write = writer(conn, target.stage)
     batch: list[tuple[Any, ...]] = []
     staged = 0
-    for line, digest, row in read_rows(
-        source, target.spec, problems, target.convert, unchanged=current, drops=drops
-    ):
-        batch.append((line, digest, *row))
-        if len(batch) == BATCH:
-            staged += len(batch)
-            # Once the release is known to be bad, keep reading for problems but stop writing.
-            if not problems:
-                write(batch)
-            batch = []
-            say(f"{target.spec.name}: {staged:,} rows changed or new")
-    staged += len(batch)
-    if batch and not problems:
-        write(batch)
+    with streaming_writer(conn, target.stage) as write:
+        for line, digest, row in read_rows(
+            source, target.spec, problems, target.convert, unchanged=current, drops=drops
+        ):
+            batch.append((line, digest, *row))
+            if len(batch) == BATCH:
+                staged += len(batch)
+                # Once the release is known to be bad, keep reading for problems but stop
+                # writing.
+                if not problems:
+                    write(batch)
+                batch = []
+                say(f"{target.spec.name}: {staged:,} rows changed or new")
+        staged += len(batch)
+        if batch and not problems:
+            write(batch)
     if mode.delta and not problems:
         repeats = [(_REPEATED + target.spec.name, d) for d in every if d not in current]
         if repeats:
