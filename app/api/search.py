@@ -67,16 +67,7 @@ def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> d
     return {
         "notices": said,
         "query": found.query,
-        "results": [
-            {
-                **asdict(hit),
-                "highlights": [
-                    {"field": h.field, "text": h.text, "spans": [list(s) for s in h.spans]}
-                    for h in hit.highlights
-                ],
-            }
-            for hit in found.hits
-        ],
+        "results": [_result(hit) for hit in found.hits],
         "did_you_mean": found.did_you_mean,
         "corrections": [asdict(s) for s in found.suggestions],
         "total": found.total,
@@ -84,4 +75,24 @@ def search_all(q: str, kind: str | None, limit: int, **filters: str | None) -> d
         "ignored": found.ignored,
         "model": found.model,
         "index_available": not found.unavailable,
+    }
+
+
+def _result(hit: search.Hit) -> dict[str, Any]:
+    # Field by field, not dataclasses.asdict: its deep copy of every hit's highlights took a
+    # twentieth of a word search's time.
+    return {
+        "kind": hit.kind,
+        "key": hit.key,
+        "title": hit.title,
+        "score": hit.score,
+        "why": hit.why,
+        "status": hit.status,
+        "category": hit.category,
+        "safety_critical": hit.safety_critical,
+        "highlights": [
+            {"field": h.field, "text": h.text, "spans": [list(s) for s in h.spans]}
+            for h in hit.highlights
+        ],
+        "replacement": asdict(hit.replacement) if hit.replacement is not None else None,
     }
