@@ -54,8 +54,15 @@ def headers_problems(response: TestResponse, where: str) -> list[str]:
         for name, value in EXPECTED.items()
         if response.headers.get(name) != value
     ]
-    if "camera=()" not in response.headers.get("Permissions-Policy", ""):
-        problems.append(f"{where}: no Permissions-Policy")
+    policy = dict(
+        item.strip().split("=", 1)
+        for item in response.headers.get("Permissions-Policy", "").split(",")
+        if "=" in item
+    )
+    # The camera for the portal's own pages only (scanning a rating plate); the rest refused.
+    wanted = {"camera": "(self)", "microphone": "()", "geolocation": "()", "payment": "()"}
+    if any(policy.get(feature) != allowed for feature, allowed in wanted.items()):
+        problems.append(f"{where}: Permissions-Policy is {policy!r}")
     if "Strict-Transport-Security" in response.headers:
         problems.append(f"{where}: HSTS outside production")
     if not response.headers.get("X-Request-ID"):
