@@ -6,18 +6,19 @@ Functions take a ``Session`` and return plain dataclasses; they never commit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, Select, bindparam, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from parts_catalog import resolutions
 from parts_catalog.errors import NoReleases, UnknownModel, UnknownPart, UnknownRelease
 from parts_catalog.models import (
+    NUMBER,
     FitmentVersion,
     ModelVersion,
     PartVersion,
@@ -172,13 +173,14 @@ def part_detail(
 ) -> PartDetail:
     """Everything the part page shows."""
     part = get_part(session, number, release=release)
+    replaced_by, replaces = chain(session, part.number, release=release)
     return PartDetail(
         part=part,
         release=release.label,
         stock=stock_of(session, [part.number_norm]).get(part.number_norm),
         fitments=where_used(session, part.number, release=release),
-        replaced_by=supersessions(session, part.number, release=release, direction="forward"),
-        replaces=supersessions(session, part.number, release=release, direction="backward"),
+        replaced_by=replaced_by,
+        replaces=replaces,
         resolution=resolve_number(session, part.number, release=release, serial=serial),
     )
 
@@ -186,20 +188,74 @@ def part_detail(
 # --- supersession ------------------------------------------------------------------------------
 
 
+def _reachable_edges(*, forward: bool) -> Select[tuple[SupersessionVersion]]:
+    """The rows leaving every number reachable from ``:start`` as of ``:release_id``."""
+    release_id = bindparam("release_id", type_=Integer)
+    step = aliased(SupersessionVersion)
+    step_own, step_other = (
+        (step.old_norm, step.new_norm) if forward else (step.new_norm, step.old_norm)
+    )
+    reach = select(bindparam("start", type_=NUMBER).label("norm")).cte("reach", recursive=True)
+    reach = reach.union(
+        select(step_other).join(reach, step_own == reach.c.norm).where(step.as_of(release_id))
+    )
+    own = SupersessionVersion.old_norm if forward else SupersessionVersion.new_norm
+    return (
+        select(SupersessionVersion)
+        .join(reach, own == reach.c.norm)
+        .where(SupersessionVersion.as_of(release_id))
+        .order_by(SupersessionVersion.id)
+    )
+
+
+def _hop_edges(*, forward: bool) -> Select[tuple[SupersessionVersion]]:
+    """The rows leaving any of the numbers ``:frontier`` as of ``:release_id``."""
+    own = SupersessionVersion.old_norm if forward else SupersessionVersion.new_norm
+    return (
+        select(SupersessionVersion)
+        .where(
+            own.in_(bindparam("frontier", expanding=True)),
+            SupersessionVersion.as_of(bindparam("release_id", type_=Integer)),
+        )
+        .order_by(SupersessionVersion.id)
+    )
+
+
+#: Built once, as the newest release's statement is: building one cost more than running it.
+_REACHABLE = {forward: _reachable_edges(forward=forward) for forward in (True, False)}
+_HOP = {forward: _hop_edges(forward=forward) for forward in (True, False)}
+
+
 def _edges(
     session: Session, release_id: int, start: str, *, forward: bool
 ) -> dict[str, list[SupersessionVersion]]:
-    """Supersession rows reachable from ``start``, by the part they leave from."""
-    own = SupersessionVersion.old_norm if forward else SupersessionVersion.new_norm
+    """Supersession rows reachable from ``start``, by the part they leave from, in the order a
+    hop-by-hop reading gives them (by hop, and by id within a hop).
+
+    On PostgreSQL one recursive statement finds them all (a statement a hop waited for the
+    server each time); SQLite is read a hop at a time, as its planner answers the recursive
+    join by first scanning the whole table for a Bloom filter.
+    """
+    hop: Callable[[list[str]], Iterable[SupersessionVersion]]
+    if session.get_bind().dialect.name == "postgresql":
+        leaving: dict[str, list[SupersessionVersion]] = defaultdict(list)
+        reached = session.scalars(_REACHABLE[forward], {"start": start, "release_id": release_id})
+        for row in reached:
+            leaving[row.old_norm if forward else row.new_norm].append(row)
+
+        def hop(frontier: list[str]) -> Iterable[SupersessionVersion]:
+            return sorted((r for n in frontier for r in leaving.get(n, ())), key=lambda r: r.id)
+
+    else:
+
+        def hop(frontier: list[str]) -> Iterable[SupersessionVersion]:
+            return session.scalars(_HOP[forward], {"frontier": frontier, "release_id": release_id})
+
     found: dict[str, list[SupersessionVersion]] = defaultdict(list)
     seen = {start}
     frontier = [start]
     while frontier:
-        rows = session.scalars(
-            select(SupersessionVersion)
-            .where(own.in_(frontier), SupersessionVersion.as_of(release_id))
-            .order_by(SupersessionVersion.id)
-        ).all()
+        rows = hop(frontier)
         frontier = []
         for row in rows:
             here, there = (row.old_norm, row.new_norm) if forward else (row.new_norm, row.old_norm)
@@ -227,13 +283,31 @@ def _to_edge(row: SupersessionVersion, spelled: dict[str, str]) -> Edge:
 
 def supersessions(session: Session, number: str, *, release: Release, direction: str) -> list[Edge]:
     """The whole chain from a part: ``forward`` ("replaced by") or ``backward`` ("replaces")."""
+    forward = direction == "forward"
+    found = chain(session, number, release=release, directions=(forward,))
+    return found[0] if forward else found[1]
+
+
+def chain(
+    session: Session,
+    number: str,
+    *,
+    release: Release,
+    directions: Sequence[bool] = (True, False),
+) -> tuple[list[Edge], list[Edge]]:
+    """A part's chain both ways, ("replaced by", "replaces"), with the numbers of both spelled
+    by one read; a direction not in ``directions`` (True: forward) is left empty."""
     norm = normalise(number)
-    rows = _edges(session, release.id, norm, forward=direction == "forward")
-    flat = [row for group in rows.values() for row in group]
-    norms = {n for row in flat for n in (row.old_norm, row.new_norm)}
+    groups = {forward: _edges(session, release.id, norm, forward=forward) for forward in directions}
+    flat = {
+        forward: [row for group in rows.values() for row in group]
+        for forward, rows in groups.items()
+    }
+    norms = {n for rows in flat.values() for row in rows for n in (row.old_norm, row.new_norm)}
     versions = _latest_versions(session, norms, release.id)
     spelled = {n: v.number for n, (v, _listed) in versions.items()}
-    return [_to_edge(row, spelled) for row in flat]
+    edges = {forward: [_to_edge(row, spelled) for row in rows] for forward, rows in flat.items()}
+    return edges.get(True, []), edges.get(False, [])
 
 
 def resolve_number(
@@ -425,9 +499,15 @@ class PartHistoryEntry:
     part: PartInfo
 
 
-def part_history(session: Session, number: str) -> list[PartHistoryEntry]:
-    """Every version of a part, oldest first, with the releases it was valid in."""
-    labels = dict(session.execute(select(Release.id, Release.label)).all())
+def part_history(
+    session: Session, number: str, *, releases: Sequence[Release] | None = None
+) -> list[PartHistoryEntry]:
+    """Every version of a part, oldest first, with the releases it was valid in; ``releases``:
+    every release, when the caller has read them already."""
+    if releases is None:
+        labels = dict(session.execute(select(Release.id, Release.label)).all())
+    else:
+        labels = {r.id: r.label for r in releases}
     versions = session.scalars(
         select(PartVersion)
         .where(PartVersion.number_norm == normalise(number))

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from app.access import form_page, roles, signed_in
@@ -28,6 +29,7 @@ from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErrat
 from app.catalog.importing import archive_limits, diagram_max_bytes, max_drop_share
 from app.db import after_commit, get_session, session_factory
 from app.notices import services as notices
+from app.notices.models import Notice
 from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
@@ -86,7 +88,9 @@ def lookup() -> ResponseReturnValue:
 @signed_in
 def part(number: str) -> ResponseReturnValue:
     session = get_session()
-    release = _release()
+    # The page lists every release: the newest among them is the one shown unless one is asked.
+    releases = services.list_releases(session)
+    release = releases[0] if releases and not request.args.get("as_of") else _release()
     serial = request.args.get("serial", "").strip()[:40] or None
     unit_model = request.args.get("model", "").strip()[:40] or None
     detail = services.part_detail(session, number, release=release, serial=serial)
@@ -100,17 +104,28 @@ def part(number: str) -> ResponseReturnValue:
         serial=serial,
         forward=columns(detail.part.number, detail.replaced_by),
         backward=columns(detail.part.number, detail.replaces, forward=False),
-        history=services.part_history(session, detail.part.number),
+        history=services.part_history(session, detail.part.number, releases=releases),
         places=exploded.part_places(session, detail.fitments, release=release),
-        releases=services.list_releases(session),
+        releases=releases,
         release=release,
         report_form=FitmentReportForm(),
-        part_notices=notices.about_parts(session, [detail.part.number]),
+        part_notices=_part_notices(session, detail),
         # Opened for one unit (a model and its serial): whether that unit is in warranty.
         unit_model=unit_model,
         warranty=entitlement(session, model_number=unit_model, serial=serial)
         if unit_model and serial
         else None,
+    )
+
+
+def _part_notices(session: Session, detail: services.PartDetail) -> list[Notice]:
+    """Notices about the part's chain. Notices follow the newest release's chain: the page's
+    own when it shows the newest, so it is not read a second time."""
+    if request.args.get("as_of"):
+        return notices.about_parts(session, [detail.part.number])
+    edges = [*detail.replaced_by, *detail.replaces]
+    return notices.about_chain(
+        session, {detail.part.number_norm, *(n for e in edges for n in (e.old, e.new))}
     )
 
 

@@ -6,7 +6,7 @@ The use cases of the pages and the API alike; no Flask here. Services flush, nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -440,10 +440,16 @@ def about_parts(session: Session, numbers: Iterable[str]) -> list[Notice]:
     chains: set[str] = set()
     for number in numbers:
         chains |= chain_of(session, number)
+    return about_chain(session, chains)
+
+
+def about_chain(session: Session, norms: Collection[str]) -> list[Notice]:
+    """Published notices naming any of these numbers (normal forms): :func:`about_parts` for
+    a caller that has the chain already (the part page reads it for its own picture)."""
     return [
         n
         for n in _published(session)
-        if any(t.kind == TargetKind.PART and normalise(t.value) in chains for t in n.targets)
+        if any(t.kind == TargetKind.PART and normalise(t.value) in norms for t in n.targets)
     ]
 
 
