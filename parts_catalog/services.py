@@ -188,9 +188,13 @@ def part_detail(
 # --- supersession ------------------------------------------------------------------------------
 
 
-def _reachable_edges(*, forward: bool) -> Select[tuple[SupersessionVersion]]:
+#: ``as_of`` is written for a release's id; in a statement built once, a parameter stands for it.
+_RELEASE_ID: Any = bindparam("release_id", type_=Integer)
+
+
+def _reachable_edges(*, forward: bool) -> Select[SupersessionVersion]:
     """The rows leaving every number reachable from ``:start`` as of ``:release_id``."""
-    release_id = bindparam("release_id", type_=Integer)
+    release_id = _RELEASE_ID
     step = aliased(SupersessionVersion)
     step_own, step_other = (
         (step.old_norm, step.new_norm) if forward else (step.new_norm, step.old_norm)
@@ -208,14 +212,14 @@ def _reachable_edges(*, forward: bool) -> Select[tuple[SupersessionVersion]]:
     )
 
 
-def _hop_edges(*, forward: bool) -> Select[tuple[SupersessionVersion]]:
+def _hop_edges(*, forward: bool) -> Select[SupersessionVersion]:
     """The rows leaving any of the numbers ``:frontier`` as of ``:release_id``."""
     own = SupersessionVersion.old_norm if forward else SupersessionVersion.new_norm
     return (
         select(SupersessionVersion)
         .where(
             own.in_(bindparam("frontier", expanding=True)),
-            SupersessionVersion.as_of(bindparam("release_id", type_=Integer)),
+            SupersessionVersion.as_of(_RELEASE_ID),
         )
         .order_by(SupersessionVersion.id)
     )
