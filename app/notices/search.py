@@ -57,7 +57,7 @@ def find(session: Session, text: str, *, limit: int = 50) -> list[Notice]:
     by_numbers: list[Notice] = []
     if len(words) == 1 and normalise(words[0]):
         # One word that may be a number: the notices about its part chain, or about its model.
-        by_numbers = services.about_parts(session, words) + services.about_model(session, words[0])
+        by_numbers = services.about_number(session, words[0])
     found = {n.id: n for n in by_numbers + by_words}
     ordered = sorted(
         found.values(),

@@ -453,6 +453,35 @@ def about_chain(session: Session, norms: Collection[str]) -> list[Notice]:
     ]
 
 
+def about_number(session: Session, number: str) -> list[Notice]:
+    """:func:`about_parts` then :func:`about_model` for one number, as a search asks them: the
+    published notices read once, and the part's chain or the model read only when a notice
+    names a part or a model at all."""
+    candidates = _published(session)
+    kinds = {t.kind for n in candidates for t in n.targets}
+    found: list[Notice] = []
+    if TargetKind.PART in kinds:
+        chain = chain_of(session, number)
+        found += [
+            n
+            for n in candidates
+            if any(t.kind == TargetKind.PART and normalise(t.value) in chain for t in n.targets)
+        ]
+    if kinds & {TargetKind.MODEL, TargetKind.PRODUCT_LINE}:
+        facts = diagnostics.model_facts(session, number)
+        line = (facts.product_line or "").lower() if facts else ""
+        found += [
+            n
+            for n in candidates
+            if any(
+                (t.kind == TargetKind.MODEL and diagnostics.model_matches([t.value], number))
+                or (t.kind == TargetKind.PRODUCT_LINE and line and t.value.lower() == line)
+                for t in n.targets
+            )
+        ]
+    return found
+
+
 def about_tree(session: Session, tree_id: str) -> list[Notice]:
     return [
         n

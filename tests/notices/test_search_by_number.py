@@ -1,0 +1,25 @@
+"""A one-word search names a number: the notices about its part's chain, then those about the
+model it names (by glob or by its product line); none about something else."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from app.notices import search
+from tests.notices.test_notices import _published, catalogue  # noqa: F401  (a fixture)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_number_finds_notices_about_its_chain_its_model_and_its_line(
+    app: Flask, session: Session
+) -> None:
+    part = _published(session, app, title="Capacitor C512", targets={"part": ["1-474-594-12"]})
+    glob = _published(session, app, title="Bravia 55 inch sets", targets={"model": ["KDL-55*"]})
+    line = _published(session, app, title="Every TV", targets={"product_line": ["tv"]})
+    camera = _published(session, app, title="Cameras", targets={"product_line": ["Camera"]})
+    assert {n.id for n in search.find(session, "1474594-11")} == {part.id}
+    assert {n.id for n in search.find(session, "kdl55w800c")} == {glob.id, line.id}
+    assert {n.id for n in search.find(session, "DSC-RX100M3")} == {camera.id}
+    assert search.find(session, "toaster") == []
