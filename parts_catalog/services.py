@@ -31,6 +31,25 @@ from parts_catalog.supersession import Edge, PartState, Resolution, resolve
 
 #: Asked by nearly every catalogue request: built once (building it cost more than running it).
 _LATEST_RELEASE = select(Release).order_by(Release.id.desc()).limit(1)
+#: ``as_of`` is written for a release's id; in a statement built once, a parameter stands for it.
+_RELEASE_ID: Any = bindparam("release_id", type_=Integer)
+#: The part page's own reads, built once for the same reason (``:norms``, ``:release_id``).
+_PART_VERSIONS = (
+    select(PartVersion)
+    .where(
+        PartVersion.number_norm.in_(bindparam("norms", expanding=True)),
+        PartVersion.valid_from <= _RELEASE_ID,
+    )
+    .order_by(PartVersion.number_norm, PartVersion.valid_from)
+)
+_MODEL_VERSIONS = (
+    select(ModelVersion)
+    .where(
+        ModelVersion.number_norm.in_(bindparam("norms", expanding=True)),
+        ModelVersion.valid_from <= _RELEASE_ID,
+    )
+    .order_by(ModelVersion.number_norm, ModelVersion.valid_from)
+)
 
 
 def latest_release(session: Session) -> Release | None:
@@ -126,11 +145,7 @@ def _latest_versions(
     norms = list(norms)
     for start in range(0, len(norms), 500):
         chunk = norms[start : start + 500]
-        rows = session.scalars(
-            select(PartVersion)
-            .where(PartVersion.number_norm.in_(chunk), PartVersion.valid_from <= release_id)
-            .order_by(PartVersion.number_norm, PartVersion.valid_from)
-        )
+        rows = session.scalars(_PART_VERSIONS, {"norms": chunk, "release_id": release_id})
         for version in rows:
             listed = version.valid_to is None or version.valid_to > release_id
             found[version.number_norm] = (version, listed)
@@ -186,10 +201,6 @@ def part_detail(
 
 
 # --- supersession ------------------------------------------------------------------------------
-
-
-#: ``as_of`` is written for a release's id; in a statement built once, a parameter stands for it.
-_RELEASE_ID: Any = bindparam("release_id", type_=Integer)
 
 
 def _reachable_edges(*, forward: bool) -> Select[SupersessionVersion]:
@@ -413,14 +424,8 @@ def _models_as_of(
     found: dict[str, ModelVersion] = {}
     norms = list(norms)
     for start in range(0, len(norms), 500):
-        rows = session.scalars(
-            select(ModelVersion)
-            .where(
-                ModelVersion.number_norm.in_(norms[start : start + 500]),
-                ModelVersion.valid_from <= release_id,
-            )
-            .order_by(ModelVersion.number_norm, ModelVersion.valid_from)
-        )
+        chunk = norms[start : start + 500]
+        rows = session.scalars(_MODEL_VERSIONS, {"norms": chunk, "release_id": release_id})
         for version in rows:
             found[version.number_norm] = version
     return found
