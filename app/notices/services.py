@@ -445,12 +445,17 @@ def about_parts(session: Session, numbers: Iterable[str]) -> list[Notice]:
 
 def about_chain(session: Session, norms: Collection[str]) -> list[Notice]:
     """Published notices naming any of these numbers (normal forms): :func:`about_parts` for
-    a caller that has the chain already (the part page reads it for its own picture)."""
-    return [
-        n
-        for n in _published(session)
-        if any(t.kind == TargetKind.PART and normalise(t.value) in norms for t in n.targets)
-    ]
+    a caller that has the chain already (the part page reads it for its own picture). One
+    statement: each published notice with the parts it names (values are kept as typed, so
+    they are compared normalised here)."""
+    rows = session.execute(
+        select(Notice, NoticeTarget.value)
+        .join(Notice.targets)
+        .where(Notice.status == NoticeStatus.PUBLISHED, NoticeTarget.kind == TargetKind.PART)
+        .order_by(Notice.safety.desc(), Notice.published_at.desc())
+    )
+    found = {notice.id: notice for notice, value in rows if normalise(value) in norms}
+    return list(found.values())
 
 
 def about_number(session: Session, number: str) -> list[Notice]:

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from app.notices import search
+from app.notices import search, services
 from tests.notices.test_notices import _published, catalogue  # noqa: F401  (a fixture)
 
 
@@ -23,3 +23,18 @@ def test_a_number_finds_notices_about_its_chain_its_model_and_its_line(
     assert {n.id for n in search.find(session, "kdl55w800c")} == {glob.id, line.id}
     assert {n.id for n in search.find(session, "DSC-RX100M3")} == {camera.id}
     assert search.find(session, "toaster") == []
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_notice_naming_two_links_of_a_chain_is_listed_once_safety_first(
+    app: Flask, session: Session
+) -> None:
+    both = _published(
+        session,
+        app,
+        safety=False,
+        title="Both numbers",
+        targets={"part": ["1-474-594-11", "1474594-12"]},
+    )
+    safety = _published(session, app, title="Safety first", targets={"part": ["1-474-594-12"]})
+    assert [n.id for n in services.about_parts(session, ["1-474-594-11"])] == [safety.id, both.id]
