@@ -19,8 +19,11 @@ from app.escalations import services as escalations
 from app.escalations.models import WAITING, Ticket
 from app.notices import services as notices
 from app.orders import services as orders
+from app.repairs import exchange
 from app.repairs import services as repairs
 from app.roles import Role
+from app.warranty import claims, keeping
+from app.warranty.models import Claim
 from diagnostics import services as diagnostics
 from parts_catalog import errata
 
@@ -95,11 +98,13 @@ def queue_for(session: Session, user: User, *, now: datetime) -> Queue:
 
     A technician: walks to resume, the centre's open repairs (their own first), their
     escalations with the response targets, orders on their way. A centre manager: the centre's
-    late escalations, open repairs, returns (parts to be decided, units owed back), orders. An
+    late escalations, open repairs, returns (parts to be decided, units owed back), orders. Both:
+    warranty claims sent back for information (a technician's own, a manager's centre's). An
     engineer: open catalogue errata, the trees with most escalations, their drafts (trees and
     notices). A support agent: the tickets assigned to them, their tier's tickets nobody has
-    taken, their tier's late tickets. An admin: every late escalation, returns to decide,
-    errata. Everyone: notices to acknowledge.
+    taken, their tier's late tickets. An exchange approver: the requests the rules left to a
+    person; a claim reviewer: the submitted claims. An admin: every late escalation, both of
+    those, returns to decide, errata. Everyone: notices to acknowledge.
     """
     role = Role(user.role)
     sections: list[Section] = []
@@ -108,6 +113,7 @@ def queue_for(session: Session, user: User, *, now: datetime) -> Queue:
             _walks(session, user),
             _repairs(session, user, now),
             _my_escalations(session, user, now),
+            _claims_sent_back(session, user, now),
             _orders(session, user, title="Orders on their way"),
         ]
     elif role == Role.CENTRE_MANAGER:
@@ -117,6 +123,7 @@ def queue_for(session: Session, user: User, *, now: datetime) -> Queue:
             _repairs(session, user, now),
             _part_returns(session, user, title="Returns waiting for a decision", deciding=False),
             _unit_returns(session, user, now),
+            _claims_sent_back(session, user, now),
             _orders(session, user, title="The centre's orders on their way"),
         ]
     elif role == Role.ENGINEER:
@@ -132,9 +139,15 @@ def queue_for(session: Session, user: User, *, now: datetime) -> Queue:
             _unassigned(session, tier, now),
             _late(session, tier, now),
         ]
+    elif role == Role.EXCHANGE_APPROVER:
+        sections.append(_exchanges(session, now))
+    elif role == Role.CLAIM_REVIEWER:
+        sections.append(_claims_to_review(session, now))
     elif role == Role.ADMIN:
         sections += [
             _late(session, None, now),
+            _exchanges(session, now),
+            _claims_to_review(session, now),
             _part_returns(session, user, title="Returns to decide", deciding=True),
             _errata(session),
         ]
@@ -364,6 +377,90 @@ def _unit_returns(session: Session, user: User, now: datetime) -> Section:
             for u in found
         ),
         empty="No exchanged unit is owed back.",
+    )
+
+
+def _since(label: str, at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return label
+    days = (now.date() - at.date()).days
+    return f"{label} today" if days <= 0 else f"{label} {days} day{'s' if days != 1 else ''} ago"
+
+
+def _exchanges(session: Session, now: datetime) -> Section:
+    found = exchange.pending(session)
+    return Section(
+        id="exchanges-to-decide",
+        title="Exchange requests to decide",
+        items=tuple(
+            Item(
+                key=str(a.number),
+                label=f"{a.number} · {a.repair.model_number} · {a.repair.serial}",
+                detail=f"{_since('requested', a.requested_at, now)} · {a.reason[:80]}",
+                action="Decide",
+                link=Link("repair_admin.exchange_request", {"number": str(a.number)}),
+            )
+            for a in found
+            if a.number is not None
+        ),
+        empty="No exchange request waits for a decision.",
+        more=Link("repair_admin.queue"),
+        more_label="Exchange requests",
+    )
+
+
+def _claim_item(claim: Claim, *, action: str, detail: str, flag: str = "") -> Item:
+    return Item(
+        key=str(claim.reference),
+        label=f"{claim.reference} · {claim.total:.2f}",
+        detail=detail,
+        action=action,
+        link=Link("warranty.claim", {"reference": str(claim.reference)}),
+        flag=flag,
+    )
+
+
+def _claims_to_review(session: Session, now: datetime) -> Section:
+    found = keeping.review_queue(session)
+    return Section(
+        id="claims-to-review",
+        title="Warranty claims to review",
+        items=tuple(
+            _claim_item(
+                c,
+                action="Review",
+                detail=_since("submitted", c.submitted_at, now),
+                flag=f"{len(c.flags)} flag{'s' if len(c.flags) != 1 else ''}" if c.flags else "",
+            )
+            for c in found
+            if c.reference is not None
+        ),
+        empty="No submitted claim waits for review.",
+        more=Link("warranty.review"),
+        more_label="The review queue",
+    )
+
+
+def _claims_sent_back(session: Session, user: User, now: datetime) -> Section:
+    found = claims.sent_back(session, user)
+    return Section(
+        id="claims-sent-back",
+        title="Warranty claims sent back for information",
+        items=tuple(
+            _claim_item(
+                c,
+                action="Answer",
+                detail=" · ".join(
+                    v for v in (_since("sent back", c.decided_at, now), c.decision_reason) if v
+                )[:120],
+                flag="Waiting for your answer",
+            )
+            for c in found
+            if c.reference is not None
+        ),
+        empty="No claim waits for more information.",
+        more=Link("warranty.index"),
+        more_label="All claims",
     )
 
 

@@ -85,6 +85,20 @@ def claims_for(session: Session, user: User, *, limit: int = 500) -> list[Claim]
     return list(session.scalars(query.order_by(Claim.id.desc()).limit(limit)))
 
 
+def sent_back(session: Session, user: User) -> list[Claim]:
+    """Claims a reviewer sent back for information, the oldest decision first: a technician's
+    own, a centre manager's whole centre's."""
+    person = _person(user)
+    if person.role not in REPAIRERS or user.centre_id is None:
+        return []
+    query = select(Claim).where(
+        Claim.status == ClaimStatus.NEEDS_INFORMATION, Claim.centre_id == user.centre_id
+    )
+    if person.role == Role.TECHNICIAN:
+        query = query.where(Claim.created_by_id == user.id)
+    return list(session.scalars(query.order_by(Claim.decided_at, Claim.id)))
+
+
 def totals(found: Sequence[Claim]) -> dict[str, Decimal]:
     """The total claimed per status."""
     result: dict[str, Decimal] = {}

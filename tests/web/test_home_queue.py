@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ from app.repairs import services as repairs
 from app.repairs.models import ExchangeAuthorisation, ExchangeStatus, Repair, UnitReturn
 from app.repairs.settings import RepairSettings
 from app.roles import Role
+from app.warranty.models import Claim, ClaimStatus
 from diagnostics import services as diagnostics
 from parts_catalog import errata
 from parts_catalog.importer import import_release
@@ -67,6 +69,8 @@ PEOPLE = (
     "agent1b",
     "agent2",
     "admin",
+    "approver",
+    "reviewer",
 )
 ROLE_OF = {
     "tech_a": Role.TECHNICIAN,
@@ -80,23 +84,41 @@ ROLE_OF = {
     "agent1b": Role.AGENT_TIER1,
     "agent2": Role.AGENT_TIER2,
     "admin": Role.ADMIN,
+    "approver": Role.EXCHANGE_APPROVER,
+    "reviewer": Role.CLAIM_REVIEWER,
 }
 #: Each role's sections, in order: exactly these.
 SECTIONS = {
-    Role.TECHNICIAN: ["walks", "my-repairs", "my-escalations", "orders", "notices-waiting"],
+    Role.TECHNICIAN: [
+        "walks",
+        "my-repairs",
+        "my-escalations",
+        "claims-sent-back",
+        "orders",
+        "notices-waiting",
+    ],
     Role.CENTRE_MANAGER: [
         "late-escalations",
         "my-repairs",
         "returns",
         "unit-returns",
+        "claims-sent-back",
         "orders",
         "notices-waiting",
     ],
     Role.ENGINEER: ["errata", "escalated-trees", "drafts", "notices-waiting"],
     Role.AGENT_TIER1: ["assigned", "unassigned", "late-tickets", "notices-waiting"],
     Role.AGENT_TIER2: ["assigned", "unassigned", "late-tickets", "notices-waiting"],
-    Role.ADMIN: ["late-tickets", "returns", "errata", "notices-waiting"],
-    Role.EXCHANGE_APPROVER: ["notices-waiting"],
+    Role.ADMIN: [
+        "late-tickets",
+        "exchanges-to-decide",
+        "claims-to-review",
+        "returns",
+        "errata",
+        "notices-waiting",
+    ],
+    Role.EXCHANGE_APPROVER: ["exchanges-to-decide", "notices-waiting"],
+    Role.CLAIM_REVIEWER: ["claims-to-review", "notices-waiting"],
 }
 
 Seen = set[tuple[str, str]]
@@ -220,6 +242,45 @@ def _unit_return(
     session.add(unit)
     session.flush()
     return unit
+
+
+def _exchange(session: Session, repair: Repair, number: str, status: ExchangeStatus) -> None:
+    session.add(
+        ExchangeAuthorisation(
+            number=number,
+            repair_id=repair.id,
+            status=status,
+            reason="The repair costs more than the unit is worth",
+            inputs={},
+            requested_by_id=repair.technician_id,
+            requested_at=utcnow() - timedelta(days=1),
+        )
+    )
+    session.flush()
+
+
+def _claim(
+    session: Session, repair: Repair, reference: str, by: User, status: ClaimStatus, now: datetime
+) -> Claim:
+    claim = Claim(
+        reference=reference,
+        repair_id=repair.id,
+        centre_id=repair.centre_id,
+        created_by_id=by.id,
+        status=status,
+        total=Decimal("84.50"),
+        flags=["labour above the code's usual time"] if status == ClaimStatus.SUBMITTED else [],
+        created_at=now - timedelta(days=3),
+        updated_at=now - timedelta(days=1),
+        submitted_at=now - timedelta(days=2),
+        decided_at=now - timedelta(days=1) if status == ClaimStatus.NEEDS_INFORMATION else None,
+        decision_reason="Photo of the serial plate, please"
+        if status == ClaimStatus.NEEDS_INFORMATION
+        else None,
+    )
+    session.add(claim)
+    session.flush()
+    return claim
 
 
 def _notice(
@@ -377,6 +438,24 @@ def world(session: Session, tmp_path: Path) -> World:
     w.expect("unit-returns", str(unit_a.rma), "manager_a")
     w.expect("unit-returns", str(unit_b.rma), "manager_b")
 
+    # Exchange requests the rules left to a person: the approvers' (and admins'); a refused one
+    # is nobody's work.
+    asking = repair(p["tech_a"], "4010005")
+    w.expect("my-repairs", str(asking.reference), "tech_a", "tech_a2", "manager_a")
+    _exchange(session, asking, "EXA-2026-000901", ExchangeStatus.PENDING)
+    _exchange(session, ended, "EXA-2026-000902", ExchangeStatus.REFUSED)
+    w.expect("exchanges-to-decide", "EXA-2026-000901", "approver", "admin")
+
+    # Warranty claims: a submitted one for reviewers; sent back for information, to the
+    # technician who wrote it and to the centre's manager; a draft waits for nobody else.
+    _claim(session, rep_b, "WC-2026-000001", p["tech_b"], ClaimStatus.SUBMITTED, now)
+    _claim(session, rep_a, "WC-2026-000002", p["tech_a"], ClaimStatus.NEEDS_INFORMATION, now)
+    _claim(session, rep_a2, "WC-2026-000003", p["tech_a2"], ClaimStatus.NEEDS_INFORMATION, now)
+    _claim(session, rep_a, "WC-2026-000004", p["tech_a"], ClaimStatus.DRAFT, now)
+    w.expect("claims-to-review", "WC-2026-000001", "reviewer", "admin")
+    w.expect("claims-sent-back", "WC-2026-000002", "tech_a", "manager_a")
+    w.expect("claims-sent-back", "WC-2026-000003", "tech_a2", "manager_a")
+
     # The catalogue's errata: the open one for engineers and admins.
     erratum = errata.report_wrong_fitment(
         session,
@@ -477,11 +556,31 @@ def test_targets_and_lateness_are_shown_as_the_database_decides(
     assert [(i.key, i.detail) for i in trees.items] == [("hum", "2 escalations")]
 
 
-def test_an_exchange_approver_s_queue_is_their_notices(session: Session, world: World) -> None:
-    approver = make_user(session, role=Role.EXCHANGE_APPROVER)
-    queue = queue_for(session, approver, now=world.now)
-    assert [s.id for s in queue.sections] == ["notices-waiting"]
-    assert queue.is_empty
+def test_approvers_and_reviewers_see_what_waits_for_their_decision(
+    session: Session, world: World
+) -> None:
+    approver = queue_for(session, world.people["approver"], now=world.now)
+    waiting = approver.section("exchanges-to-decide")
+    assert waiting is not None
+    (request,) = waiting.items
+    assert request.label == "EXA-2026-000901 · KDL-55W800C · 4010005"
+    assert request.detail.startswith("requested 1 day ago · The repair costs more")
+    reviewer = queue_for(session, world.people["reviewer"], now=world.now)
+    claims = reviewer.section("claims-to-review")
+    assert claims is not None
+    (claim,) = claims.items
+    assert (claim.label, claim.detail, claim.flag) == (
+        "WC-2026-000001 · 84.50",
+        "submitted 2 days ago",
+        "1 flag",
+    )
+    sent_back = queue_for(session, world.people["tech_a"], now=world.now).section(
+        "claims-sent-back"
+    )
+    assert sent_back is not None
+    (answer,) = sent_back.items
+    assert answer.flag == "Waiting for your answer"
+    assert answer.detail == "sent back 1 day ago · Photo of the serial plate, please"
 
 
 def _statements(connection: Connection, person: User, now: datetime) -> int:
@@ -512,6 +611,18 @@ def _more_of_everything(session: Session, world: World, start: int) -> None:
         asked = repairs.NewRepair("KDL-55W800C", f"40200{n}", "Hums")
         repair, _ = repairs.open_repair(session, by=tech, asked=asked, settings=settings)
         _unit_return(session, repair, f"RMA-X-{n}", now.date())
+        asking, _ = repairs.open_repair(
+            session,
+            by=tech,
+            asked=repairs.NewRepair("KDL-55W800C", f"40300{n}", "Hums"),
+            settings=settings,
+        )
+        _exchange(session, asking, f"EXA-2026-0009{n}", ExchangeStatus.PENDING)
+        for reference, status in (
+            (f"WC-2026-0001{n}", ClaimStatus.SUBMITTED),
+            (f"WC-2026-0002{n}", ClaimStatus.NEEDS_INFORMATION),
+        ):
+            _claim(session, repair, reference, tech, status, now)
         order = _order(session, tech, OrderStatus.SHIPPED, now)
         _return(session, order, ReturnStatus.REQUESTED, now)
         tier = Tier.TIER1 if n % 2 else Tier.TIER2
@@ -614,6 +725,12 @@ def test_each_role_s_page_shows_its_queue_and_acts_in_one_tap(
     plain = _section(page, "notices-waiting")
     assert f'action="/notices/{labels["plain_notice_id"]}/acknowledge"' in plain
     assert "Acknowledge</button>" in plain
+
+    page = home("approver")
+    assert 'href="/exchanges/EXA-2026-000901"' in _section(page, "exchanges-to-decide")
+    page = home("reviewer")
+    assert 'href="/claims/WC-2026-000001"' in _section(page, "claims-to-review")
+    assert "WC-2026-000002" not in page
 
     page = home("admin")
     late = _section(page, "late-tickets")
