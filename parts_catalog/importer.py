@@ -75,7 +75,7 @@ from parts_catalog.release_files import (
     convert_model,
     convert_part,
     convert_supersession,
-    read_rows,
+    read_batches,
 )
 from parts_catalog.search_index import queue_release_changes
 from parts_catalog.sqltypes import utcnow
@@ -470,11 +470,11 @@ def _load(
     batch: list[tuple[Any, ...]] = []
     staged = 0
     with streaming_writer(conn, target.stage) as write:
-        for line, digest, row in read_rows(
+        for rows in read_batches(
             source, target.spec, problems, target.convert, unchanged=current, drops=drops
         ):
-            batch.append((line, digest, *row))
-            if len(batch) == BATCH:
+            batch.extend(rows)
+            if len(batch) >= BATCH:
                 staged += len(batch)
                 # Once the release is known to be bad, keep reading for problems but stop
                 # writing.

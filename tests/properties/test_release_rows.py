@@ -6,9 +6,11 @@ column)."""
 from __future__ import annotations
 
 import string
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from hypothesis import example, given
@@ -22,11 +24,14 @@ from parts_catalog.release_files import (
     PARTS,
     SUPERSESSIONS,
     FileSpec,
+    Problems,
+    ReleaseSource,
     Row,
     convert_fitment,
     convert_model,
     convert_part,
     convert_supersession,
+    read_batches,
 )
 from tests.properties.budget import PURE
 
@@ -174,3 +179,82 @@ def test_every_problem_names_a_column_of_the_file(spec: FileSpec, data: st.DataO
     for column, message in reported:
         assert column in spec.columns
         assert message
+
+
+#: Characters that make a line go row by row whatever its values (quotes, formula escapes, line
+#: breaks) or that split a cell: left out, so that batches of plain rows are read column by column.
+_NOT_PLAIN = str.maketrans("", "", ",\"'\n\r")
+
+
+@PURE
+@given(st.sampled_from([PARTS, MODELS, FITMENTS, SUPERSESSIONS]), st.data())
+def test_batches_read_column_by_column_give_what_the_converters_give(
+    spec: FileSpec, data: st.DataObject
+) -> None:
+    """A file's rows, read a batch at a time, are the converters' rows for each line, and its
+    problems theirs, line by line (with the required values reported first, as the reader
+    does)."""
+    converter = {
+        PARTS: convert_part,
+        MODELS: convert_model,
+        FITMENTS: convert_fitment,
+        SUPERSESSIONS: convert_supersession,
+    }[spec]
+    plain = rows(spec).map(lambda r: {c: v.translate(_NOT_PLAIN).strip() for c, v in r.items()})
+    # Mostly good rows (each batch of them is converted column by column), now and then any.
+    values = data.draw(
+        st.lists(good_rows(spec), min_size=1, max_size=12)
+        | st.lists(st.one_of(plain, good_rows(spec)), min_size=1, max_size=12)
+    )
+    expected_rows: list[tuple[Any, ...]] = []
+    expected_problems: list[tuple[int | None, str | None, str]] = []
+    for line, row_values in enumerate(values, start=2):
+        missing = [c for c in spec.required if not row_values[c]]
+        if missing:
+            expected_problems += [(line, c, "is required") for c in missing]
+            continue
+        row, reported = convert(converter, dict(row_values))
+        expected_problems += [(line, column, message) for column, message in reported]
+        if not reported:
+            assert row is not None
+            expected_rows.append((line, *row))
+    with tempfile.TemporaryDirectory() as folder:
+        text = "\n".join(",".join(v[c] for c in spec.columns) for v in [header(spec), *values])
+        (Path(folder) / spec.name).write_text(text + "\n", encoding="utf-8")
+        problems = Problems()
+        source = ReleaseSource(Path(folder), problems)
+        batches = list(read_batches(source, spec, problems, converter))
+    assert [(row[0], *row[2:]) for batch in batches for row in batch] == expected_rows
+    assert [(p.line, p.column, p.message) for p in problems.all()] == expected_problems
+
+
+def header(spec: FileSpec) -> dict[str, str]:
+    return {c: c for c in spec.columns}
+
+
+def good_rows(spec: FileSpec) -> st.SearchStrategy[dict[str, str]]:
+    """Rows every converter takes: plain numbers, the rest empty or plausible."""
+    number = st.from_regex(r"[A-Z0-9]{1,6}(-[A-Z0-9]{1,6}){0,3}", fullmatch=True)
+    plausible: dict[str, st.SearchStrategy[str]] = {
+        "unit_price": st.sampled_from(["", "1.00", "12.5", "0"]),
+        "exchange_value": st.sampled_from(["", "100.00"]),
+        "stock_qty": st.sampled_from(["", "0", "12"]),
+        "quantity": st.sampled_from(["", "1", "3"]),
+        "released_on": st.sampled_from(["", "2020-01-01"]),
+        "support_ends_on": st.sampled_from(["", "2030-12-31"]),
+        "effective_on": st.sampled_from(["", "2025-01-01"]),
+        "currency": st.sampled_from(["", "EUR", "usd"]),
+        "status": st.sampled_from(["", "active", "NLA"]),
+        "safety_critical": st.sampled_from(["", "yes", "No"]),
+        "interchangeability": st.sampled_from(["", "one_way", "Two_Way"]),
+        "serial_from": st.sampled_from(["", "100", "A5"]),
+        "serial_to": st.sampled_from(["", "900", "Z9"]),
+    }
+    return st.fixed_dictionaries(
+        {
+            c: number
+            if c.endswith("_number")
+            else plausible.get(c, st.sampled_from(["", "Power board"]))
+            for c in spec.columns
+        }
+    )
