@@ -23,19 +23,24 @@ from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from app.access import form_page, roles, signed_in
-from app.catalog import bp, exploded
-from app.catalog.chain import columns
+from app.catalog import bp, exploded, part_page
 from app.catalog.forms import FitmentReportForm, ReleaseUploadForm, ResolveErratumForm
 from app.catalog.importing import archive_limits, diagram_max_bytes, max_drop_share
 from app.db import after_commit, get_session, session_factory
 from app.notices import services as notices
 from app.notices.models import Notice
-from app.orders import services as orders
 from app.roles import Role
 from app.search import indexing
 from app.warranty.entitlement import entitlement
 from parts_catalog import diagrams, errata, services
-from parts_catalog.errors import InvalidRelease, TooManyDrops, UnknownModel, UnknownPart
+from parts_catalog.errors import (
+    InvalidRelease,
+    NoReleases,
+    TooManyDrops,
+    UnknownModel,
+    UnknownPart,
+    UnknownRelease,
+)
 from parts_catalog.importer import import_release
 from parts_catalog.models import SNAPSHOT, Release
 from parts_catalog.numbers import normalise
@@ -90,25 +95,22 @@ def part(number: str) -> ResponseReturnValue:
     session = get_session()
     # The page lists every release: the newest among them is the one shown unless one is asked.
     releases = services.list_releases(session)
-    release = releases[0] if releases and not request.args.get("as_of") else _release()
+    release = _shown(releases, request.args.get("as_of"))
     serial = request.args.get("serial", "").strip()[:40] or None
     unit_model = request.args.get("model", "").strip()[:40] or None
-    detail = services.part_detail(session, number, release=release, serial=serial)
+    page = part_page.catalogued(
+        session, _pages(), number, release=release, releases=releases, serial=serial
+    )
     # What the cart would order for this number today: the order box names exactly that.
-    [ordering] = orders.check(session, [orders.Asked(detail.part.number, 1, serial)])
+    detail, ordering = part_page.with_stock(session, page)
     return render_template(
         "catalog/part.html",
         detail=detail,
         part=detail.part,
         ordering=ordering,
         serial=serial,
-        forward=columns(detail.part.number, detail.replaced_by),
-        backward=columns(detail.part.number, detail.replaces, forward=False),
-        history=services.part_history(session, detail.part.number, releases=releases),
-        places=exploded.part_places(session, detail.fitments, release=release),
-        releases=releases,
+        kept=page.sections.for_request(),
         release=release,
-        report_form=FitmentReportForm(),
         part_notices=_part_notices(session, detail),
         # Opened for one unit (a model and its serial): whether that unit is in warranty.
         unit_model=unit_model,
@@ -116,6 +118,26 @@ def part(number: str) -> ResponseReturnValue:
         if unit_model and serial
         else None,
     )
+
+
+def _shown(releases: list[Release], label: str | None) -> Release:
+    """The release asked for by label among ``releases`` (newest first), else the newest."""
+    if not releases:
+        raise NoReleases()
+    if not label:
+        return releases[0]
+    wanted = label.strip()
+    for release in releases:
+        if release.label == wanted:
+            return release
+    raise UnknownRelease(label)
+
+
+def _pages() -> part_page.Pages:
+    pages = current_app.extensions.get("part_pages")
+    if pages is None:
+        pages = current_app.extensions["part_pages"] = part_page.Pages()
+    return pages
 
 
 def _part_notices(session: Session, detail: services.PartDetail) -> list[Notice]:

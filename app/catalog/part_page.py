@@ -1,0 +1,177 @@
+"""What the part page shows that the catalogue alone decides, kept per process.
+
+A release's rows never change once it is committed: an import writes a new release and only
+closes older rows at it (``valid_to``), which leaves every earlier "as of" answer as it was. So
+what a page shows of the catalogue as of release R is fixed by R and by the newest release (the
+history and the release picker name releases up to the newest). The key holds both, each by id,
+label and import time as the database stores them: an id alone could come back on SQLite after a
+rolled-back import, a label or a moment alone could be repeated. An import therefore changes the
+key of every page at once, on every worker, without any message between processes.
+
+Stock, notices, warranty and whatever depends on the person are not kept: the page reads them
+for each request. The sections that show the catalogue alone are kept rendered; the fitment
+table's report forms carry the person's CSRF token, put in for each request.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from flask import current_app, request
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from app.catalog import exploded
+from app.catalog.chain import ChainNode, columns
+from app.orders import services as orders
+from parts_catalog import services
+from parts_catalog.models import Release
+from parts_catalog.numbers import normalise
+
+#: Pages kept per process; a few thousand parts' pages are a few megabytes.
+KEPT = 2000
+
+ReleaseStamp = tuple[int, str, datetime]
+#: Stands for the CSRF token in a kept section; random, so no catalogue text can contain it.
+_CSRF_SLOT = f"csrf-{secrets.token_hex(16)}"
+
+
+def stamp(release: Release) -> ReleaseStamp:
+    return (release.id, release.label, release.imported_at)
+
+
+@dataclass(frozen=True)
+class Catalogued:
+    """The part page's catalogue answers, stock left out (``detail.stock`` is None and every
+    ordering item's stock 0 until :func:`with_stock` fills them)."""
+
+    detail: services.PartDetail
+    forward: list[list[ChainNode]]
+    backward: list[list[ChainNode]]
+    history: list[services.PartHistoryEntry]
+    places: list[exploded.Place]
+    #: What the cart would order for the number today (the newest release), as orders.check says.
+    ordering: orders.Checked
+    #: The sections of the page that show the catalogue alone, rendered.
+    sections: Sections
+
+
+@dataclass(frozen=True)
+class Sections:
+    head: Markup
+    chain: Markup
+    #: Fitments (whose report forms hold the CSRF slot), drawings and history.
+    catalogue: Markup
+
+    def for_request(self) -> Sections:
+        token = escape(generate_csrf())
+        return replace(self, catalogue=Markup(self.catalogue.replace(_CSRF_SLOT, token)))
+
+
+class Pages:
+    """A bounded map, least recently used out first; safe for a threaded worker."""
+
+    def __init__(self, size: int = KEPT) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Catalogued] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Catalogued | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: Catalogued) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def catalogued(
+    session: Session,
+    pages: Pages,
+    number: str,
+    *,
+    release: Release,
+    releases: list[Release],
+    serial: str | None,
+) -> Catalogued:
+    """The page's catalogue answers for ``number`` as of ``release`` (``releases``: every
+    release, newest first), from ``kept`` when this process has read them already."""
+    # The sections' links start with the application's root, which a proxy may set per request.
+    key = (normalise(number), serial, stamp(release), stamp(releases[0]), request.script_root)
+    found = pages.get(key)
+    if found is None:
+        # Read within this request's transaction: should an import commit while it runs, what
+        # is read may already be the new release's, but it is kept under the old newest release,
+        # which no request started after the commit asks for.
+        found = _read(session, number, release=release, releases=releases, serial=serial)
+        pages.put(key, found)
+    return found
+
+
+def _read(
+    session: Session,
+    number: str,
+    *,
+    release: Release,
+    releases: list[Release],
+    serial: str | None,
+) -> Catalogued:
+    detail = services.part_detail(session, number, release=release, serial=serial)
+    [ordering] = orders.check(session, [orders.Asked(detail.part.number, 1, serial)])
+    forward = columns(detail.part.number, detail.replaced_by)
+    backward = columns(detail.part.number, detail.replaces, forward=False)
+    history = services.part_history(session, detail.part.number, releases=releases)
+    places = exploded.part_places(session, detail.fitments, release=release)
+    shown = {
+        "detail": detail,
+        "part": detail.part,
+        "forward": forward,
+        "backward": backward,
+        "history": history,
+        "places": places,
+        "release": release,
+        "releases": releases,
+        "serial": serial,
+        "csrf_token": lambda: _CSRF_SLOT,
+    }
+    sections = Sections(
+        head=_render("catalog/_part_head.html", shown),
+        chain=_render("catalog/_part_chain.html", shown),
+        catalogue=_render("catalog/_part_catalogue.html", shown),
+    )
+    return Catalogued(detail, forward, backward, history, places, ordering, sections)
+
+
+def _render(name: str, context: dict[str, object]) -> Markup:
+    # Not render_template: its context processors read the person and the menu, which a kept
+    # section must not show.
+    return Markup(current_app.jinja_env.get_template(name).render(context))  # nosec B704
+
+
+def with_stock(session: Session, page: Catalogued) -> tuple[services.PartDetail, orders.Checked]:
+    """The page's part and ordering with today's stock, read in one statement."""
+    part = page.detail.part
+    items = page.ordering.items
+    norms = {part.number_norm, *(normalise(i.number) for i in items)}
+    stock = services.stock_of(session, norms)
+    detail = replace(page.detail, stock=stock.get(part.number_norm))
+    ordering = replace(
+        page.ordering,
+        items=[i._replace(stock=stock.get(normalise(i.number), 0)) for i in items],
+    )
+    return detail, ordering
