@@ -93,7 +93,12 @@ def main() -> None:
     parser.add_argument("--figures", default="", help="append figures here as JSON lines")
     parser.add_argument("--database-url", default="", help="default: SQLite in the instance")
     parser.add_argument("--seconds", type=int, default=5, help="per endpoint and round (5)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is kept (5)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="rounds; the median is kept (5); 0: no gunicorn, only --profile",
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
     parser.add_argument("--python-load", action="store_true", help="no wrk, even if installed")
@@ -137,6 +142,10 @@ def main() -> None:
         if args.parts:
             step(f"{args.parts:,} parts", lambda: import_catalogue(workdir, args.parts))
         token, numbers = step("account and numbers", lambda: prepare(args.parts))
+        if args.rounds == 0:  # the in-process profile only
+            if args.profile:
+                profile_requests(token, numbers, args.profile)
+            return
         port = free_port()
         env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
         server = step("gunicorn", lambda: start_gunicorn(env, workdir, port))
