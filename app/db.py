@@ -41,7 +41,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # Straight to the driver: through ``exec_driver_sql`` it cost an eighth of a
+            # request's session (its cursor, events and result), for a statement with no
+            # parameters and no rows.
+            connection.connection.driver_connection.execute("BEGIN")
 
     return engine
 

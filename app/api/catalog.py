@@ -6,9 +6,10 @@ from dataclasses import replace
 from typing import Any
 
 from flask import url_for
+from sqlalchemy.orm import Session
 
 from app.access import signed_in
-from app.api import bp
+from app.api import bp, plain_without_query
 from app.api.schemas import (
     AsOfArgs,
     DiagramSchema,
@@ -21,9 +22,21 @@ from app.api.schemas import (
     ResolutionSchema,
     WhereUsedSchema,
 )
+from app.auth.loaders import newest_release
 from app.db import get_session
 from parts_catalog import diagrams, documents, services
 from parts_catalog.drawings import SVG
+from parts_catalog.models import Release
+
+
+def _release_for(session: Session, as_of: str | None) -> Release:
+    """``services.release_for``, without a statement of its own for the newest release when
+    the request's token statement read it already."""
+    if not as_of:
+        newest = newest_release(session)
+        if newest is not None:
+            return newest
+    return services.release_for(session, as_of)
 
 
 @bp.route("/parts/<path:number>", methods=["GET"])
@@ -33,7 +46,7 @@ from parts_catalog.drawings import SVG
 def get_part(number: str, as_of: str | None) -> dict[str, Any]:
     """A part as of a release: numbers, price, status, stock, fitments, supersession both ways."""
     session = get_session()
-    release = services.release_for(session, as_of)
+    release = _release_for(session, as_of)
     detail = services.part_detail(session, number, release=release)
     return {
         **documents.part_document(detail.part),
@@ -47,13 +60,14 @@ def get_part(number: str, as_of: str | None) -> dict[str, Any]:
 
 
 @bp.route("/parts/<path:number>/resolution", methods=["GET"])
+@plain_without_query(ResolutionArgs)
 @bp.arguments(ResolutionArgs, location="query", as_kwargs=True)
 @bp.response(200, ResolutionSchema)
 @signed_in
 def get_resolution(number: str, as_of: str | None, serial: str | None) -> dict[str, Any]:
     """What to order today for a number; unknown numbers answer ``known: false``."""
     session = get_session()
-    release = services.release_for(session, as_of)
+    release = _release_for(session, as_of)
     resolution = services.resolve_number(session, number, release=release, serial=serial or None)
     return documents.resolution_document(resolution, release=release.label)
 
@@ -65,7 +79,7 @@ def get_resolution(number: str, as_of: str | None, serial: str | None) -> dict[s
 def get_where_used(number: str, as_of: str | None) -> dict[str, Any]:
     """The models a part fits, with reference numbers."""
     session = get_session()
-    release = services.release_for(session, as_of)
+    release = _release_for(session, as_of)
     part = services.get_part(session, number, release=release)
     fitments = services.where_used(session, part.number, release=release)
     return {
@@ -82,7 +96,7 @@ def get_where_used(number: str, as_of: str | None) -> dict[str, Any]:
 def get_model_parts(model_number: str, as_of: str | None) -> dict[str, Any]:
     """A model's parts by exploded-view diagram and reference number."""
     session = get_session()
-    release = services.release_for(session, as_of)
+    release = _release_for(session, as_of)
     detail = services.model_parts(session, model_number, release=release)
     model = detail.model
     return {
@@ -112,7 +126,7 @@ def get_model_diagrams(model_number: str, as_of: str | None) -> list[dict[str, A
     """A model's exploded views: each drawing, and its hotspots with the part at each ref and
     what to order for it today."""
     session = get_session()
-    release = services.release_for(session, as_of)
+    release = _release_for(session, as_of)
     model = services.get_model(session, model_number, release=release)
     found = diagrams.model_diagrams(session, model.number_norm, model.chassis, release=release)
     fitments = services.model_parts(session, model.number, release=release).diagrams

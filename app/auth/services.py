@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import CursorResult, bindparam, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Executable, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -847,14 +847,18 @@ def revoke_api_tokens(session: Session, user: User) -> int:
 
 @dataclass(frozen=True)
 class ApiTokenUse:
-    """Who an open API token belongs to, and when its use was last noted."""
+    """Who an open API token belongs to, when its use was last noted, and what else the
+    statement read beside it (``also``: see :data:`OPEN_TOKEN_OWNER`)."""
 
     user: User
     last_used_at: datetime | None
+    also: tuple[Any, ...] = ()
 
 
-#: Asked on every API request: built once (see ``_SIGNED_IN_BY``).
-_OPEN_TOKEN_OWNER = (
+#: Asked on every API request: built once (see ``_SIGNED_IN_BY``). A caller may add columns or
+#: outer-joined entities that every request needs too (one round trip instead of two), and pass
+#: the result to :func:`user_for_api_token`.
+OPEN_TOKEN_OWNER = (
     select(User, ApiToken.last_used_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(
@@ -865,13 +869,16 @@ _OPEN_TOKEN_OWNER = (
 )
 
 
-def user_for_api_token(session: Session, token: str) -> ApiTokenUse | None:
+def user_for_api_token(
+    session: Session, token: str, *, statement: Executable = OPEN_TOKEN_OWNER
+) -> ApiTokenUse | None:
     """The enabled user an open ``token`` belongs to, or ``None`` (unknown, revoked, or its
-    owner disabled): one statement, asked on every request, so a revocation holds at once."""
-    row = session.execute(_OPEN_TOKEN_OWNER, {"digest": token_digest(token)}).one_or_none()
+    owner disabled): one statement, asked on every request, so a revocation holds at once.
+    ``statement`` is :data:`OPEN_TOKEN_OWNER`, or it with more read beside it."""
+    row = session.execute(statement, {"digest": token_digest(token)}).one_or_none()
     if row is None:
         return None
-    return ApiTokenUse(user=row[0], last_used_at=row[1])
+    return ApiTokenUse(user=row[0], last_used_at=row[1], also=tuple(row[2:]))
 
 
 #: How stale a token's "last used" may be: at most one write per token per interval, not one
