@@ -64,3 +64,30 @@ def test_repeated_rows_are_skipped_and_the_rest_reported(tmp_path: Path, chunk_b
     second, _ = read(second_folder, chunk_bytes, unchanged=remaining)
     assert [row[1] for _line, _digest, row in second] == ["1-1"]
     assert len(remaining) == 1  # the old version of 1-1: no longer repeated
+
+
+def test_a_row_differing_only_in_stock_repeats_its_version_however_the_file_is_chunked(
+    tmp_path: Path,
+) -> None:
+    """Stock is not versioned: its column is left out of a row's digest, whether a chunk's
+    lines are digested together or (a chunk holding a short row) one by one."""
+    header = ",".join(PARTS.columns)
+
+    def write(folder: Path, stock: int, short_row: bool) -> Path:
+        folder.mkdir()
+        lines = [f"6-{n},PART {n},board,1.00,EUR,active,{stock + n},no" for n in range(30)]
+        if short_row:
+            lines.insert(15, "6-X,SHORT")
+        (folder / "parts.csv").write_text("\n".join([header, *lines]) + "\n")
+        return folder
+
+    first, _ = read(write(tmp_path / "a", 0, short_row=False), 1 << 22)
+    digests = {row[1]: digest for _line, digest, row in first}
+    for chunk_bytes in (1, 100, 1 << 22):
+        folder = write(tmp_path / f"b{chunk_bytes}", 1000, short_row=True)
+        found, problems = read(folder, chunk_bytes)
+        assert {row[1]: digest for _line, digest, row in found} == digests
+        assert problems == ["parts.csv:17: has 2 fields, the header has 8"]
+        remaining = dict.fromkeys(digests.values(), True)
+        again, _ = read(folder, chunk_bytes, unchanged=remaining)
+        assert again == [] and remaining == {}
