@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -62,11 +63,38 @@ def menu_for(role: Role) -> list[MenuItem]:
     return [item for item in MENU if item.open_to(role)]
 
 
+@dataclass(frozen=True)
+class MenuLink:
+    """A menu item with its address worked out."""
+
+    label: str
+    endpoint: str
+    url: str
+
+    @property
+    def is_current(self) -> bool:
+        return request.endpoint == self.endpoint
+
+
+def _links(role: Role) -> tuple[MenuLink, ...]:
+    """The role's menu, worked out once per process: what a role may open is declared on the
+    views, and an address without arguments is the same for every request under one root."""
+    menus: dict[tuple[Role, str], tuple[MenuLink, ...]]
+    menus = current_app.extensions.setdefault("menus", {})
+    key = (role, request.script_root)
+    found = menus.get(key)
+    if found is None:
+        found = menus[key] = tuple(
+            MenuLink(item.label, item.endpoint, item.url) for item in menu_for(role)
+        )
+    return found
+
+
 def _notices_waiting() -> int:
     """How many notices wait for the signed-in person's acknowledgement (0 when the database
     cannot say: an error page still renders its menu)."""
     try:
-        return len(notices.unacknowledged(get_session(), current_user._get_current_object()))
+        return notices.count_unacknowledged(get_session(), current_user.id)
     except SQLAlchemyError:
         return 0
 
@@ -74,7 +102,7 @@ def _notices_waiting() -> int:
 def context() -> dict[str, Any]:
     # Mail rendered by a command has no request and no user.
     if getattr(current_user, "is_authenticated", False):
-        menu = menu_for(current_user.role)
+        menu: Sequence[MenuLink] = _links(current_user.role)
         waiting = _notices_waiting()
         if waiting:
             menu = [

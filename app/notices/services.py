@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, Integer, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -368,22 +369,41 @@ def _acknowledged(session: Session, notice_id: int, user_id: int) -> NoticeAckno
     )
 
 
+def _waiting_for(user_id: Any) -> tuple[ColumnElement[bool], ...]:
+    """Published, sent to the person, not acknowledged by them."""
+    acked = select(NoticeAcknowledgement.notice_id).where(NoticeAcknowledgement.user_id == user_id)
+    return (
+        NoticeDelivery.user_id == user_id,
+        Notice.status == NoticeStatus.PUBLISHED,
+        Notice.id.not_in(acked),
+    )
+
+
 def unacknowledged(session: Session, user: User) -> list[Notice]:
     """Published notices sent to ``user`` that they have not acknowledged, safety first."""
-    acked = select(NoticeAcknowledgement.notice_id).where(NoticeAcknowledgement.user_id == user.id)
     return list(
         session.scalars(
             select(Notice)
             .join(NoticeDelivery, NoticeDelivery.notice_id == Notice.id)
-            .where(
-                NoticeDelivery.user_id == user.id,
-                Notice.status == NoticeStatus.PUBLISHED,
-                Notice.id.not_in(acked),
-            )
+            .where(*_waiting_for(user.id))
             .options(selectinload(Notice.targets))
             .order_by(Notice.safety.desc(), Notice.published_at.desc())
         )
     )
+
+
+#: The menu asks it on every page: built once (building it cost more than running it).
+_COUNT_WAITING = (
+    select(func.count())
+    .select_from(Notice)
+    .join(NoticeDelivery, NoticeDelivery.notice_id == Notice.id)
+    .where(*_waiting_for(bindparam("user_id", type_=Integer)))
+)
+
+
+def count_unacknowledged(session: Session, user_id: int) -> int:
+    """How many of :func:`unacknowledged` there are, without reading them."""
+    return session.scalar(_COUNT_WAITING, {"user_id": user_id}) or 0
 
 
 # --- what a notice is about -----------------------------------------------------------------------
