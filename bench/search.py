@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import resource
@@ -120,6 +121,7 @@ def main() -> None:
     parser.add_argument("--workdir", default="", help="keep (or reuse) the catalogue here")
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=2, help="index writer processes (2)")
+    parser.add_argument("--build-only", action="store_true", help="no queries")
     args = parser.parse_args()
     sizes = {
         "parts": args.parts,
@@ -168,11 +170,18 @@ def main() -> None:
     from tests.conftest import make_test_config
 
     app = create_app(make_test_config(url, instance))
+    # Where the build's time goes: each writer process's phases, and when each share ended.
+    phases = logging.getLogger("parts_catalog.indexes")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  [%(process)d] %(message)s"))
+    phases.addHandler(handler)
+    phases.setLevel(logging.INFO)
     with app.app_context():
         store = indexing.parts_index()
         started, cpu = time.perf_counter(), cpu_seconds()
         meta = indexing.rebuild(session_factory(), store, processes=args.processes)
         build, build_cpu = time.perf_counter() - started, cpu_seconds() - cpu
+        phases.removeHandler(handler)
         live = store.live_dir()
         assert live is not None
         size = sum(p.stat().st_size for p in live.iterdir()) / 2**20
@@ -185,6 +194,8 @@ def main() -> None:
         fts_db.unlink(missing_ok=True)
         fts_build = build_fts(fts_db, workdir / "r1")
         print(f"FTS5 build: {fts_build:.1f} s, {fts_db.stat().st_size / 2**20:,.0f} MiB")
+        if args.build_only:
+            return
 
         rng = random.Random(11)
         numbers = [

@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
+import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import shutil
+import struct
 import threading
 import time
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,11 +37,12 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from pickle import dumps
 from typing import Any, Protocol, cast, runtime_checkable
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from whoosh import formats
+from whoosh import columns, formats
 from whoosh import index as whoosh_index
 from whoosh.analysis import (
     CompositeAnalyzer,
@@ -48,15 +54,20 @@ from whoosh.analysis import (
     StripFilter,
 )
 from whoosh.analysis.tokenizers import default_pattern
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _W3_MAGIC
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import _lengths as _ROW_LENGTHS
+from whoosh.filedb.filetables import md5_hash
 from whoosh.searching import Searcher
-from whoosh.system import pack_uint
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import IndexWriter
 
 from parts_catalog.errors import CatalogError
+
+log = logging.getLogger(__name__)
 
 META_FILE = "meta.json"
 POINTER_FILE = "CURRENT"
@@ -333,6 +344,7 @@ def write_generation(
     """
     corpus = store.corpus
     assert corpus is not None, "an index the writer fills has a corpus"
+    started = time.perf_counter()
     with factory() as session:
         # A child process opens its own connections from an engine; a session bound to one
         # connection (a test's transaction) cannot be shared with another process.
@@ -341,6 +353,7 @@ def write_generation(
             shares: list[Any] = corpus.shards(session, processes)
         else:
             shares = [None]
+    log.info("%d share(s) chosen in %.1f s", len(shares), time.perf_counter() - started)
     if len(shares) <= 1:
         with factory() as session:
             docs = (
@@ -368,12 +381,14 @@ def write_generation(
 
     def write_share(share: Any) -> Any:
         with factory() as session:
-            return write_segment(
+            segment = write_segment(
                 generation,
                 store.schema,
                 corpus.shard_documents(session, share),
                 progress=report,
             )
+        log.info("share %s done at %.1f s", share, time.perf_counter() - started)
+        return segment
 
     children = [_Child.start(factory, write_share, share) for share in shares[1:]]
     try:
@@ -385,6 +400,7 @@ def write_generation(
         for child in children:
             child.stop()
     store.commit_segments(generation, segments)
+    log.info("segments listed at %.1f s", time.perf_counter() - started)
 
 
 class _Child:
@@ -480,6 +496,9 @@ def compare(
 # The analysis of a field's value is kept for values seen again (descriptions, product lines,
 # statuses); a field whose values are all different (numbers) clears it this often.
 _ANALYSED_KEPT = 20_000
+# And of a word: the words of where a part fits include every model's name and number (50,000
+# at a million parts), which a smaller list forgot before they came round again.
+_WORDS_KEPT = 200_000
 
 
 def write_segment(
@@ -500,6 +519,32 @@ def write_segment(
     in memory by term, an analysed value is reused, and lengths are read from memory. Field
     and document boosts given in a document (``_boost`` keys) are not supported.
     """
+    with _without_cycle_collection():
+        return _write_segment(generation, schema, docs, progress=progress)
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused: a segment's postings are millions of small objects
+    that each of its full passes walks again (a seventh of a build's time), and they hold no
+    cycles to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_segment(
+    generation: Path,
+    schema: Schema,
+    docs: Iterable[Mapping[str, Any]],
+    *,
+    progress: Callable[[int], None] | None,
+) -> Any:
+    clock = _Clock()
     storage = FileStorage(str(generation))
     # Blocks of postings uncompressed: most terms (numbers, document ids) have one posting,
     # which zlib makes no smaller, and compressing the rest saves a tenth of the index's size
@@ -512,43 +557,131 @@ def write_segment(
     lengths: dict[str, bytearray] = {}  # scorable field -> each document's length byte
     plans: dict[str, _FieldPlan] = {}
     docnum = 0
+    docs = clock.timed_iter("read", docs)
+    # Stored fields and lengths as Whoosh's per-document writer keeps them, without its calls
+    # per field: a document's stored fields go to its column whole, and each field's lengths
+    # (kept by its plan) are written as a column at the end.
+    stored_column = perdoc._get_column("_stored")._child  # CompressedBytesColumn's writer
+    assert isinstance(stored_column, columns.VarBytesColumn.Writer)
+    order: tuple[str, ...] = ()
+    names: list[str] = []
     try:
         for doc in docs:
-            perdoc.start_doc(docnum)
-            for name in sorted(doc):
+            perdoc._docnum = docnum  # for a field kept in a column (none here)
+            stored: dict[str, Any] = {}
+            keys = tuple(doc)
+            if keys != order:  # documents of a corpus mostly have the same fields
+                order, names = keys, sorted(keys)
+            for name in names:
                 value = doc[name]
                 if value is None or name.startswith("_"):
                     continue
                 plan = plans.get(name)
                 if plan is None:
                     plan = plans[name] = _FieldPlan(name, schema[name], postings, lengths)
-                length = plan.add(docnum, value)
-                perdoc.add_field(name, plan.field, value if plan.stored else None, length)
+                if plan.indexed:
+                    plan.add(docnum, value)
+                if plan.stored:
+                    stored[name] = value
                 if plan.column_type:
                     perdoc.add_column_value(
                         name, plan.column_type, plan.field.to_column_value(value)
                     )
-            perdoc.finish_doc()
+            if stored:
+                columns.VarBytesColumn.Writer.add(stored_column, docnum, _compressed(stored))
             docnum += 1
             if progress is not None and docnum % 1_000 == 0:
                 progress(1_000)
+        perdoc._doccount = docnum
+        for name, plan in sorted(plans.items(), key=lambda item: item[1].first_length):
+            if plan.lengths is not None and plan.total_length:
+                _write_lengths(perdoc, name, plan.lengths)
+                perdoc._fieldlengths[name] += plan.total_length
         perdoc.close()
+        clock.lap("index")  # what the documents' loop spent beside reading them
         segment.set_doc_count(docnum)
         _write_postings(codec, storage, segment, schema, postings, lengths)
+        clock.lap("postings")
         if segment.should_assemble():
             segment.create_compound_file(storage)
             segment.compound = True
+        clock.lap("assemble")
     except BaseException:
         with contextlib.suppress(Exception):
             perdoc.close()
         raise
     if progress is not None and docnum % 1_000:
         progress(docnum % 1_000)
+    log.info("segment of %d documents: %s", docnum, clock)
     return segment
 
 
-_Analysed = Iterable[tuple[bytes, int, float, bytes]]  # (term, frequency, weight, value bytes)
+class _Clock:
+    """Where a segment writer's time goes, by phase: elapsed and processor seconds (beside
+    other work on the machine the first can be much larger)."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, list[float]] = {}
+        self.started = time.perf_counter()
+        self.mark = (self.started, time.process_time())
+
+    def _add(self, phase: str, wall: float, cpu: float) -> None:
+        total = self.phases.setdefault(phase, [0.0, 0.0])
+        total[0] += wall
+        total[1] += cpu
+
+    def lap(self, phase: str) -> None:
+        """Charge the time since the last lap to ``phase``."""
+        now = (time.perf_counter(), time.process_time())
+        self._add(phase, now[0] - self.mark[0], now[1] - self.mark[1])
+        self.mark = now
+
+    def timed_iter(self, phase: str, items: Iterable[Any]) -> Iterator[Any]:
+        """``items``, charging the time spent producing each to ``phase`` (and excluding it
+        from the next lap)."""
+        iterator = iter(items)
+        wall, cpu = 0.0, 0.0
+        perf, proc = time.perf_counter, time.process_time
+        try:
+            while True:
+                w, c = perf(), proc()
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+                finally:
+                    dw, dc = perf() - w, proc() - c
+                    wall += dw
+                    cpu += dc
+                    # Not the loop's own time: moved out of the current lap.
+                    self.mark = (self.mark[0] + dw, self.mark[1] + dc)
+                yield item
+        finally:
+            self._add(phase, wall, cpu)
+
+    def __str__(self) -> str:
+        parts = [f"{name} {w:.1f} s ({c:.1f} CPU)" for name, (w, c) in self.phases.items()]
+        return ", ".join(parts) + f"; {time.perf_counter() - self.started:.1f} s in all"
+
+
+def _compressed(fields: dict[str, Any]) -> bytes:
+    """A document's stored fields as Whoosh's stored column keeps them: pickled, compressed."""
+    return zlib.compress(dumps(fields, 2), 3)
+
+
+def _write_lengths(perdoc: Any, name: str, column: bytearray) -> None:
+    """Write a field's length bytes as the column ``W3PerDocWriter.add_field`` fills
+    (``LENGTHS_COLUMN``: a byte a document, up to the last with a length)."""
+    lengths_name = f"_{name}_len"
+    perdoc._create_column(lengths_name, LENGTHS_COLUMN)
+    writer = perdoc._get_column(lengths_name)
+    data = bytes(column).rstrip(b"\0")
+    writer._dbfile.write(data)
+    writer._count = len(data)
+
+
 _Pair = tuple[float, bytes]  # a posting's weight and value bytes
+_Analysed = list[tuple[bytes, int, _Pair]]  # each term, its frequency, its posting's pair
 # A term's postings: (document number, pair) while it has one (most terms: numbers, ids), then
 # (document numbers, pairs).
 _Postings = tuple[int, _Pair] | tuple["array[int]", list[_Pair]]
@@ -570,17 +703,24 @@ class _FieldPlan:
         self.column_type = fieldobj.column_type
         self.indexed: bool = fieldobj.indexed
         self.scorable: bool = self.indexed and fieldobj.scorable
-        self.analyse = _analyser(fieldobj) if self.indexed else None
+        self.pairs: dict[Any, _Pair] = {}  # one of each (weight, value bytes)
+        self.analyse = _analyser(fieldobj, self.pairs) if self.indexed else None
         self.terms: dict[bytes, _Postings] = postings.setdefault(name, {})
         self.spelling: dict[bytes, _Postings] | None = (
             postings.setdefault(fieldobj.spelling_fieldname(name), {})
             if self.indexed and fieldobj.separate_spelling()
             else None
         )
+        # The words a value adds to the spelling list: as ``spellable_words`` finds them (the
+        # analyser without its stemming), a word at a time.
+        self.spellable = (
+            _tokeniser(fieldobj.analyzer, no_morph=True) if self.spelling is not None else None
+        )
         self.lengths = lengths.setdefault(name, bytearray()) if self.scorable else None
+        self.total_length = 0  # of every document
+        self.first_length = 0  # the first document with a length
         # value -> its terms with (weight, value bytes), and its length
-        self.analysed: dict[Any, tuple[list[tuple[bytes, tuple[float, bytes]]], int]] = {}
-        self.pairs: dict[tuple[float, bytes], tuple[float, bytes]] = {}  # one of each
+        self.analysed: dict[Any, tuple[list[tuple[bytes, _Pair]], int]] = {}
         # A value that is one term as it stands (an id, a number): no analysis to keep.
         self.whole: _Pair | None = None
         if (
@@ -619,57 +759,78 @@ class _FieldPlan:
             if len(column) < docnum:
                 column.extend(bytes(docnum - len(column)))
             column.append(length_to_byte(length) if length else 0)
+            if length:
+                if not self.total_length:
+                    self.first_length = docnum
+                self.total_length += length
         return length
 
-    def _analyse(self, value: Any) -> tuple[list[tuple[bytes, tuple[float, bytes]]], int]:
+    def _analyse(self, value: Any) -> tuple[list[tuple[bytes, _Pair]], int]:
         assert self.analyse is not None
-        pairs = self.pairs
         terms = []
         length = 0
-        for text, freq, weight, vbytes in self.analyse(value):
-            terms.append((text, pairs.setdefault((weight, vbytes), (weight, vbytes))))
+        for text, freq, pair in self.analyse(value):
+            terms.append((text, pair))
             length += freq
         known = (terms, length if self.scorable else 0)
         if len(self.analysed) >= _ANALYSED_KEPT:
             self.analysed.clear()
         self.analysed[value] = known
         if self.spelling is not None:  # a value seen before has its words listed
-            for word in self.field.spellable_words(value):
-                text = word.encode("utf-8")
+            words = (
+                self.spellable(value)
+                if self.spellable is not None and isinstance(value, str)
+                else [word.encode("utf-8") for word in self.field.spellable_words(value)]
+            )
+            for text in words:
                 if text not in self.spelling:
                     self.spelling[text] = (0, (1.0, _SPELLING_VALUE))
         return known
 
 
-def _analyser(fieldobj: Any) -> Callable[[Any], _Analysed]:
-    """What ``fieldobj.index`` does to a value, quicker for the analysers this corpus uses.
+def _analyser(fieldobj: Any, pairs: dict[Any, _Pair]) -> Callable[[Any], _Analysed]:
+    """What ``fieldobj.index`` does to a value, quicker for the analysers this corpus uses:
+    each term with its frequency and its posting's (weight, value bytes), one tuple of each
+    kept in ``pairs``.
 
     Most of a document's analysis is of values seen before in parts (a model's name among
     other names, a model number in a list); these analysers take a value apart where their
     tokeniser would (on spaces, or commas) and keep each part's tokens, so each part is
     analysed once. Any other analyser or format is left to Whoosh.
     """
-    tokens = _tokeniser(fieldobj.analyzer)
+    tokens = _tokeniser(fieldobj.analyzer, mode="index", boosts=True)
     fmt = fieldobj.format
+
+    def whoosh(value: Any) -> _Analysed:
+        return [
+            (text, freq, pairs.setdefault((weight, vbytes), (weight, vbytes)))
+            for text, freq, weight, vbytes in fieldobj.index(value)
+        ]
+
     if tokens is None or type(fmt) not in (formats.Frequency, formats.Existence):
-        return cast(Callable[[Any], _Analysed], fieldobj.index)
+        return whoosh
     boost = fmt.field_boost
     if type(fmt) is formats.Existence:
+        present = pairs.setdefault((boost, b""), (boost, b""))
 
         def existence(value: Any) -> _Analysed:
             if not isinstance(value, str):
-                return cast(_Analysed, fieldobj.index(value))
-            return [(text.encode("utf-8"), 1, boost, b"") for text in set(tokens(value))]
+                return whoosh(value)
+            return [(text, 1, present) for text in set(tokens(value))]
 
         return existence
 
     def frequency(value: Any) -> _Analysed:
         if not isinstance(value, str):
-            return cast(_Analysed, fieldobj.index(value))
-        counts = Counter(tokens(value))
-        return [
-            (text.encode("utf-8"), n, n * 1.0 * boost, pack_uint(n)) for text, n in counts.items()
-        ]
+            return whoosh(value)
+        found = []
+        for text, n in Counter(tokens(value)).items():
+            pair = pairs.get(n)
+            if pair is None:  # as Frequency.word_values weighs n occurrences
+                weight, vbytes = n * 1.0 * boost, pack_uint(n)
+                pair = pairs[n] = pairs.setdefault((weight, vbytes), (weight, vbytes))
+            found.append((text, n, pair))
+        return found
 
     return frequency
 
@@ -678,11 +839,11 @@ def _analyser(fieldobj: Any) -> Callable[[Any], _Analysed]:
 _TOKEN_FILTERS = (LowercaseFilter, StopFilter, StemFilter)
 
 
-def _tokeniser(analyzer: Any) -> Callable[[str], list[str]] | None:
-    """The token texts of a value, for an analyser whose tokens never span a space or a comma
-    (see ``_analyser``); None for any other."""
+def _tokeniser(analyzer: Any, **options: Any) -> Callable[[str], list[bytes]] | None:
+    """The token texts (UTF-8) of a value, for an analyser whose tokens never span a space or a
+    comma (see ``_analyser``), analysing with ``options``; None for any other."""
     if type(analyzer) is IDTokenizer:
-        return lambda value: [value]
+        return lambda value: [value.encode("utf-8")]
     if type(analyzer) is not CompositeAnalyzer or not analyzer.items:
         return None
     first, *filters = analyzer.items
@@ -692,7 +853,7 @@ def _tokeniser(analyzer: Any) -> Callable[[str], list[str]] | None:
         and first.expression.pattern == "[^,]+"
         and [type(f) for f in filters] == [StripFilter]
     ):  # CommaSeparatedTokenizer: an empty piece is no token, a blank one an empty token
-        return lambda value: [piece.strip() for piece in value.split(",") if piece]
+        return lambda value: [piece.strip().encode("utf-8") for piece in value.split(",") if piece]
     if (
         type(first) is not RegexTokenizer
         or first.gaps
@@ -700,20 +861,24 @@ def _tokeniser(analyzer: Any) -> Callable[[str], list[str]] | None:
         or not all(type(f) in _TOKEN_FILTERS for f in filters)
     ):
         return None
-    words: dict[str, list[str]] = {}
+    words: dict[str, list[bytes]] = {}
 
-    def tokens(value: str) -> list[str]:
-        found: list[str] = []
+    def tokens(value: str) -> list[bytes]:
+        found: list[bytes] = []
         for word in value.split():
             texts = words.get(word)
             if texts is None:
-                if len(words) >= _ANALYSED_KEPT:
+                if len(words) >= _WORDS_KEPT:
                     words.clear()
-                texts = words[word] = [t.text for t in analyzer(word, mode="index", boosts=True)]
+                texts = words[word] = [t.text.encode("utf-8") for t in analyzer(word, **options)]
             found += texts
         return found
 
     return tokens
+
+
+_TERM_INFO = struct.Struct("!BfIBBfII")  # W3TermInfo's fixed part
+_FLOAT32 = struct.Struct("f")
 
 
 def _write_postings(
@@ -724,26 +889,206 @@ def _write_postings(
     postings: Mapping[str, Mapping[bytes, _Postings]],
     lengths: Mapping[str, bytearray],
 ) -> None:
+    """Write every term's postings and term info, byte for byte as Whoosh's ``W3FieldWriter``
+    (uncompressed blocks of ``codec``'s size) does posting by posting, but a block at a time:
+    that writer spends most of its time checking and buffering each posting."""
     writer = codec.field_writer(storage, segment)
+    blocklimit: int = codec._blocklimit
+    assert not codec._compression, "blocks are written uncompressed"
+    postfile = writer._postfile
+    terms = _TermsTable(writer._tindex)
+    position = postfile.tell()
+    chunks: list[bytes] = []
+    size = 0
     for name in sorted(postings):
-        writer.start_field(name, schema[name])
-        column = lengths.get(name)
+        fieldobj = schema[name]
+        writer.start_field(name, fieldobj)
         by_term = postings[name]
+        if not by_term:  # a field only stored (it has its number all the same)
+            writer.finish_field()
+            continue
+        prefix = pack_ushort(writer._fieldid)
+        fixed = fieldobj.format.fixed_value_size()
+        column = lengths.get(name)
+        # A block's weights and values as Whoosh minifies them, for a term's one posting
+        # (most terms): there are few distinct (weight, value) pairs.
+        single: dict[_Pair, tuple[Any, Any, float]] = {}
         for text in sorted(by_term):
             docnums, pairs = by_term[text]
-            items: Iterable[tuple[int, _Pair]] = (
-                ((docnums, cast(_Pair, pairs)),)
-                if isinstance(docnums, int)
-                else zip(docnums, cast(list[_Pair], pairs), strict=True)
+            if isinstance(docnums, int):
+                pair = cast(_Pair, pairs)
+                known = single.get(pair)
+                if known is None:
+                    w32 = _FLOAT32.unpack(_FLOAT32.pack(pair[0]))[0]
+                    known = single[pair] = (
+                        None if w32 == 1.0 else w32,
+                        _mini_values(fixed, [pair[1]] if pair[1] else []),
+                        w32,
+                    )
+                coded = column[docnums] if column is not None and docnums < len(column) else 0
+                length = byte_to_length(coded) if coded else 0
+                block = _block(
+                    (docnums,),
+                    docnums,
+                    known[0],
+                    known[1],
+                    pair[0],
+                    length or None,
+                    length,
+                    last=True,
+                )
+                weight = 0 + known[2]
+                top = max(0, pair[0] if pair[0] > 0 else 0)
+                first_id = last_id = docnums
+                minlength: int | None = length or None
+                maxlength = max(0, length)
+                body = _W3_MAGIC + block
+                count = 1
+            else:
+                ids, pair_list = docnums, cast(list[_Pair], pairs)
+                count = len(ids)
+                pieces = [_W3_MAGIC]
+                weight = 0
+                top = 0
+                minlength = None
+                maxlength = 0
+                for at in range(0, count, blocklimit):
+                    block_ids = ids[at : at + blocklimit]
+                    block_pairs = pair_list[at : at + blocklimit]
+                    weights = array("f", [p[0] for p in block_pairs])
+                    block_top = max(p[0] for p in block_pairs)
+                    block_top = block_top if block_top > 0 else 0
+                    if column is None:
+                        block_min: int | None = None
+                        block_max = 0
+                    else:
+                        found = [
+                            byte_to_length(column[d])
+                            for d in block_ids
+                            if d < len(column) and column[d]
+                        ]
+                        block_min = min(found) if found else None
+                        block_max = max(found) if found else 0
+                    if all(w == 1.0 for w in weights):
+                        mini_weights: Any = None
+                    elif all(w == weights[0] for w in weights):
+                        mini_weights = weights[0]
+                    else:
+                        mini_weights = tuple(weights)
+                    block = _block(
+                        tuple(_deltas(block_ids)),
+                        block_ids[-1],
+                        mini_weights,
+                        _mini_values(fixed, [p[1] for p in block_pairs if p[1]]),
+                        block_top,
+                        block_min,
+                        block_max,
+                        last=at + blocklimit >= count,
+                    )
+                    pieces.append(block)
+                    # As W3TermInfo.add_block gathers a term's statistics block by block.
+                    weight += sum(weights)
+                    minlength = block_min if minlength is None else min(minlength, block_min)  # type: ignore[type-var]
+                    maxlength = max(maxlength, block_max)
+                    top = max(top, block_top)
+                first_id, last_id = ids[0], ids[-1]
+                body = b"".join(pieces)
+            info_bytes = (
+                _TERM_INFO.pack(
+                    False,
+                    weight,
+                    count,
+                    0 if minlength is None else length_to_byte(minlength),
+                    length_to_byte(maxlength),
+                    top,
+                    first_id,
+                    last_id,
+                )
+                + pack_long(position)
+                + pack_int(len(body))
             )
-            writer.start_term(text)
-            for docnum, (weight, vbytes) in items:
-                # A length as Whoosh's writer passes it: read back from its one-byte form.
-                coded = column[docnum] if column is not None and docnum < len(column) else 0
-                writer.add(docnum, weight, vbytes, byte_to_length(coded) if coded else 0)
-            writer.finish_term()
+            chunks.append(body)
+            size += len(body)
+            position += len(body)
+            if size >= 1 << 20:
+                postfile.write(b"".join(chunks))
+                chunks.clear()
+                size = 0
+            terms.add(prefix + text, info_bytes)
         writer.finish_field()
+    postfile.write(b"".join(chunks))
+    assert postfile.tell() == position
+    terms.flush()
     writer.close()
+
+
+class _TermsTable:
+    """Adds rows to a Whoosh ``OrderedHashWriter`` (the terms file) as its ``add`` does, keys
+    in order, but buffered: its ``add`` asks the file where it is twice a row."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.position: int = table.dbfile.tell()
+        self.chunks: list[bytes] = []
+        self.buckets: list[list[tuple[int, int]]] = table.buckets
+        self.index = table.index
+        assert table.hashfn is md5_hash, "the terms table hashes keys by MD5"
+
+    def add(self, key: bytes, value: bytes) -> None:
+        row = _ROW_LENGTHS.pack(len(key), len(value)) + key + value
+        self.index.append(self.position)
+        # md5_hash: the digest's low 32 bits.
+        digest = int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[-4:], "big")
+        self.buckets[digest & 255].append((digest, self.position))
+        self.chunks.append(row)
+        self.position += len(row)
+        if len(self.chunks) >= 4096:
+            self.flush()
+        self.table.lastkey = key
+
+    def flush(self) -> None:
+        self.table.dbfile.write(b"".join(self.chunks))
+        self.chunks.clear()
+        assert self.table.dbfile.tell() == self.position
+
+
+def _block(
+    ids: tuple[int, ...],
+    last_id: int,
+    weights: Any,
+    values: Any,
+    top: float,
+    minlength: int | None,
+    maxlength: int,
+    *,
+    last: bool,
+) -> bytes:
+    """One block of postings (``ids`` as deltas from the one before) as
+    ``W3PostingsWriter._write_block`` writes it: its length, negative for a term's last block,
+    its header, its data."""
+    info = dumps(
+        (len(ids), last_id, top, 0, length_to_byte(minlength), length_to_byte(maxlength)), 2
+    )
+    data = dumps((ids, weights, values), 2)
+    length = len(info) + len(data)
+    block: bytes = pack_int(-length if last else length) + info + data
+    return block
+
+
+def _deltas(ids: Iterable[int]) -> Iterator[int]:
+    base = 0
+    for n in ids:
+        yield n - base
+        base = n
+
+
+def _mini_values(fixed: int | None, values: list[bytes]) -> Any:
+    """A block's values as ``W3PostingsWriter._mini_values`` keeps them."""
+    if fixed is None or fixed < 0:
+        return tuple(values)
+    if fixed == 0:
+        return None
+    return b"".join(values)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -22,14 +22,30 @@ from tests.parts_catalog.test_search import build
 
 
 def _postings(searcher: Searcher) -> dict[tuple[str, bytes], Any]:
-    """Every term with its document frequency and total weight (spelling words: the word)."""
+    """Every term with the statistics its term info keeps (which scoring and skipping read)
+    and its postings (spelling words: the word)."""
     reader = searcher.reader()
     found: dict[tuple[str, bytes], Any] = {}
     for name, text in reader.all_terms():
         if name.startswith("spell_"):
             found[name, text] = True  # a spelling word only needs to be there
-        else:
-            found[name, text] = (reader.doc_frequency(name, text), reader.frequency(name, text))
+            continue
+        info = reader.term_info(name, text)
+        matcher = reader.postings(name, text)
+        postings = []
+        while matcher.is_active():
+            postings.append((matcher.id(), matcher.weight(), matcher.value()))
+            matcher.next()
+        found[name, text] = (
+            info.doc_frequency(),
+            info.weight(),
+            info.min_length(),
+            info.max_length(),
+            info.max_weight(),
+            info.min_id(),
+            info.max_id(),
+            postings,
+        )
     return found
 
 
