@@ -149,6 +149,9 @@ def register_request_hooks(app: Flask) -> None:
             return  # a browser never adds this header to a cross-site request: nothing to forge
         csrf.protect()
 
+    from app.auth import loaders
+
+    app.before_request(loaders.load_bearer_user)
     app.before_request(access.enforce)
 
     @app.after_request
