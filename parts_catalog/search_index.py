@@ -77,10 +77,10 @@ def _doc_id(kind: str, norm: str) -> str:
 
 
 def stamped(doc: dict[str, Any]) -> dict[str, Any]:
-    digest = xxhash.xxh3_64()
-    for name in sorted(doc):
-        digest.update(f"{name}={doc[name]}\x1f".encode())
-    doc["stamp"] = digest.intdigest()
+    # One digest of every "name=value" in name order (as fed to a running digest piece by
+    # piece, which gives the same number).
+    text = "".join([f"{name}={doc[name]}\x1f" for name in sorted(doc)])
+    doc["stamp"] = xxhash.xxh3_64_intdigest(text.encode())
     return doc
 
 
@@ -249,22 +249,30 @@ class Shard:
 
 
 def shards(session: Session, release: Release, count: int, *, least: int = _CHUNK) -> list[Shard]:
-    """``release``'s documents in up to ``count`` shares of about as many parts each, at least
-    ``least`` each (the models in the first), which together are ``documents(session,
-    release)``."""
+    """``release``'s documents in up to ``count`` shares of about as many documents each
+    (``least`` parts or more a share), which together are ``documents(session, release)``.
+    The first holds the models and as many fewer parts: otherwise its process finishes last
+    while the others wait."""
     total = session.scalar(select(func.count()).where(PartVersion.as_of(release.id))) or 0
+    models = session.scalar(select(func.count()).where(ModelVersion.as_of(release.id))) or 0
     count = max(1, min(count, total // max(least, 1)))
     bounds: list[str | None] = [None]
+    before = 0  # parts in the shares so far
     for k in range(1, count):
+        # The parts before the k-th bound: k shares' worth of documents, less the models.
+        upto = min((total + models) * k // count - models, total - (count - k))
+        if upto <= before:
+            continue  # the models alone fill this share
         bounds.append(
             session.scalar(
                 select(PartVersion.number_norm)
                 .where(PartVersion.as_of(release.id))
                 .order_by(PartVersion.number_norm)
-                .offset(total * k // count - 1)
+                .offset(upto - 1)
                 .limit(1)
             )
         )
+        before = upto
     bounds.append(None)
     return [
         Shard(release.id, after=bounds[i], upto=bounds[i + 1], models=i == 0)

@@ -147,6 +147,19 @@ def test_shards_together_are_every_document_once(session: Session, tmp_path: Pat
     assert len(search_index.shards(session, release, 3)) == 1
 
 
+def test_shares_hold_as_many_documents_the_models_counted(session: Session, tmp_path: Path) -> None:
+    demo.load(session, tmp_path / "releases")
+    release = release_for(session)
+    assert release is not None
+    shares = search_index.shards(session, release, 2, least=1)
+    sizes = [sum(1 for _ in search_index.shard_documents(session, s)) for s in shares]
+    models = sum(1 for d in search_index.documents(session, release) if d["kind"] == "model")
+    assert models > 1
+    # The first share carries the models, and as many fewer parts.
+    assert len(sizes) == 2
+    assert abs(sizes[0] - sizes[1]) <= 1
+
+
 @pytest.fixture
 def committed(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
     """A database of its own whose data is committed, which other processes can read."""
