@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +54,27 @@ _MODEL_VERSIONS = (
 
 def latest_release(session: Session) -> Release | None:
     return session.scalar(_LATEST_RELEASE)
+
+
+@dataclass(frozen=True)
+class ReleaseStamp:
+    """A release as the database stores it: enough to tell it from any other, ever (an id
+    alone could come back on SQLite after a rolled-back import)."""
+
+    id: int
+    label: str
+    imported_at: datetime
+
+
+_NEWEST_STAMP = (
+    select(Release.id, Release.label, Release.imported_at).order_by(Release.id.desc()).limit(1)
+)
+
+
+def newest_release_stamp(session: Session) -> ReleaseStamp | None:
+    """The newest release's stamp, without reading the release itself."""
+    row = session.execute(_NEWEST_STAMP).first()
+    return None if row is None else ReleaseStamp(*row)
 
 
 def release_for(session: Session, label: str | None = None) -> Release:

@@ -20,7 +20,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from flask import current_app, request
 from flask_wtf.csrf import generate_csrf
@@ -31,19 +30,15 @@ from app.catalog import exploded
 from app.catalog.chain import ChainNode, columns
 from app.orders import services as orders
 from parts_catalog import services
+from parts_catalog.errors import NoReleases, UnknownRelease
 from parts_catalog.models import Release
 from parts_catalog.numbers import normalise
 
 #: Pages kept per process; a few thousand parts' pages are a few megabytes.
 KEPT = 2000
 
-ReleaseStamp = tuple[int, str, datetime]
 #: Stands for the CSRF token in a kept section; random, so no catalogue text can contain it.
 _CSRF_SLOT = f"csrf-{secrets.token_hex(16)}"
-
-
-def stamp(release: Release) -> ReleaseStamp:
-    return (release.id, release.label, release.imported_at)
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,8 @@ class Catalogued:
     """The part page's catalogue answers, stock left out (``detail.stock`` is None and every
     ordering item's stock 0 until :func:`with_stock` fills them)."""
 
+    #: The release shown (the newest, or the one asked for).
+    release: services.ReleaseStamp
     detail: services.PartDetail
     forward: list[list[ChainNode]]
     backward: list[list[ChainNode]]
@@ -105,32 +102,44 @@ def catalogued(
     pages: Pages,
     number: str,
     *,
-    release: Release,
-    releases: list[Release],
+    newest: services.ReleaseStamp,
+    as_of: str | None,
     serial: str | None,
 ) -> Catalogued:
-    """The page's catalogue answers for ``number`` as of ``release`` (``releases``: every
-    release, newest first), from ``kept`` when this process has read them already."""
-    # The sections' links start with the application's root, which a proxy may set per request.
-    key = (normalise(number), serial, stamp(release), stamp(releases[0]), request.script_root)
+    """The page's catalogue answers for ``number`` as of the release labelled ``as_of`` (the
+    newest when None), from ``pages`` when this process has read them already.
+
+    :raises UnknownRelease: when no release up to the newest has that label.
+    """
+    # Labels are unique and releases are never removed: with the newest release, the label
+    # names one release for good. The sections' links start with the application's root,
+    # which a proxy may set per request.
+    key = (normalise(number), serial, as_of, newest, request.script_root)
     found = pages.get(key)
     if found is None:
         # Read within this request's transaction: should an import commit while it runs, what
         # is read may already be the new release's, but it is kept under the old newest release,
         # which no request started after the commit asks for.
-        found = _read(session, number, release=release, releases=releases, serial=serial)
+        found = _read(session, number, as_of=as_of, serial=serial)
         pages.put(key, found)
     return found
 
 
-def _read(
-    session: Session,
-    number: str,
-    *,
-    release: Release,
-    releases: list[Release],
-    serial: str | None,
-) -> Catalogued:
+def _shown(releases: list[Release], label: str | None) -> Release:
+    """The release labelled ``label`` among ``releases`` (newest first), else the newest."""
+    if not releases:
+        raise NoReleases()
+    if label is None:
+        return releases[0]
+    for release in releases:
+        if release.label == label:
+            return release
+    raise UnknownRelease(label)
+
+
+def _read(session: Session, number: str, *, as_of: str | None, serial: str | None) -> Catalogued:
+    releases = services.list_releases(session)
+    release = _shown(releases, as_of)
     detail = services.part_detail(session, number, release=release, serial=serial)
     [ordering] = orders.check(session, [orders.Asked(detail.part.number, 1, serial)])
     forward = columns(detail.part.number, detail.replaced_by)
@@ -154,7 +163,16 @@ def _read(
         chain=_render("catalog/_part_chain.html", shown),
         catalogue=_render("catalog/_part_catalogue.html", shown),
     )
-    return Catalogued(detail, forward, backward, history, places, ordering, sections)
+    return Catalogued(
+        services.ReleaseStamp(release.id, release.label, release.imported_at),
+        detail,
+        forward,
+        backward,
+        history,
+        places,
+        ordering,
+        sections,
+    )
 
 
 def _render(name: str, context: dict[str, object]) -> Markup:

@@ -39,7 +39,6 @@ from parts_catalog.errors import (
     TooManyDrops,
     UnknownModel,
     UnknownPart,
-    UnknownRelease,
 )
 from parts_catalog.importer import import_release
 from parts_catalog.models import SNAPSHOT, Release
@@ -93,13 +92,19 @@ def lookup() -> ResponseReturnValue:
 @signed_in
 def part(number: str) -> ResponseReturnValue:
     session = get_session()
-    # The page lists every release: the newest among them is the one shown unless one is asked.
-    releases = services.list_releases(session)
-    release = _shown(releases, request.args.get("as_of"))
+    newest = services.newest_release_stamp(session)
+    if newest is None:
+        raise NoReleases()
     serial = request.args.get("serial", "").strip()[:40] or None
     unit_model = request.args.get("model", "").strip()[:40] or None
+    asked = request.args.get("as_of")
     page = part_page.catalogued(
-        session, _pages(), number, release=release, releases=releases, serial=serial
+        session,
+        _pages(),
+        number,
+        newest=newest,
+        as_of=asked.strip() if asked else None,
+        serial=serial,
     )
     # What the cart would order for this number today: the order box names exactly that.
     detail, ordering = part_page.with_stock(session, page)
@@ -110,7 +115,7 @@ def part(number: str) -> ResponseReturnValue:
         ordering=ordering,
         serial=serial,
         kept=page.sections.for_request(),
-        release=release,
+        release=page.release,
         part_notices=_part_notices(session, detail),
         # Opened for one unit (a model and its serial): whether that unit is in warranty.
         unit_model=unit_model,
@@ -118,19 +123,6 @@ def part(number: str) -> ResponseReturnValue:
         if unit_model and serial
         else None,
     )
-
-
-def _shown(releases: list[Release], label: str | None) -> Release:
-    """The release asked for by label among ``releases`` (newest first), else the newest."""
-    if not releases:
-        raise NoReleases()
-    if not label:
-        return releases[0]
-    wanted = label.strip()
-    for release in releases:
-        if release.label == wanted:
-            return release
-    raise UnknownRelease(label)
 
 
 def _pages() -> part_page.Pages:

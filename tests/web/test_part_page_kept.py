@@ -186,3 +186,14 @@ def test_each_person_gets_their_own_token_and_buttons_on_a_kept_page(
         },
     )
     assert response.status_code == 302
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_release_asked_for_before_it_is_imported_is_found_once_it_is(
+    client: FlaskClient, auth: AuthActions, session: Session, tmp_path: Path
+) -> None:
+    auth.login()
+    assert client.get(PAGE + "?as_of=2026.2").status_code == 404
+    _second_release(session, tmp_path / "r2")
+    assert "KDL-65W850C" in _page(client, PAGE + "?as_of=2026.2")
+    assert "KDL-65W850C" not in _page(client, PAGE + "?as_of=2026.1")
