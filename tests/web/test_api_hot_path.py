@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
@@ -233,3 +233,28 @@ def test_a_token_opens_the_api_before_any_release_exists(client: FlaskClient, to
     answer = client.get(resolution_path("1-474-594-11"), headers=bearer(token))
     assert answer.status_code == 404
     assert json.loads(answer.get_data())["status"] == 404
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_browser_sign_in_still_wins_over_a_token_sent_beside_it(
+    client: FlaskClient, auth: AuthActions, session: Session
+) -> None:
+    browser_user = auth.login()
+    other = make_user(session)
+    other_token = accounts.issue_api_token(session, other)
+    session.commit()
+    seen = client.get("/api/v1/me", headers=bearer(other_token)).get_json()
+    assert seen["email"] == browser_user.email
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_an_unknown_token_is_refused_and_a_good_one_is_logged_by_its_user(
+    client: FlaskClient, token: str, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="benchside.request")
+    assert client.get(resolution_path("1-474-594-11"), headers=bearer("bs_nope")).status_code == 401
+    assert client.get(resolution_path("1-474-594-11"), headers=bearer(token)).status_code == 200
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "benchside.request"]
+    owner = session.scalars(select(ApiToken.user_id)).one()
+    assert [line["user_id"] for line in logged] == [None, owner]
+    assert [line["status"] for line in logged] == [401, 200]
