@@ -540,16 +540,16 @@ def _check(
             )
     if mode.delta:
         _drops_not_listed(conn, problems)
-    known_part = _known(stage_parts, PartVersion)
-    known_model = _known(stage_models, ModelVersion)
-    for stage, norm, number, file, column, known, kind in (
+    unknown_part = _unknown(stage_parts, PartVersion)
+    unknown_model = _unknown(stage_models, ModelVersion)
+    for stage, norm, number, file, column, unknown_in, kind in (
         (
             stage_fitments,
             "model_norm",
             "model_number",
             "fitments.csv",
             "model_number",
-            known_model,
+            unknown_model,
             "model",
         ),
         (
@@ -558,7 +558,7 @@ def _check(
             "part_number",
             "fitments.csv",
             "part_number",
-            known_part,
+            unknown_part,
             "part",
         ),
         (
@@ -567,7 +567,7 @@ def _check(
             "old_number",
             "supersessions.csv",
             "old_part_number",
-            known_part,
+            unknown_part,
             "part",
         ),
         (
@@ -576,13 +576,13 @@ def _check(
             "new_number",
             "supersessions.csv",
             "new_part_number",
-            known_part,
+            unknown_part,
             "part",
         ),
     ):
         # Each number once (read from an index on it), then the lines of the numbers not known.
         numbers = select(stage.c[norm].label("norm")).distinct().subquery()
-        missing = select(numbers.c.norm).where(not_(known(numbers.c.norm)))
+        missing = select(numbers.c.norm).where(*unknown_in(numbers.c.norm))
         unknown = select(stage.c.line, stage.c[number]).where(
             stage.c[norm].in_(missing), stage.c.dropped.is_(False)
         )
@@ -698,15 +698,19 @@ def _gone(target: _Target, mode: _Mode) -> ColumnElement[bool]:
     return gone
 
 
-def _known(
+def _unknown(
     stage: Table, model: type[PartVersion] | type[ModelVersion]
-) -> Callable[[ColumnElement[Any]], ColumnElement[bool]]:
-    def known(norm: ColumnElement[Any]) -> ColumnElement[bool]:
-        return exists().where(stage.c.number_norm == norm) | exists().where(
-            model.number_norm == norm
+) -> Callable[[ColumnElement[Any]], tuple[ColumnElement[bool], ...]]:
+    """Conditions (all to hold) that a number is neither staged nor in any release: two NOT
+    EXISTS, which PostgreSQL runs as anti-joins (NOT of an OR of EXISTS it cannot)."""
+
+    def unknown(norm: ColumnElement[Any]) -> tuple[ColumnElement[bool], ...]:
+        return (
+            ~exists().where(stage.c.number_norm == norm),
+            ~exists().where(model.number_norm == norm),
         )
 
-    return known
+    return unknown
 
 
 def _duplicates(
@@ -723,19 +727,34 @@ def _duplicates(
     key of a row the release repeats unchanged."""
     stage, key, file = target.stage, target.key, target.spec.name
     columns = [stage.c[k] for k in key]
-    first = (
-        select(*columns, func.min(stage.c.line).label("first_line"))
-        .group_by(*columns)
-        .having(func.count() > 1)
-        .subquery()
-    )
-    match = and_(*(stage.c[k].is_not_distinct_from(first.c[k]) for k in key))
-    query = (
-        select(stage.c.line, first.c.first_line)
-        .join(first, match)
-        .where(stage.c.line != first.c.first_line)
-        .order_by(stage.c.line)
-    )
+    if conn.dialect.name == "postgresql":
+        # Each row beside the first line of its key, in one pass over the rows: a window's
+        # partitions, like GROUP BY, put NULLs together. (The join back from the grouped keys
+        # below needs IS NOT DISTINCT FROM, which PostgreSQL can only run as a nested loop.)
+        window = select(
+            stage.c.line, func.min(stage.c.line).over(partition_by=columns).label("first_line")
+        ).subquery()
+        query = (
+            select(window.c.line, window.c.first_line)
+            .where(window.c.line != window.c.first_line)
+            .order_by(window.c.line)
+        )
+    else:
+        # SQLite groups from the staged key's index, in order, and finds each repeated key's
+        # rows in it again (IS matches NULLs and uses the index): quicker than its window.
+        first = (
+            select(*columns, func.min(stage.c.line).label("first_line"))
+            .group_by(*columns)
+            .having(func.count() > 1)
+            .subquery()
+        )
+        match = and_(*(stage.c[k].is_not_distinct_from(first.c[k]) for k in key))
+        query = (
+            select(stage.c.line, first.c.first_line)
+            .join(first, match)
+            .where(stage.c.line != first.c.first_line)
+            .order_by(stage.c.line)
+        )
     same_thing = "numbers match once spaces, dashes, dots and slashes are ignored"
     for line, first_line in conn.execute(query):
         if kind in ("part", "model"):

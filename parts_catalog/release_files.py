@@ -679,7 +679,7 @@ def read_batches(
                 base = line
                 if b'"' not in b"".join(chunk):
                     # One probe of the digests per line, which also takes a repeated one out.
-                    keys = map(bytes.rstrip, chunk, repeat(b"\r\n"))
+                    keys: Iterator[bytes] = map(bytes.rstrip, chunk, repeat(b"\r\n"))
                     if not every_column:
                         keys = versioned_lines(list(keys))
                     digests = list(map(minus, map(digest_of, keys, repeat(seed)), repeat(_SIGNED)))

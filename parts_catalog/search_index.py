@@ -377,12 +377,19 @@ def queue_release_changes(session: Session, release_id: int) -> None:
         select(PartVersion.number_norm.label("norm")).where(
             or_(PartVersion.valid_from == release_id, PartVersion.valid_to == release_id)
         ),
+        # One pass over the fitments for both reasons: a first release changes every fitment
+        # and every model, and the union would otherwise sort each part's fitments twice.
         select(FitmentVersion.part_norm).where(
-            or_(FitmentVersion.valid_from == release_id, FitmentVersion.valid_to == release_id)
-        ),
-        select(FitmentVersion.part_norm).where(
-            FitmentVersion.as_of(release_id),
-            FitmentVersion.model_norm.in_(select(ModelVersion.number_norm).where(changed_model)),
+            or_(
+                FitmentVersion.valid_from == release_id,
+                FitmentVersion.valid_to == release_id,
+                and_(
+                    FitmentVersion.as_of(release_id),
+                    FitmentVersion.model_norm.in_(
+                        select(ModelVersion.number_norm).where(changed_model)
+                    ),
+                ),
+            )
         ),
         select(SupersessionVersion.old_norm).where(
             or_(

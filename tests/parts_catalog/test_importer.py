@@ -19,6 +19,7 @@ from parts_catalog.models import (
 )
 from parts_catalog.services import release_for, resolve_number
 from tests.parts_catalog.releases import (
+    BASE_FITMENTS,
     BASE_PARTS,
     BASE_SUPERSESSIONS,
     base_release,
@@ -172,6 +173,18 @@ def test_duplicate_label_is_refused(session: Session, tmp_path: Path) -> None:
             "supersessions.csv:2 [new_part_number]: part X-1 is not in this release or an "
             "earlier one",
             id="unknown part in supersessions",
+        ),
+        pytest.param(
+            {
+                "fitments": [
+                    *BASE_FITMENTS,
+                    # The same key as the first (no ref_no, diagram or serials: NULLs match).
+                    {"model_number": "KDL-55W800C", "part_number": "4-234-704-01"},
+                    {"model_number": "KDL-55W800C", "part_number": "4-234-704-01", "quantity": 2},
+                ]
+            },
+            "fitments.csv:6 [part_number]: repeats the fitment on line 5",
+            id="fitment repeated, its key partly empty",
         ),
         pytest.param(
             {"parts": [*BASE_PARTS, part("1474594 11", "ANOTHER")]},
