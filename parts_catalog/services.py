@@ -496,6 +496,19 @@ def get_model(session: Session, number: str, *, release: Release) -> ModelInfo:
     version = _models_as_of(session, [norm], release.id).get(norm)
     if version is None:
         raise UnknownModel(number)
+    return _model_info(version, release)
+
+
+def get_models(
+    session: Session, numbers: Iterable[str], *, release: Release
+) -> dict[str, ModelInfo]:
+    """:func:`get_model` for many models in one read (a statement per 500), by normal form;
+    a number no release up to this one knows is left out."""
+    versions = _models_as_of(session, {normalise(n) for n in numbers}, release.id)
+    return {norm: _model_info(version, release) for norm, version in versions.items()}
+
+
+def _model_info(version: ModelVersion, release: Release) -> ModelInfo:
     listed = version.valid_to is None or version.valid_to > release.id
     return ModelInfo(
         number=version.number,

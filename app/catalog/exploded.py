@@ -16,7 +16,8 @@ from app.orders import services as orders
 from parts_catalog import diagrams
 from parts_catalog.drawings import PNG, SVG, element_outline
 from parts_catalog.models import Release
-from parts_catalog.services import Fitment, ModelDetail, get_model, ref_order
+from parts_catalog.numbers import normalise
+from parts_catalog.services import Fitment, ModelDetail, get_models, ref_order
 
 EXTENSIONS = {SVG: "svg", PNG: "png"}
 
@@ -138,17 +139,13 @@ def part_places(session: Session, fitments: list[Fitment], *, release: Release) 
     with_refs = [f for f in fitments if f.ref_no]
     if not with_refs:
         return []
-    chassis: dict[str, str | None] = {}
-    norms: dict[str, str] = {}
-    for f in with_refs:
-        if f.model_number not in norms:
-            model = get_model(session, f.model_number, release=release)
-            norms[f.model_number] = model.number_norm
-            chassis[model.number_norm] = model.chassis
+    # The models in one read: a page of a part fitted to many models read each on its own.
+    models = get_models(session, {f.model_number for f in with_refs}, release=release)
+    chassis = {norm: model.chassis for norm, model in models.items()}
     drawn = diagrams.diagrams_for_models(session, chassis, release=release)
     places = []
     for f in with_refs:
-        for diagram in drawn.get(norms[f.model_number], []):
+        for diagram in drawn.get(normalise(f.model_number), []):
             if not diagram.names(f.diagram):
                 continue
             mine = [h for h in diagram.hotspots if h.ref_no == f.ref_no]
