@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -115,15 +116,33 @@ def _word_terms(searcher: Searcher, stem: str) -> list[Query]:
     return terms
 
 
+#: For each searcher of the trees index, each word's correction (or None) found so far: every
+#: word of a parts search is looked for among the trees too, and most are no tree's, so each
+#: was corrected again on every search (a tenth of a word search). A changed index is a new
+#: searcher, with nothing kept.
+_CORRECTED: WeakKeyDictionary[Searcher, dict[str, str | None]] = WeakKeyDictionary()
+_CORRECTED_KEPT = 20_000  # words a searcher keeps (then it starts again)
+
+
 def _corrected(searcher: Searcher, word: str) -> str | None:
     """The trees' own word one edit away from ``word`` ("blnking" → "blinking")."""
     if len(word) < 4 or not word.isalpha():
         return None
+    kept = _CORRECTED.get(searcher)
+    if kept is None:
+        kept = _CORRECTED.setdefault(searcher, {})
+    elif word in kept:
+        return kept[word]
+    elif len(kept) >= _CORRECTED_KEPT:
+        kept.clear()
+    fixed = None
     for name in _FIELD_WEIGHT:
         suggestions = searcher.corrector(name).suggest(word, limit=1, maxdist=1, prefix=1)
         if suggestions:
-            return str(suggestions[0])
-    return None
+            fixed = str(suggestions[0])
+            break
+    kept[word] = fixed
+    return fixed
 
 
 def search_trees(searcher: Searcher, text: str, *, limit: int = 10) -> list[TreeHit]:

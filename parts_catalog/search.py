@@ -66,6 +66,29 @@ _CHECKS = 4  # corrected queries tried (each a search) before giving up
 _RANKING: WeakKeyDictionary[Searcher, dict[int, tuple[float, str]]] = WeakKeyDictionary()
 _RANKING_KEPT = 100_000  # documents a searcher keeps: about 25 MB at most
 
+#: For each searcher, what a word comes to in its index: the words a stem stands for by field
+#: (``PartSearch._variants``: a typo's nearest word costs a walk of the term list), and a word
+#: as corrected against the titles' words. Technicians' words repeat from search to search; a
+#: changed index is a new searcher, with nothing kept.
+_WORDS_SEEN: WeakKeyDictionary[Searcher, dict[tuple[str, str], Any]] = WeakKeyDictionary()
+_WORDS_SEEN_KEPT = 20_000  # words a searcher keeps (then it starts again)
+
+
+def _words_seen(searcher: Searcher) -> dict[tuple[str, str], Any]:
+    kept = _WORDS_SEEN.get(searcher)
+    if kept is None:
+        kept = _WORDS_SEEN.setdefault(searcher, {})
+    elif len(kept) >= _WORDS_SEEN_KEPT:
+        kept.clear()
+    return kept
+
+
+#: A text's words as the index analyses them, with where each lies in it: highlighting a hit
+#: analysed its title and where it fits again for every search, and titles repeat ("POWER
+#: BOARD"). Depends on the text alone.
+_TOKENS: dict[str, tuple[tuple[str, int, int], ...]] = {}
+_TOKENS_KEPT = 50_000
+
 
 # --- synonyms ------------------------------------------------------------------------------------
 
@@ -259,11 +282,15 @@ def _spans(spelled: str, norm_prefix: str) -> tuple[tuple[int, int], ...]:
 
 
 def _word_spans(text: str, matched: set[str]) -> tuple[tuple[int, int], ...]:
-    return tuple(
-        (token.startchar, token.endchar)
-        for token in analyzer(text, chars=True, mode="index")
-        if token.text in matched
-    )
+    tokens = _TOKENS.get(text)
+    if tokens is None:
+        if len(_TOKENS) >= _TOKENS_KEPT:
+            _TOKENS.clear()
+        tokens = _TOKENS[text] = tuple(
+            (token.text, token.startchar, token.endchar)
+            for token in analyzer(text, chars=True, mode="index")
+        )
+    return tuple((start, end) for word, start, end in tokens if word in matched)
 
 
 class PartSearch:
@@ -285,7 +312,6 @@ class PartSearch:
         self.kinds = [k for k in kinds if k in KINDS]
         self.filters = filters or Filters()
         self.synonyms = synonyms or {}
-        self._variant_cache: dict[str, dict[str, tuple[str, ...]]] = {}
         self._synonym_vocabulary: list[str] | None = None
 
     def run(
@@ -625,13 +651,20 @@ class PartSearch:
         lowered = word.lower()
         if len(lowered) < 4 or not lowered.isalpha():
             return lowered
+        kept = _words_seen(self.searcher)
+        known: str | None = kept.get(("correct", lowered))
+        if known is not None:
+            return known
         reader = self.searcher.reader()
         if (SCHEMA["title"].spelling_fieldname("title"), lowered) in reader:
-            return lowered
-        suggestions = self.searcher.corrector("title").suggest(
-            lowered, limit=1, maxdist=1, prefix=1
-        )
-        return str(suggestions[0]) if suggestions else lowered
+            fixed = lowered
+        else:
+            suggestions = self.searcher.corrector("title").suggest(
+                lowered, limit=1, maxdist=1, prefix=1
+            )
+            fixed = str(suggestions[0]) if suggestions else lowered
+        kept[("correct", lowered)] = fixed
+        return fixed
 
     def _take_model(self, tokens: list[str], results: Results) -> list[str]:
         """The tokens without a model number among them ("power board kdl-55w800c", "ilce 7m3
@@ -671,8 +704,10 @@ class PartSearch:
         "model"), and one word per field keeps the query small: Whoosh scores every document a
         query matches, and can skip blocks of tied scores only in a simple query."""
         assert self.searcher is not None
-        if stem in self._variant_cache:
-            return self._variant_cache[stem]
+        kept = _words_seen(self.searcher)
+        known: dict[str, tuple[str, ...]] | None = kept.get(("variants", stem))
+        if known is not None:
+            return known
         reader = self.searcher.reader()
         found: dict[str, tuple[str, ...]] = {
             name: (stem,) if (name, stem) in reader else () for name in _FIELD_WEIGHT
@@ -687,7 +722,7 @@ class PartSearch:
                     near, key=lambda word: (reader.doc_frequency(name, word), word), default=None
                 )
                 found[name] = (best,) if best else ()
-        self._variant_cache[stem] = found
+        kept[("variants", stem)] = found
         return found
 
     def _used(self, stem: str, fields: Sequence[str] = tuple(_FIELD_WEIGHT)) -> bool:
