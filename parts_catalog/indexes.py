@@ -126,6 +126,8 @@ class IndexStore:
         self.version = version
         self.corpus = corpus
         self._local = threading.local()
+        self._pointer = str(self.home / POINTER_FILE)
+        self._generations: dict[str, Path] = {}  # a generation's name -> its directory
 
     @classmethod
     def of(cls, root: Path, corpus: Corpus) -> IndexStore:
@@ -135,12 +137,22 @@ class IndexStore:
 
     def live_dir(self) -> Path | None:
         """The live generation's directory, or None when none was ever completed."""
+        # Read on every search (twice: parts and trees), so by the file's descriptor: opening
+        # it as a Path and decoding it as text took a tenth of a word search's time.
         try:
-            generation = (self.home / POINTER_FILE).read_text(encoding="utf-8").strip()
+            fd = os.open(self._pointer, os.O_RDONLY)
         except FileNotFoundError:
             return None
-        path = self.home / generation
-        return path if generation and path.is_dir() else None
+        try:
+            generation = os.read(fd, 1024).decode("utf-8").strip()
+        finally:
+            os.close(fd)
+        path = self._generations.get(generation)
+        if path is None:
+            if len(self._generations) > 16:
+                self._generations.clear()
+            path = self._generations[generation] = self.home / generation
+        return path if generation and os.path.isdir(path) else None
 
     def meta(self) -> IndexMeta | None:
         live = self.live_dir()
