@@ -17,7 +17,13 @@ from parts_catalog.importer import import_release
 from parts_catalog.indexes import IndexStore, IndexUnavailable, WriterBusy, compare
 from parts_catalog.models import SearchChange
 from parts_catalog.services import release_for
-from tests.parts_catalog.releases import BASE_PARTS, base_release, part
+from tests.parts_catalog.releases import (
+    BASE_FITMENTS,
+    BASE_MODELS,
+    BASE_PARTS,
+    base_release,
+    part,
+)
 
 SYNONYMS = {search.stems("power supply"): [search.stems("power board")]}
 WIFI = {search.stems("wifi"): [search.stems("wireless lan module")]}
@@ -304,6 +310,25 @@ def test_an_import_queues_only_what_changed(
     found = search_index.documents_for(session, release_for(session), queued)
     assert found["part:423470411"] is None
     assert found["part:A2072533A"]["title"] == "MAIN BOARD (NEW)"
+
+
+def test_an_import_queues_the_parts_whose_fitment_or_fitted_model_changed(
+    session: Session, store: IndexStore, tmp_path: Path
+) -> None:
+    session.execute(SearchChange.__table__.delete())
+    fitments = [dict(f) for f in BASE_FITMENTS]
+    fitments[0]["quantity"] = "2"  # 1-474-594-11's fitment; the part itself is unchanged
+    models = [
+        {**m, "name": "Cyber-shot RX100 III (rev)"} if m["model_number"] == "DSC-RX100M3" else m
+        for m in BASE_MODELS
+    ]
+    import_release(
+        session,
+        path=base_release(tmp_path / "r2", parts=PARTS, fitments=fitments, models=models),
+        label="r2",
+    )
+    queued = set(session.scalars(select(SearchChange.doc_id)))
+    assert queued == {"part:147459411", "part:423470401", "model:DSCRX100M3"}
 
 
 def test_compare_finds_drift(session: Session, store: IndexStore, tmp_path: Path) -> None:
