@@ -39,7 +39,7 @@ def plain_without_query(arguments: type[Schema]) -> Callable[[View], View]:
 
     webargs and marshmallow cost about a tenth of a small answer's time, to parse nothing and
     to copy a document that is already what the response schema dumps. Only for views whose
-    documents are exactly their schema's dump (tests/web/test_api_plain.py checks each); a
+    documents are exactly their schema's dump (tests/web/test_api_hot_path.py checks); a
     query string still goes through webargs, and the OpenAPI document is the decorators' own.
     """
     defaults = arguments().load({})
