@@ -62,9 +62,14 @@ _answers: Table = ResolutionVersion.__table__  # type: ignore[assignment]
 # --- the stored form ------------------------------------------------------------------------------
 
 
+# One encoder for every answer: ``json.dumps`` with options builds a new one per call, which
+# cost as much as encoding an import's hundreds of thousands of short answers.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(resolution: Resolution) -> str:
     """A known number's resolution as compact JSON (``requested`` is the asker's, not kept)."""
-    return json.dumps(
+    return _JSON.encode(
         [
             resolution.outcome,
             [
@@ -88,9 +93,7 @@ def encode(resolution: Resolution) -> str:
             ],
             list(resolution.notes),
             resolution.requires_confirmation,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        ]
     )
 
 
