@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from flask import current_app, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.access import access_of
 from app.db import get_session
 from app.notices import services as notices
+from app.rendering import Kept, csrf_slot, with_csrf
 from app.roles import Role
 
 
@@ -99,6 +102,35 @@ def _notices_waiting() -> int:
         return 0
 
 
+#: Headers kept per process: people × pages they open, bounded.
+TOPBARS_KEPT = 4000
+
+
+def _topbar(menu: Sequence[MenuLink], waiting: int) -> Markup:
+    """The signed-in person's header (search, menu, account), rendered once per process for
+    what it shows: the role's menu and its count, the page, the person's name and centre."""
+    user = current_user._get_current_object()
+    centre = user.centre.name if user.centre is not None else None
+    key = (user.role, waiting, request.endpoint, user.name, centre, request.script_root)
+    kept: Kept[Markup] | None = current_app.extensions.get("topbars")
+    if kept is None:
+        kept = current_app.extensions["topbars"] = Kept(TOPBARS_KEPT)
+    found = kept.get(key)
+    if found is None:
+        template = current_app.jinja_env.get_template("_topbar.html")
+        found = Markup(  # nosec B704 (rendered by an autoescaping template)
+            template.render(
+                menu=menu,
+                name=user.name,
+                role_label=user.role.label,
+                centre=centre,
+                csrf_token=csrf_slot,
+            )
+        )
+        kept.put(key, found)
+    return with_csrf(found)
+
+
 def context() -> dict[str, Any]:
     # Mail rendered by a command has no request and no user.
     if getattr(current_user, "is_authenticated", False):
@@ -111,5 +143,5 @@ def context() -> dict[str, Any]:
                 else item
                 for item in menu
             ]
-        return {"menu": menu}
+        return {"menu": menu, "topbar": partial(_topbar, menu, waiting)}
     return {"menu": []}

@@ -4,13 +4,19 @@ to links that are http(s) or mailto only."""
 
 from __future__ import annotations
 
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import datetime
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import nh3
 from flask import Flask
+from flask_wtf.csrf import generate_csrf
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _TAGS = {
@@ -46,6 +52,52 @@ def markdown_inline(text: str | None) -> Markup:
 def localtime(moment: datetime, zone: str) -> str:
     """A moment as people read it where the work is done: "Monday 30 November 2026, 09:30 CET"."""
     return moment.astimezone(ZoneInfo(zone)).strftime("%A %d %B %Y, %H:%M %Z")
+
+
+V = TypeVar("V")
+
+
+class Kept(Generic[V]):
+    """What a process keeps of what it rendered: a bounded map, least recently used out first;
+    safe for a threaded worker. Its keys must hold everything the value was made from."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> V | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+#: Stands for the CSRF token in kept markup (render it with ``csrf_token=csrf_slot``); random
+#: per process, so no text shown can contain it.
+CSRF_SLOT = f"csrf-{secrets.token_hex(16)}"
+
+
+def csrf_slot() -> str:
+    return CSRF_SLOT
+
+
+def with_csrf(kept: Markup) -> Markup:
+    """Kept markup with this request's CSRF token in its slots."""
+    if CSRF_SLOT not in kept:
+        return kept
+    return Markup(kept.replace(CSRF_SLOT, escape(generate_csrf())))  # nosec B704
 
 
 def init_app(app: Flask) -> None:

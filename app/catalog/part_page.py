@@ -15,20 +15,16 @@ table's report forms carry the person's CSRF token, put in for each request.
 
 from __future__ import annotations
 
-import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass, replace
 
 from flask import current_app, request
-from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from app.catalog import exploded
 from app.catalog.chain import ChainNode, columns
 from app.orders import services as orders
+from app.rendering import Kept, csrf_slot, with_csrf
 from parts_catalog import services
 from parts_catalog.errors import NoReleases, UnknownRelease
 from parts_catalog.models import Release
@@ -36,9 +32,6 @@ from parts_catalog.numbers import normalise
 
 #: Pages kept per process; a few thousand parts' pages are a few megabytes.
 KEPT = 2000
-
-#: Stands for the CSRF token in a kept section; random, so no catalogue text can contain it.
-_CSRF_SLOT = f"csrf-{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
@@ -67,34 +60,10 @@ class Sections:
     catalogue: Markup
 
     def for_request(self) -> Sections:
-        token = escape(generate_csrf())
-        return replace(self, catalogue=Markup(self.catalogue.replace(_CSRF_SLOT, token)))
+        return replace(self, catalogue=with_csrf(self.catalogue))
 
 
-class Pages:
-    """A bounded map, least recently used out first; safe for a threaded worker."""
-
-    def __init__(self, size: int = KEPT) -> None:
-        self._size = size
-        self._items: OrderedDict[Hashable, Catalogued] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Catalogued | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, value: Catalogued) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
+Pages = Kept[Catalogued]
 
 
 def catalogued(
@@ -156,7 +125,7 @@ def _read(session: Session, number: str, *, as_of: str | None, serial: str | Non
         "release": release,
         "releases": releases,
         "serial": serial,
-        "csrf_token": lambda: _CSRF_SLOT,
+        "csrf_token": csrf_slot,
     }
     sections = Sections(
         head=_render("catalog/_part_head.html", shown),
