@@ -575,22 +575,28 @@ def _write_segment(
     # (kept by its plan) are written as a column at the end.
     stored_column = perdoc._get_column("_stored")._child  # CompressedBytesColumn's writer
     assert isinstance(stored_column, columns.VarBytesColumn.Writer)
-    order: tuple[str, ...] = ()
-    names: list[str] = []
+    # The fields to index of a document with these keys, in name order, and their plans:
+    # documents of a corpus mostly have the same keys.
+    steps_for: dict[tuple[str, ...], list[tuple[str, _FieldPlan]]] = {}
     try:
         for doc in docs:
             perdoc._docnum = docnum  # for a field kept in a column (none here)
             stored: dict[str, Any] = {}
             keys = tuple(doc)
-            if keys != order:  # documents of a corpus mostly have the same fields
-                order, names = keys, sorted(keys)
-            for name in names:
+            steps = steps_for.get(keys)
+            if steps is None:
+                steps = steps_for[keys] = []
+                for name in sorted(keys):
+                    if name.startswith("_"):
+                        continue
+                    plan = plans.get(name)
+                    if plan is None:
+                        plan = plans[name] = _FieldPlan(name, schema[name], postings, lengths)
+                    steps.append((name, plan))
+            for name, plan in steps:
                 value = doc[name]
-                if value is None or name.startswith("_"):
+                if value is None:
                     continue
-                plan = plans.get(name)
-                if plan is None:
-                    plan = plans[name] = _FieldPlan(name, schema[name], postings, lengths)
                 if plan.indexed:
                     plan.add(docnum, value)
                 if plan.stored:
@@ -681,6 +687,9 @@ def _compressed(fields: dict[str, Any]) -> bytes:
     return zlib.compress(dumps(fields, 2), 3)
 
 
+_LENGTH_BYTES = bytes(length_to_byte(n) for n in range(256))  # a short field's length byte
+
+
 def _write_lengths(perdoc: Any, name: str, column: bytearray) -> None:
     """Write a field's length bytes as the column ``W3PerDocWriter.add_field`` fills
     (``LENGTHS_COLUMN``: a byte a document, up to the last with a length)."""
@@ -733,6 +742,8 @@ class _FieldPlan:
         self.first_length = 0  # the first document with a length
         # value -> its terms with (weight, value bytes), and its length
         self.analysed: dict[Any, tuple[list[tuple[bytes, _Pair]], int]] = {}
+        self.keep = True  # whether values are kept (``analysed``) at all
+        self.hits = 0  # values found kept since the list was last cleared
         # A value that is one term as it stands (an id, a number): no analysis to keep.
         self.whole: _Pair | None = None
         if (
@@ -748,20 +759,32 @@ class _FieldPlan:
         """Index ``value`` as this field of document ``docnum``; returns its length."""
         if not self.indexed:
             return 0
-        if self.whole is not None and isinstance(value, str):
-            terms: list[tuple[bytes, _Pair]] = [(value.encode("utf-8"), self.whole)]
-            length = 0
-        else:
-            known = self.analysed.get(value)
-            if known is None:
-                known = self._analyse(value)
-            terms, length = known
         by_term = self.terms
+        entry: Any
+        if self.whole is not None and type(value) is str:
+            # One term, as it stands (the posting's update as below, for the commonest case).
+            text = value.encode("utf-8")
+            whole = self.whole
+            entry = by_term.get(text)
+            if entry is None:
+                by_term[text] = (docnum, whole)
+            elif type(entry[0]) is int:
+                by_term[text] = (array("I", (entry[0], docnum)), [entry[1], whole])
+            else:
+                entry[0].append(docnum)
+                entry[1].append(whole)
+            return 0
+        known = self.analysed.get(value) if self.keep else None
+        if known is None:
+            known = self._analyse(value)
+        else:
+            self.hits += 1
+        terms, length = known
         for text, pair in terms:
             entry = by_term.get(text)
             if entry is None:
                 by_term[text] = (docnum, pair)
-            elif isinstance(entry[0], int):
+            elif type(entry[0]) is int:
                 by_term[text] = (array("I", (entry[0], docnum)), [entry[1], pair])
             else:
                 entry[0].append(docnum)
@@ -770,7 +793,13 @@ class _FieldPlan:
             column = self.lengths
             if len(column) < docnum:
                 column.extend(bytes(docnum - len(column)))
-            column.append(length_to_byte(length) if length else 0)
+            column.append(
+                0
+                if not length
+                else _LENGTH_BYTES[length]
+                if length < 256
+                else length_to_byte(length)
+            )
             if length:
                 if not self.total_length:
                     self.first_length = docnum
@@ -785,9 +814,14 @@ class _FieldPlan:
             terms.append((text, pair))
             length += freq
         known = (terms, length if self.scorable else 0)
-        if len(self.analysed) >= _ANALYSED_KEPT:
-            self.analysed.clear()
-        self.analysed[value] = known
+        if self.keep:
+            if len(self.analysed) >= _ANALYSED_KEPT:
+                # Values seldom seen twice (where a part fits, a list of models): keeping them
+                # costs more than analysing again the few that come back.
+                self.keep = self.hits * 10 >= _ANALYSED_KEPT
+                self.hits = 0
+                self.analysed.clear()
+            self.analysed[value] = known
         if self.spelling is not None:  # a value seen before has its words listed
             words = (
                 self.spellable(value)
