@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
@@ -61,24 +61,35 @@ class Kept(Generic[V]):
     """What a process keeps of what it rendered: a bounded map, least recently used out first;
     safe for a threaded worker. Its keys must hold everything the value was made from."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, weight: Callable[[V], int] | None = None) -> None:
+        """``size``: how much it keeps, counted by ``weight`` (one a value when None)."""
         self._size = size
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._weight = weight
+        self._held = 0
+        self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
         with self._lock:
             found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
 
     def put(self, key: Hashable, value: V) -> None:
+        weight = 1 if self._weight is None else self._weight(value)
+        if weight > self._size:
+            return  # it would push out everything else
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            before = self._items.pop(key, None)
+            if before is not None:
+                self._held -= before[1]
+            self._items[key] = (value, weight)
+            self._held += weight
+            while self._held > self._size:
+                _key, (_value, dropped) = self._items.popitem(last=False)
+                self._held -= dropped
 
     def __len__(self) -> int:
         return len(self._items)

@@ -30,8 +30,10 @@ from parts_catalog.errors import NoReleases, UnknownRelease
 from parts_catalog.models import Release
 from parts_catalog.numbers import normalise
 
-#: Pages kept per process; a few thousand parts' pages are a few megabytes.
-KEPT = 2000
+#: What a process keeps of part pages, in characters of their rendered sections (the answers
+#: they were rendered from are of like size): some 50 MB a worker. A page is 5 to 30 thousand
+#: characters; a part fitted to hundreds of models, many times that.
+KEPT = 25_000_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class Sections:
 
 
 Pages = Kept[Catalogued]
+
+
+def weight(page: Catalogued) -> int:
+    sections = page.sections
+    return len(sections.head) + len(sections.chain) + len(sections.catalogue)
 
 
 def catalogued(

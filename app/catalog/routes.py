@@ -128,7 +128,9 @@ def part(number: str) -> ResponseReturnValue:
 def _pages() -> part_page.Pages:
     pages = current_app.extensions.get("part_pages")
     if pages is None:
-        pages = current_app.extensions["part_pages"] = part_page.Pages(part_page.KEPT)
+        pages = current_app.extensions["part_pages"] = part_page.Pages(
+            part_page.KEPT, part_page.weight
+        )
     return pages
 
 
