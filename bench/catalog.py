@@ -3,6 +3,7 @@
     .venv/bin/python bench/catalog.py                          # 100,000 parts (or BENCH_PARTS)
     .venv/bin/python bench/catalog.py --parts 1000000          # the size
     .venv/bin/python bench/catalog.py --figures figures.jsonl  # also append the figures there
+    .venv/bin/python bench/catalog.py --imports-only --databases postgresql  # imports alone
 
 Generates a synthetic catalogue (parts; a model per 20 parts; three fitments and a fifth of a
 supersession per part, with chains up to 8 long, kits and merges), imports it into a fresh
