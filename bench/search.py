@@ -4,14 +4,16 @@
     .venv/bin/python bench/search.py --parts 1000000     # the issue's size
     .venv/bin/python bench/search.py --workdir DIR       # reuse DIR's generated catalogue
     .venv/bin/python bench/search.py --figures figures.jsonl
+    .venv/bin/python bench/search.py --workdir DIR --build-only   # the index build alone
 
 Generates the synthetic catalogue of bench/catalog.py (per part: 0.05 models, 3 fitments, 0.2
 supersessions), imports it (SQLite), rebuilds the Whoosh index as `flask search reindex` does
 (two writer processes), then times the same queries through Benchside's search (numbers
 answered by the database first, a searcher kept open) and through a plain SQLite FTS5 table of
 the same parts. Prints figures, with the machine's load average beside them (the build's time
-depends on what else runs); with --figures, appends them as JSON lines (bench/table.py reads
-them). Asserts nothing.
+depends on what else runs), and each writer process's phases (reading the documents, indexing
+them, writing postings: elapsed and CPU seconds) and when its share ended; with --figures,
+appends them as JSON lines (bench/table.py reads them). Asserts nothing.
 """
 
 from __future__ import annotations
