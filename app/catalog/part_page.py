@@ -3,10 +3,11 @@
 A release's rows never change once it is committed: an import writes a new release and only
 closes older rows at it (``valid_to``), which leaves every earlier "as of" answer as it was. So
 what a page shows of the catalogue as of release R is fixed by R and by the newest release (the
-history and the release picker name releases up to the newest). The key holds both, each by id,
-label and import time as the database stores them: an id alone could come back on SQLite after a
-rolled-back import, a label or a moment alone could be repeated. An import therefore changes the
-key of every page at once, on every worker, without any message between processes.
+history, the release picker and what the cart would order follow the newest). The key holds the
+label asked for (labels are unique, releases never removed) and the newest release by id, label
+and import time as the database stores them: an id alone could come back on SQLite after a
+rolled-back import. One small statement reads that stamp for each request, so an import changes
+the key of every page at once, on every worker, without any message between processes.
 
 Stock, notices, warranty and whatever depends on the person are not kept: the page reads them
 for each request. The sections that show the catalogue alone are kept rendered; the fitment
