@@ -592,17 +592,6 @@ def read_batches(
                     return b"\0" + data  # never a current digest
                 return b"\x1f".join(picked(cells) if picked else [cells[i] for i in versioned])
 
-            def versioned_lines(lines: list[bytes]) -> Iterator[bytes]:
-                """``versioned_bytes`` of each line: where every line has the header's width
-                and none is a drop, the cells of the whole chunk are split at once and the
-                versioned columns joined side by side."""
-                if set(map(bytes.count, lines, repeat(b","))) == {width - 1}:
-                    cells = b",".join(lines).split(b",")
-                    if action < 0 or not any(map(bytes.strip, cells[action::width])):
-                        columns = [cells[i::width] for i in versioned]
-                        return map(b"\x1f".join, zip(*columns, strict=True))
-                return map(versioned_bytes, lines)
-
             digest_of = xxhash.xxh3_64_intdigest
 
             def parse(start: int, data: bytes, digest: int | None = None) -> tuple[int, Row] | None:
@@ -679,9 +668,9 @@ def read_batches(
                 base = line
                 if b'"' not in b"".join(chunk):
                     # One probe of the digests per line, which also takes a repeated one out.
-                    keys: Iterator[bytes] = map(bytes.rstrip, chunk, repeat(b"\r\n"))
+                    keys = map(bytes.rstrip, chunk, repeat(b"\r\n"))
                     if not every_column:
-                        keys = versioned_lines(list(keys))
+                        keys = map(versioned_bytes, keys)
                     digests = list(map(minus, map(digest_of, keys, repeat(seed)), repeat(_SIGNED)))
                     misses = map(is_, map(pop, digests, repeat(None)), repeat(None))
                     line += len(chunk)
