@@ -14,18 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import xxhash
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    union,
-)
+from sqlalchemy import ColumnElement, Select, and_, func, insert, literal, or_, select, union
 from sqlalchemy.orm import Session
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
@@ -388,24 +377,12 @@ def queue_release_changes(session: Session, release_id: int) -> None:
         select(PartVersion.number_norm.label("norm")).where(
             or_(PartVersion.valid_from == release_id, PartVersion.valid_to == release_id)
         ),
-        # One pass over the fitments for both reasons, leaving out the parts that have a new
-        # version anyway (read from the index on number and release): a first release changes
-        # every part, fitment and model, and the union would otherwise sort every fitment.
         select(FitmentVersion.part_norm).where(
-            ~exists().where(
-                PartVersion.number_norm == FitmentVersion.part_norm,
-                PartVersion.valid_from == release_id,
-            ),
-            or_(
-                FitmentVersion.valid_from == release_id,
-                FitmentVersion.valid_to == release_id,
-                and_(
-                    FitmentVersion.as_of(release_id),
-                    FitmentVersion.model_norm.in_(
-                        select(ModelVersion.number_norm).where(changed_model)
-                    ),
-                ),
-            ),
+            or_(FitmentVersion.valid_from == release_id, FitmentVersion.valid_to == release_id)
+        ),
+        select(FitmentVersion.part_norm).where(
+            FitmentVersion.as_of(release_id),
+            FitmentVersion.model_norm.in_(select(ModelVersion.number_norm).where(changed_model)),
         ),
         select(SupersessionVersion.old_norm).where(
             or_(
