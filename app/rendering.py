@@ -9,11 +9,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import nh3
-from flask import Flask
+from flask import Flask, current_app, request, url_for
 from flask_wtf.csrf import generate_csrf
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
@@ -111,7 +111,21 @@ def with_csrf(kept: Markup) -> Markup:
     return Markup(kept.replace(CSRF_SLOT, escape(generate_csrf())))  # nosec B704
 
 
+def kept_url(endpoint: str, **values: Any) -> str:
+    """``url_for`` for the layout's fixed addresses (the stylesheet, the scripts, home), worked
+    out once per process: they differ only with the application's root, which a proxy may set
+    per request."""
+    urls: dict[tuple[str, str, tuple[tuple[str, Any], ...]], str]
+    urls = current_app.extensions.setdefault("kept_urls", {})
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    found = urls.get(key)
+    if found is None:
+        found = urls[key] = url_for(endpoint, **values)
+    return found
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["kept_url"] = kept_url
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["markdown_inline"] = markdown_inline

@@ -71,3 +71,15 @@ def test_the_count_of_notices_waiting_follows_publication_and_acknowledgement(
     notices.acknowledge(session, notice, by=technician)
     session.commit()
     assert ">Notices</a>" in client.get("/catalog/").get_data(as_text=True)
+
+
+def test_the_layouts_fixed_addresses_follow_the_applications_root(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.login()
+    here = client.get("/catalog/").get_data(as_text=True)
+    there = client.get("/catalog/", base_url="http://localhost/portal").get_data(as_text=True)
+    assert 'href="/static/benchside.css"' in here
+    assert 'href="/portal/static/benchside.css"' in there
+    assert 'class="brand" href="/portal/"' in there
+    assert 'href="/portal/catalog/" aria-current="page"' in there
