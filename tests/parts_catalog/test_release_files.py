@@ -90,4 +90,5 @@ def test_a_row_differing_only_in_stock_repeats_its_version_however_the_file_is_c
         assert problems == ["parts.csv:17: has 2 fields, the header has 8"]
         remaining = dict.fromkeys(digests.values(), True)
         again, _ = read(folder, chunk_bytes, unchanged=remaining)
-        assert again == [] and remaining == {}
+        assert again == []
+        assert remaining == {}
