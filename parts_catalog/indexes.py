@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from pickle import dumps
+from pickle import dumps  # nosec B403 -- Whoosh's segments hold pickles; written here, never loaded
 from typing import Any, Protocol, cast, runtime_checkable
 
 from sqlalchemy import Engine
