@@ -7,7 +7,9 @@
 
 Generates a synthetic catalogue (parts; a model per 20 parts; three fitments and a fifth of a
 supersession per part, with chains up to 8 long, kits and merges), imports it into a fresh
-SQLite database, imports a second release that changes 1% of every file, then measures
+SQLite database, imports a second release that changes 1% of every file (a full snapshot: every
+row read, the unchanged ones recognised), then a delta release of that 1% only (``--delta``,
+each changed row back to the first release's values), then measures
 resolution in-process and through the API, and the part page. Then the same imports and the
 in-process resolution on PostgreSQL (database ``bench_catalog``), when a server answers at
 127.0.0.1:5432 and BENCH_POSTGRES is not "0". Imports run in a child process (``flask catalog
@@ -159,7 +161,27 @@ def generate(
             w.writerow([old, new, quantity, "one_way", "2025-01-01", "", "", note])
 
 
-def run_import(env: dict[str, str], folder: Path, label: str) -> tuple[float, float, str, float]:
+def write_delta(old: Path, new: Path, out: Path) -> int:
+    """A delta release from ``old`` to ``new`` (generated with one seed, so a row that did not
+    change is the same line in both): each file's header and the lines of ``new`` not in
+    ``old``. Returns how many rows it holds."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    for source in sorted(new.glob("*.csv")):
+        with open(old / source.name) as f:
+            before = set(f)
+        with open(source) as f, open(out / source.name, "w") as target:
+            target.write(next(f))
+            for line in f:
+                if line not in before:
+                    target.write(line)
+                    rows += 1
+    return rows
+
+
+def run_import(
+    env: dict[str, str], folder: Path, label: str, *options: str
+) -> tuple[float, float, str, float]:
     """Import in a child process: (seconds, peak MiB of that process, summary line, CPU
     seconds of that process: on a shared machine the steadier figure)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -176,6 +198,7 @@ def run_import(env: dict[str, str], folder: Path, label: str) -> tuple[float, fl
             "--release",
             label,
             "--skip-index",  # bench/search.py measures the index
+            *options,
         ],
         cwd=ROOT,
         env=env,
@@ -206,8 +229,10 @@ TARGETS = {
     "resolution in-process p99 (SQLite)": 0.5,
     "full import (SQLite)": 60.0,
     "1% delta import (SQLite)": 10.0,
+    "1% change as a snapshot (SQLite)": 10.0,
     "full import (PostgreSQL)": 60.0,
     "1% delta import (PostgreSQL)": 10.0,
+    "1% change as a snapshot (PostgreSQL)": 10.0,
 }
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_catalog"
 
@@ -264,7 +289,8 @@ class Figures:
 
 
 def imports(url: str, instance: Path, workdir: Path, db: str, figures: Figures) -> dict[str, str]:
-    """A fresh database at ``url``, the full release and the 1% one imported; the child's env."""
+    """A fresh database at ``url``, the full release, the 1% one as a snapshot and then a delta
+    of the same 1% (back to the first release's rows) imported; the child's env."""
     from tests.database import drop_everything, migrate
 
     env = {
@@ -283,6 +309,9 @@ def imports(url: str, instance: Path, workdir: Path, db: str, figures: Figures) 
     )
     figures.add(f"full import ({db})", seconds, "s")
     seconds, _peak, summary, cpu = run_import(env, workdir / "r2", "bench.2")
+    print(f"  1% as a snapshot: {seconds:7.1f} s (CPU {cpu:.1f} s), {load()}   ({summary})")
+    figures.add(f"1% change as a snapshot ({db})", seconds, "s")
+    seconds, _peak, summary, cpu = run_import(env, workdir / "r3", "bench.3", "--delta")
     print(f"  1% delta import:  {seconds:7.1f} s (CPU {cpu:.1f} s), {load()}   ({summary})")
     figures.add(f"1% delta import ({db})", seconds, "s")
     return env
@@ -386,7 +415,11 @@ def main() -> None:
     start = time.perf_counter()
     generate(workdir / "r1", **sizes, seed=1)
     generate(workdir / "r2", **sizes, seed=1, change=0.01)
-    print(f"Generated two releases in {time.perf_counter() - start:.1f} s")
+    delta_rows = write_delta(workdir / "r2", workdir / "r1", workdir / "r3")
+    print(
+        f"Generated two releases and a delta of {delta_rows:,} rows back from the second to the"
+        f" first in {time.perf_counter() - start:.1f} s"
+    )
     rng = random.Random(7)
     base = parts // 2
     numbers = [

@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, DropTable
 
@@ -671,6 +672,32 @@ def _spelling(conn: Connection, norm: str) -> str:
     return str(latest) if latest else norm
 
 
+class _Likely(ColumnElement[bool]):
+    """A condition true for nearly every row, said so to SQLite's planner (its ``likely()``).
+
+    A delta's statements join a few thousand staged rows to millions of current versions: told
+    nothing, SQLite's planner took ``valid_to IS NULL`` as selective, walked every current
+    version by that index and probed the staged rows (4.5 s for 30,000 fitments at 3,000,000),
+    where starting from the staged rows takes a probe each. Other databases get the condition
+    as it is."""
+
+    inherit_cache = True
+
+    def __init__(self, condition: ColumnElement[bool]) -> None:
+        self.condition = condition
+        self.type = condition.type
+
+
+@compiles(_Likely)
+def _plain(element: _Likely, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.condition, **kw)})"
+
+
+@compiles(_Likely, "sqlite")
+def _sqlite_likely(element: _Likely, compiler: Any, **kw: Any) -> str:
+    return f"likely({compiler.process(element.condition, **kw)})"
+
+
 def _gone(target: _Target, mode: _Mode) -> ColumnElement[bool]:
     """The current version ends with the release being imported.
 
@@ -686,7 +713,7 @@ def _gone(target: _Target, mode: _Mode) -> ColumnElement[bool]:
             select(model.id)
             .join(stage, _same(model, stage, target.key))
             .where(
-                model.valid_to.is_(None),
+                _Likely(model.valid_to.is_(None)),
                 or_(stage.c.dropped.is_(True), not_(_same(model, stage, target.values))),
             )
         )
