@@ -269,3 +269,58 @@ def test_a_delta_names_at_least_one_file(
         "A delta names at least one of parts.csv, models.csv, fitments.csv, supersessions.csv, "
         "diagrams.csv, hotspots.csv."
     ]
+
+
+def test_a_delta_repeating_rows_unchanged_changes_only_the_others(
+    session: Session, tmp_path: Path, catalogue: Release
+) -> None:
+    """A delta's rows are staged whole (no current digest is read for it): the rows it repeats
+    unchanged, spacing aside, end no version and add none, and are not queued for search."""
+    repeated = [
+        BASE_PARTS[0],
+        {**BASE_PARTS[1], "description": f"  {BASE_PARTS[1]['description']} "},
+    ]
+    folder = write_release(
+        tmp_path / "d",
+        parts=[*repeated, {**BASE_PARTS[2], "unit_price": "125.00"}],
+        fitments=BASE_FITMENTS[:2],
+        supersessions=BASE_SUPERSESSIONS[:1],
+    )
+    queued_before = session.scalar(select(func.max(SearchChange.id)))
+    report = import_release(session, path=folder, label="d", kind=DELTA)
+    assert report.summary_line().endswith("parts +0 -0 ~1.")
+    assert report.changes["fitments.csv"].changed == 0
+    assert report.changes["fitments.csv"].added == 0
+    assert report.changes["supersessions.csv"].changed == 0
+    delta = release_for(session, "d")
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(PartVersion)
+            .where((PartVersion.valid_from == delta.id) | (PartVersion.valid_to == delta.id))
+        )
+        == 2  # A-2072-533-A's old price ended, its new one began
+    )
+    ended = select(func.count()).where(FitmentVersion.valid_to == delta.id)
+    assert session.scalar(ended) == 0
+    assert session.scalar(select(func.count()).where(SupersessionVersion.valid_to == delta.id)) == 0
+    queued = set(
+        session.scalars(select(SearchChange.doc_id).where(SearchChange.id > queued_before))
+    )
+    assert queued == {"part:A2072533A"}
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_delta_naming_a_row_unchanged_and_changed_is_refused(
+    session: Session, tmp_path: Path
+) -> None:
+    folder = write_release(
+        tmp_path / "d", parts=[BASE_PARTS[2], {**BASE_PARTS[2], "unit_price": "125.00"}]
+    )
+    with pytest.raises(InvalidRelease) as refused:
+        import_release(session, path=folder, label="d", kind=DELTA)
+    assert [str(p) for p in refused.value.problems] == [
+        "parts.csv:3 [part_number]: the same part as line 2 (numbers match once spaces, "
+        "dashes, dots and slashes are ignored)"
+    ]
+    assert releases(session) == 1
