@@ -156,9 +156,9 @@ def generate(
     with open(folder / "supersessions.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(SUPERSESSIONS.columns)
-        for old, new, quantity in rows[:supersessions]:
+        for old, new, takes in rows[:supersessions]:
             note = "revised" if change and changed.random() < change else ""
-            w.writerow([old, new, quantity, "one_way", "2025-01-01", "", "", note])
+            w.writerow([old, new, takes, "one_way", "2025-01-01", "", "", note])
 
 
 def write_delta(old: Path, new: Path, out: Path) -> int:
