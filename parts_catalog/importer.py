@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, DropTable
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from parts_catalog import diagrams, resolutions
 from parts_catalog.bulk import streaming_writer, writer
@@ -684,11 +685,14 @@ class _Likely(ColumnElement[bool]):
     where starting from the staged rows takes a probe each. Other databases get the condition
     as it is."""
 
+    # The condition is part of the statement's cache key (without this, two conditions would
+    # share one compiled form). SQLAlchemy's base declares it as an instance attribute, so it
+    # cannot be a ClassVar here.
+    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
     inherit_cache = True
 
     def __init__(self, condition: ColumnElement[bool]) -> None:
         self.condition = condition
-        self.type = condition.type
 
 
 @compiles(_Likely)
