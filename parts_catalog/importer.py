@@ -496,7 +496,10 @@ def _load(
         for index in target.stage.indexes:
             conn.execute(CreateIndex(index))
     repeated = before - len(current)
-    say(f"{target.spec.name}: {staged + repeated:,} rows, {staged:,} changed or new")
+    if mode.delta:
+        say(f"{target.spec.name}: {staged:,} rows")  # which of them change is known when applied
+    else:
+        say(f"{target.spec.name}: {staged + repeated:,} rows, {staged:,} changed or new")
     return staged + repeated, repeated
 
 

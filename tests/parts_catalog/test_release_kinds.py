@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from parts_catalog.errors import InvalidRelease, TooManyDrops
-from parts_catalog.importer import import_release
+from parts_catalog.importer import _Likely, import_release
 from parts_catalog.models import (
     DELTA,
     SNAPSHOT,
@@ -329,10 +330,6 @@ def test_a_delta_naming_a_row_unchanged_and_changed_is_refused(
 def test_the_planner_hint_of_a_delta_keeps_its_condition() -> None:
     """SQLite is told a delta's "current" condition holds for nearly every version; other
     databases get it as it is, and two conditions never share one compiled statement."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from parts_catalog.importer import _Likely
-
     parts, fitments = (_Likely(m.valid_to.is_(None)) for m in (PartVersion, FitmentVersion))
     query = select(PartVersion.id).where(parts, PartVersion.id > 3)
     assert "WHERE likely(catalog_part_versions.valid_to IS NULL) AND" in str(
