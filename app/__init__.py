@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-from app import access, db, input_guard, request_log, security
+from app import access, cookie_session, db, input_guard, request_log, security
 from app.extensions import csrf, login_manager
 from app.search import indexing
 from config import Config, config_from_env
@@ -102,6 +102,7 @@ def register_settings(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    cookie_session.init_app(app)
     indexing.init_app(app)
     # CSRF is checked in ``_check_csrf`` so that form pages can report it on the form instead.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
@@ -156,8 +157,11 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _no_store_for_signed_in(response: Response) -> Response:
-        # Pages of a signed-in user must not come back from the cache after logout.
-        if current_user and current_user.is_authenticated:
+        # Pages of a signed-in user must not come back from the cache after logout. The user
+        # as Flask-Login keeps it on ``g`` once asked (access checks ask on every request),
+        # rather than through the proxy's few lookups.
+        user = g.get("_login_user") or current_user
+        if user and user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -23,7 +23,8 @@ from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import CursorResult, Executable, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import policy
 from app.auth.errors import (
@@ -50,7 +51,7 @@ from app.auth.models import (
 )
 from app.auth.settings import AccountSettings, ThrottlePolicy
 from app.mail.outbox import sent_recently
-from app.models import utcnow
+from app.models import attach_row, row_columns, utcnow
 from app.roles import Role
 
 __all__ = ["AccountSettings", "ThrottlePolicy"]  # re-exported: callers name them from here
@@ -327,21 +328,39 @@ def _start(session: Session, user: User, browser: Browser, settings: AccountSett
 
 
 #: Asked on every page request: built once, as building a statement costs about as much as
-#: running it on an indexed column.
+#: running it on an indexed column. Columns rather than entities: the rows become objects by
+#: ``attach_row``, which costs less than the ORM's loading of a joined row.
+_USER_COLUMNS = row_columns(User)
+_CENTRE_COLUMNS = row_columns(ServiceCentre)
 _SIGNED_IN_BY = (
-    select(LoginSession)
-    .options(joinedload(LoginSession.user).joinedload(User.centre))
+    select(LoginSession.expires_at, *_USER_COLUMNS, *_CENTRE_COLUMNS)
+    .join(User, User.id == LoginSession.user_id)
+    .outerjoin(ServiceCentre, ServiceCentre.id == User.centre_id)
     .where(LoginSession.token_hash == bindparam("digest"))
 )
 
 
+def _user_of(session: Session, row: Sequence[Any], *, with_centre: bool) -> User:
+    """The user in ``row`` (its columns, in ``row_columns`` order, first), with its centre when
+    the centre's columns follow."""
+    user = attach_row(session, User, row[: len(_USER_COLUMNS)])
+    if with_centre:
+        centre_row = row[len(_USER_COLUMNS) : len(_USER_COLUMNS) + len(_CENTRE_COLUMNS)]
+        centre = attach_row(session, ServiceCentre, centre_row) if user.centre_id else None
+        set_committed_value(user, "centre", centre)
+    return user
+
+
 def user_for_login_token(session: Session, token: str) -> User | None:
     """The enabled user signed in by ``token``, or ``None`` once that session has ended."""
-    login = session.scalar(_SIGNED_IN_BY, {"digest": token_digest(token)})
-    if login is None or login.expires_at <= utcnow() or not login.user.is_enabled:
+    row = session.connection().execute(_SIGNED_IN_BY, {"digest": token_digest(token)}).first()
+    if row is None or row[0] <= utcnow():
         return None
-    login.user.login_token = token
-    return login.user
+    user = _user_of(session, row[1:], with_centre=True)
+    if not user.is_enabled:
+        return None
+    user.login_token = token
+    return user
 
 
 def end_login_session(session: Session, token: str) -> None:
@@ -855,11 +874,11 @@ class ApiTokenUse:
     also: tuple[Any, ...] = ()
 
 
-#: Asked on every API request: built once (see ``_SIGNED_IN_BY``). A caller may add columns or
-#: outer-joined entities that every request needs too (one round trip instead of two), and pass
-#: the result to :func:`user_for_api_token`.
+#: Asked on every API request: built once (see ``_SIGNED_IN_BY``). A caller may add columns that
+#: every request needs too (one round trip instead of two), and pass the result to
+#: :func:`user_for_api_token`.
 OPEN_TOKEN_OWNER = (
-    select(User, ApiToken.last_used_at)
+    select(*_USER_COLUMNS, ApiToken.last_used_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(
         ApiToken.token_hash == bindparam("digest"),
@@ -874,11 +893,17 @@ def user_for_api_token(
 ) -> ApiTokenUse | None:
     """The enabled user an open ``token`` belongs to, or ``None`` (unknown, revoked, or its
     owner disabled): one statement, asked on every request, so a revocation holds at once.
-    ``statement`` is :data:`OPEN_TOKEN_OWNER`, or it with more read beside it."""
-    row = session.execute(statement, {"digest": token_digest(token)}).one_or_none()
+    ``statement`` is :data:`OPEN_TOKEN_OWNER`, or it with more columns read beside it."""
+    digest = token_digest(token)
+    row = session.connection().execute(statement, {"digest": digest}).one_or_none()
     if row is None:
         return None
-    return ApiTokenUse(user=row[0], last_used_at=row[1], also=tuple(row[2:]))
+    width = len(_USER_COLUMNS)
+    return ApiTokenUse(
+        user=_user_of(session, row, with_centre=False),
+        last_used_at=row[width],
+        also=tuple(row[width + 1 :]),
+    )
 
 
 #: How stale a token's "last used" may be: at most one write per token per interval, not one
