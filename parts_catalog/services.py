@@ -194,14 +194,18 @@ def get_part(session: Session, number: str, *, release: Release) -> PartInfo:
     return _info(version, listed=listed, last_listed_in=last)
 
 
+#: Built once: every part page asks it, and building it cost as much as running it.
+_STOCK = select(StockLevel.number_norm, StockLevel.quantity).where(
+    StockLevel.number_norm.in_(bindparam("norms", expanding=True))
+)
+
+
 def stock_of(session: Session, norms: Iterable[str]) -> dict[str, int]:
     norms = list(norms)
     if not norms:
         return {}
-    rows = session.execute(
-        select(StockLevel.number_norm, StockLevel.quantity).where(StockLevel.number_norm.in_(norms))
-    )
-    return dict(rows.all())
+    rows: Sequence[tuple[str, int]] = session.execute(_STOCK, {"norms": norms}).all()
+    return dict(rows)
 
 
 def part_detail(

@@ -7,7 +7,9 @@ index is not needed for them.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from functools import cache
+
+from sqlalchemy import BindParameter, ColumnElement, Select, String, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.notices import services
@@ -22,8 +24,7 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _says(word: str) -> ColumnElement[bool]:
-    pattern = _like(word)
+def _says(pattern: BindParameter[str]) -> ColumnElement[bool]:
     return or_(
         *(
             column.ilike(pattern, escape="\\")
@@ -40,20 +41,29 @@ def _says(word: str) -> ColumnElement[bool]:
     )
 
 
+@cache
+def _saying(count: int) -> Select[Notice]:
+    """Published notices that say each of ``count`` words (bound as ``word0``...): built once
+    for each count, since building it cost more than running it on a few hundred notices."""
+    return (
+        select(Notice)
+        .where(
+            Notice.status == NoticeStatus.PUBLISHED,
+            and_(*(_says(bindparam(f"word{i}", type_=String)) for i in range(count))),
+        )
+        .options(selectinload(Notice.targets))
+        .limit(bindparam("limit"))
+    )
+
+
 def find(session: Session, text: str, *, limit: int = 50) -> list[Notice]:
     """Published notices that say every word of ``text``, or that are about the part (any
     number of its chain) or the model it names; safety first, newest first."""
     words = text.split()[:MAX_WORDS]
     if not words:
         return []
-    by_words = list(
-        session.scalars(
-            select(Notice)
-            .where(Notice.status == NoticeStatus.PUBLISHED, and_(*(_says(w) for w in words)))
-            .options(selectinload(Notice.targets))
-            .limit(limit)
-        )
-    )
+    patterns = {f"word{i}": _like(word) for i, word in enumerate(words)}
+    by_words = list(session.scalars(_saying(len(words)), {**patterns, "limit": limit}))
     by_numbers: list[Notice] = []
     if len(words) == 1 and normalise(words[0]):
         # One word that may be a number: the notices about its part chain, or about its model.

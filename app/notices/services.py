@@ -463,19 +463,34 @@ def about_parts(session: Session, numbers: Iterable[str]) -> list[Notice]:
     return about_chain(session, chains)
 
 
+#: Built once: every part page asks it, and building it cost as much as running it.
+_PUBLISHED_PART_TARGETS = (
+    select(NoticeTarget.notice_id, NoticeTarget.value)
+    .join(Notice, Notice.id == NoticeTarget.notice_id)
+    .where(Notice.status == NoticeStatus.PUBLISHED, NoticeTarget.kind == TargetKind.PART)
+)
+
+
 def about_chain(session: Session, norms: Collection[str]) -> list[Notice]:
     """Published notices naming any of these numbers (normal forms): :func:`about_parts` for
-    a caller that has the chain already (the part page reads it for its own picture). One
-    statement: each published notice with the parts it names (values are kept as typed, so
-    they are compared normalised here)."""
-    rows = session.execute(
-        select(Notice, NoticeTarget.value)
-        .join(Notice.targets)
-        .where(Notice.status == NoticeStatus.PUBLISHED, NoticeTarget.kind == TargetKind.PART)
-        .order_by(Notice.safety.desc(), Notice.published_at.desc())
+    a caller that has the chain already (the part page reads it for its own picture). The
+    parts published notices name are read as plain rows (values are kept as typed, so they are
+    compared normalised here); the notices themselves only when one names the chain, which
+    for nearly every part no notice does."""
+    ids = {
+        notice_id
+        for notice_id, value in session.execute(_PUBLISHED_PART_TARGETS)
+        if normalise(value) in norms
+    }
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.id.in_(ids))
+            .order_by(Notice.safety.desc(), Notice.published_at.desc())
+        )
     )
-    found = {notice.id: notice for notice, value in rows if normalise(value) in norms}
-    return list(found.values())
 
 
 def about_number(session: Session, number: str) -> list[Notice]:

@@ -38,3 +38,20 @@ def test_a_notice_naming_two_links_of_a_chain_is_listed_once_safety_first(
     )
     safety = _published(session, app, title="Safety first", targets={"part": ["1-474-594-12"]})
     assert [n.id for n in services.about_parts(session, ["1-474-594-11"])] == [safety.id, both.id]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_words_find_notices_saying_every_one_of_them(app: Flask, session: Session) -> None:
+    plain = {"what_changes": "A new part.", "why": "It fails.", "what_to_do": "Order the new one."}
+    cap = _published(session, app, title="Capacitor C512 bulges", **plain)
+    psu = _published(
+        session, app, title="Power supply 100% load", targets={"model": ["KDL-55*"]}, **plain
+    )
+    assert [n.id for n in search.find(session, "capacitor")] == [cap.id]
+    assert [n.id for n in search.find(session, "CAPACITOR bulges")] == [cap.id]
+    assert search.find(session, "capacitor supply") == []  # every word, not any
+    assert [n.id for n in search.find(session, "power supply 100%")] == [psu.id]
+    assert search.find(session, "10_% load") == []  # % and _ are what was typed, not wildcards
+    assert [n.id for n in search.find(session, "1-474-594-12 bulges")] == [cap.id]  # a target
+    assert {n.id for n in search.find(session, "new one", limit=5)} == {cap.id, psu.id}
+    assert len(search.find(session, "new one", limit=1)) == 1
