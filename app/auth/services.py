@@ -21,7 +21,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import CursorResult, Executable, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Row,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -340,6 +350,15 @@ _SIGNED_IN_BY = (
 )
 
 
+def _read_row(session: Session, statement: Executable, digest: str) -> Row[Any] | None:
+    """The one row ``statement`` finds for ``digest``, read as Core reads it (no ORM result
+    handling), after the session's pending changes are flushed as the ORM's own read would
+    (autoflush): a user disabled earlier in the same unit of work is seen disabled."""
+    if session.autoflush:
+        session.flush()  # nothing to do, and nearly free, when nothing is pending
+    return session.connection().execute(statement, {"digest": digest}).one_or_none()
+
+
 def _user_of(session: Session, row: Sequence[Any], *, with_centre: bool) -> User:
     """The user in ``row`` (its columns, in ``row_columns`` order, first), with its centre when
     the centre's columns follow."""
@@ -353,7 +372,7 @@ def _user_of(session: Session, row: Sequence[Any], *, with_centre: bool) -> User
 
 def user_for_login_token(session: Session, token: str) -> User | None:
     """The enabled user signed in by ``token``, or ``None`` once that session has ended."""
-    row = session.connection().execute(_SIGNED_IN_BY, {"digest": token_digest(token)}).first()
+    row = _read_row(session, _SIGNED_IN_BY, token_digest(token))
     if row is None or row[0] <= utcnow():
         return None
     user = _user_of(session, row[1:], with_centre=True)
@@ -894,8 +913,7 @@ def user_for_api_token(
     """The enabled user an open ``token`` belongs to, or ``None`` (unknown, revoked, or its
     owner disabled): one statement, asked on every request, so a revocation holds at once.
     ``statement`` is :data:`OPEN_TOKEN_OWNER`, or it with more columns read beside it."""
-    digest = token_digest(token)
-    row = session.connection().execute(statement, {"digest": digest}).one_or_none()
+    row = _read_row(session, statement, token_digest(token))
     if row is None:
         return None
     width = len(_USER_COLUMNS)

@@ -127,3 +127,20 @@ def test_a_bearer_request_signs_as_the_token_owner(
     session.commit()
     refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
+
+
+def test_a_change_not_yet_flushed_is_seen_as_the_orm_would_see_it(session: Session) -> None:
+    user = make_user(session, role=Role.TECHNICIAN)
+    token = services.start_login_session(
+        session, user, remember=False, remember_for=timedelta(days=1)
+    )
+    api_token = services.issue_api_token(session, user)
+    session.commit()
+    user.is_enabled = False  # pending in this unit of work: the read flushes it first
+    assert services.user_for_login_token(session, token) is None
+    assert services.user_for_api_token(session, api_token) is None
+    with session.no_autoflush:
+        user.is_enabled = True
+        # Not flushed: the database still says disabled, as an ORM read would find it here.
+        assert services.user_for_api_token(session, api_token) is None
+    assert services.user_for_api_token(session, api_token) is not None
