@@ -14,6 +14,7 @@ from sqlalchemy.orm import (
     Mapped,
     Session,
     attributes,
+    configure_mappers,
     make_transient_to_detached,
     mapped_column,
     validates,
@@ -79,7 +80,12 @@ def row_columns(entity: type[Base]) -> tuple[Column[Any], ...]:
 
 @cache
 def _layout(entity: type[Base]) -> tuple[tuple[Column[Any], ...], tuple[str, ...], tuple[int, ...]]:
-    """``entity``'s columns, their attributes' names, and where its primary key lies among them."""
+    """``entity``'s columns, their attributes' names, and where its primary key lies among them.
+
+    Configures the mappers first: a worker's first request may attach a row before any ORM
+    query has done so, and an unconfigured mapper has no attribute machinery to make the key.
+    """
+    configure_mappers()
     mapper = inspect(entity)
     table: Table = entity.__table__  # type: ignore[assignment]
     columns = tuple(table.c)
@@ -103,8 +109,10 @@ def attach_row(session: Session, entity: type[Entity], values: Sequence[Any]) ->
     if present is not None:
         return cast(Entity, present)
     made = cast(Entity, mapper.class_manager.new_instance())
-    for name, value in zip(names, values, strict=True):
-        attributes.set_committed_value(made, name, value)
+    # Straight into the instance's dict: make_transient_to_detached then resets every
+    # attribute's history "as though the instance were freshly loaded" (its documentation),
+    # which setting each value as committed, one by one, did a second time.
+    attributes.instance_dict(made).update(zip(names, values, strict=True))
     make_transient_to_detached(made)
     session.add(made)
     return made

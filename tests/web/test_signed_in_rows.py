@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from datetime import timedelta
 
 from flask import Flask
@@ -144,3 +147,36 @@ def test_a_change_not_yet_flushed_is_seen_as_the_orm_would_see_it(session: Sessi
         # Not flushed: the database still says disabled, as an ORM read would find it here.
         assert services.user_for_api_token(session, api_token) is None
     assert services.user_for_api_token(session, api_token) is not None
+
+
+def test_a_row_is_attached_before_any_query_has_configured_the_mappers() -> None:
+    # A new worker's first request may sign in by a Core read before the ORM has run a query:
+    # the mappers are configured then, not assumed. Only a new interpreter has them unconfigured.
+    program = textwrap.dedent(
+        """
+        from datetime import UTC, datetime
+        from sqlalchemy import inspect
+        from sqlalchemy.orm import Session
+        from app.auth.models import User
+        from app.models import attach_row, row_columns
+        from app.roles import Role
+
+        assert not inspect(User).configured
+        now = datetime.now(UTC)
+        known = {
+            "id": 41, "email": "first@benchside.example", "name": "First",
+            "role": Role.TECHNICIAN, "is_enabled": True, "created_at": now,
+        }
+        values = [known.get(column.key) for column in row_columns(User)]
+        session = Session()
+        user = attach_row(session, User, values)
+        assert inspect(user).persistent and not session.dirty
+        assert (user.id, user.email) == (41, "first@benchside.example")
+        print("attached")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "attached"
