@@ -40,14 +40,19 @@ def body(document: dict[str, object]) -> bytes:
 
 
 def chunked_post(client: FlaskClient, path: str, data: bytes, **headers: str) -> tuple[int, str]:
-    """A POST framed as a WSGI server hands over a chunked body: no CONTENT_LENGTH, and
-    ``wsgi.input_terminated`` saying the server ends the stream."""
+    """A POST framed as a WSGI server hands over a chunked body: ``Transfer-Encoding:
+    chunked``, no content length, and ``wsgi.input_terminated`` saying the server ends the
+    stream. (The test client computes a CONTENT_LENGTH from the stream; it is blanked here.)"""
     response = client.post(
         path,
         input_stream=io.BytesIO(data),
         content_type="application/json",
         headers=headers,
-        environ_overrides={"wsgi.input_terminated": True},
+        environ_overrides={
+            "wsgi.input_terminated": True,
+            "CONTENT_LENGTH": "",
+            "HTTP_TRANSFER_ENCODING": "chunked",
+        },
     )
     return response.status_code, response.get_data(as_text=True)
 
