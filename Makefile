@@ -1,5 +1,6 @@
 # Benchside: `make run` serves the portal with demo data; `make test` runs every check.
 PYTHON ?= python3
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,7 +21,7 @@ $(STAMP): requirements/dev.txt requirements/main.txt
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install browser lint test-sqlite test-postgres
 

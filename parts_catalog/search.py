@@ -193,7 +193,9 @@ class Replacement:
         return f"{what}: order {', '.join(self.order)}"
 
 
-def _replacement(requested: str, resolution: Resolution) -> Replacement | None:
+def replacement_of(requested: str, resolution: Resolution) -> Replacement | None:
+    """What to order instead of ``requested``, or ``None`` when it is itself the part to order
+    (or unknown): the one sentence search results and the part page's heading both show."""
     if not resolution.known or resolution.outcome == CURRENT or not resolution.chain:
         return None
     chain = [requested] + [edge.new_number for edge in resolution.chain]
@@ -411,7 +413,7 @@ class PartSearch:
                 )
             )
             resolution = resolve_number(self.session, norm, release=self.release)
-            replacement = _replacement(part.number if part else norm, resolution)
+            replacement = replacement_of(part.number if part else norm, resolution)
             if part is not None:
                 notes = (Highlight("replaced_by", replacement.summary),) if replacement else ()
                 hits.append(

@@ -30,6 +30,7 @@ from parts_catalog import services
 from parts_catalog.errors import NoReleases, UnknownRelease
 from parts_catalog.models import Release
 from parts_catalog.numbers import normalise
+from parts_catalog.search import replacement_of
 
 #: What a process keeps of part pages, in characters of their rendered sections (the answers
 #: they were rendered from are of like size): some 50 MB a worker. A page is 5 to 30 thousand
@@ -126,6 +127,7 @@ def _read(session: Session, number: str, *, as_of: str | None, serial: str | Non
     shown = {
         "detail": detail,
         "part": detail.part,
+        "replacement": replacement_of(detail.part.number, detail.resolution),
         "forward": forward,
         "backward": backward,
         "history": history,

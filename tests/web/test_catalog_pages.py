@@ -31,6 +31,9 @@ def test_part_page_puts_the_orderable_answer_first(client: FlaskClient, auth: Au
     answer = html.index("What to order")
     assert html.index("Order <a", answer) < html.index("Fits these models")
     assert "1-474-594-12</a> × 1" in html
+    # The heading names what to order beside the part's own status, as search results do.
+    head = html[: html.index("What to order")]
+    assert 'class="badge badge-superseded">Superseded: order 1-474-594-12</span>' in head
     assert "superseded one-way on 2024-03-01" in html
     assert "Safety-critical" in html
     assert "KDL-55W800C" in html
@@ -42,6 +45,7 @@ def test_part_page_as_of_an_earlier_release(client: FlaskClient, auth: AuthActio
     auth.login()
     html = client.get("/catalog/parts/1-474-594-11?as_of=2026.1").get_data(as_text=True)
     assert "is the current part" in html
+    assert "badge-superseded" not in html  # before the supersession, nothing else to order
 
 
 @pytest.mark.usefixtures("catalogue")
