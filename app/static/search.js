@@ -79,4 +79,7 @@
   document.addEventListener("click", function (event) {
     if (!form.contains(event.target)) close();
   });
+  // Text typed before this script ran (a slow connection, a quick typist) would otherwise wait
+  // for the next keystroke to be suggested for.
+  if (document.activeElement === input && input.value.trim().length >= 2) fetchSuggestions();
 })();

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from app.roles import Role
 from parts_catalog.importer import import_release
@@ -47,6 +47,34 @@ def test_an_old_number_leads_to_what_to_order(
     )
     page.get_by_role("button", name="Report: 1-474-594-11 does not fit KDL-55W800C").click()
     expect(page.get_by_role("status")).to_contain_text("engineers will check")
+
+
+def test_text_typed_before_the_suggestion_script_runs_is_suggested_for(
+    browser: Browser, live_server: LiveServer, tmp_path: Path
+) -> None:
+    # A slow connection: the person types while search.js is still on its way. (Routing a
+    # request also turns the browser's cache off, so the script is fetched, and held, here.)
+    with live_server.session() as session:
+        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
+        user = make_user(session, role=Role.TECHNICIAN)
+        session.commit()
+    live_server.update_search_index()
+    page = browser.new_context().new_page()
+    live_server.sign_in(page, user.email)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/static/search.js*", hold)
+    page.goto(live_server.url + "/catalog", wait_until="commit")
+    box = page.get_by_role("combobox", name="Search parts and models")
+    box.press_sequentially("pwoer bord")
+    while not held:
+        page.wait_for_timeout(20)
+    expect(page.get_by_role("option")).to_have_count(0)
+    held[0].continue_()
+    expect(page.get_by_role("option").filter(has_text="POWER BOARD (GL2A)")).to_be_visible()
 
 
 def test_search_suggests_as_you_type_and_works_without_javascript(
