@@ -15,15 +15,21 @@ from tests.parts_catalog.releases import base_release
 pytestmark = pytest.mark.browser
 
 
-def test_an_old_number_leads_to_what_to_order(
-    page: Page, live_server: LiveServer, tmp_path: Path
-) -> None:
+@pytest.fixture
+def technician(live_server: LiveServer, tmp_path: Path) -> str:
+    """A technician's email, with a release imported and the search index following it."""
     with live_server.session() as session:
         import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
-        user = make_user(session, role=Role.TECHNICIAN)
+        email = make_user(session, role=Role.TECHNICIAN).email
         session.commit()
     live_server.update_search_index()
-    live_server.sign_in(page, user.email)
+    return email
+
+
+def test_an_old_number_leads_to_what_to_order(
+    page: Page, live_server: LiveServer, technician: str
+) -> None:
+    live_server.sign_in(page, technician)
     # The number as a service manual prints it, typed with spaces into the box on every page:
     # the suggestions already say what to order instead.
     box = page.get_by_role("combobox", name="Search parts and models")
@@ -50,17 +56,11 @@ def test_an_old_number_leads_to_what_to_order(
 
 
 def test_text_typed_before_the_suggestion_script_runs_is_suggested_for(
-    browser: Browser, live_server: LiveServer, tmp_path: Path
+    page: Page, live_server: LiveServer, technician: str
 ) -> None:
     # A slow connection: the person types while search.js is still on its way. (Routing a
     # request also turns the browser's cache off, so the script is fetched, and held, here.)
-    with live_server.session() as session:
-        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
-        user = make_user(session, role=Role.TECHNICIAN)
-        session.commit()
-    live_server.update_search_index()
-    page = browser.new_context().new_page()
-    live_server.sign_in(page, user.email)
+    live_server.sign_in(page, technician)
     held: list[Route] = []
 
     def hold(route: Route) -> None:
@@ -78,17 +78,12 @@ def test_text_typed_before_the_suggestion_script_runs_is_suggested_for(
 
 
 def test_search_suggests_as_you_type_and_works_without_javascript(
-    browser: Browser, live_server: LiveServer, tmp_path: Path
+    browser: Browser, live_server: LiveServer, technician: str
 ) -> None:
-    with live_server.session() as session:
-        import_release(session, path=base_release(tmp_path / "r1"), label="2026.1")
-        user = make_user(session, role=Role.TECHNICIAN)
-        session.commit()
-    live_server.update_search_index()
     for javascript in (True, False):
         context = browser.new_context(java_script_enabled=javascript)
         page = context.new_page()
-        live_server.sign_in(page, user.email)
+        live_server.sign_in(page, technician)
         box = page.get_by_role("combobox", name="Search parts and models")
         if javascript:
             box.press_sequentially("pwoer bord", delay=30)
